@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Numeric modules are compiled optimized even in debug builds: tests over real models would
+// otherwise take minutes.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"])]
+
+let package = Package(
+    name: "swift-rlhf",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rlhf", targets: ["rlhf"]),
+        .library(name: "Recipes", targets: ["Recipes"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.0"),
+    ],
+    targets: [
+        // MARK: - C libraries
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
+
+        // MARK: - Core
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimized),
+
+        // MARK: - Leaf modules
+        .target(name: "Tokenizers", swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["Tensors", "Tokenizers"], swiftSettings: optimized),
+        .target(name: "Datasets", dependencies: ["Tensors", "Tokenizers"], swiftSettings: optimized),
+        .target(name: "Alignment", dependencies: ["Tensors"], swiftSettings: optimized),
+        .target(name: "Generation", dependencies: ["Tensors", "Models", "Tokenizers"], swiftSettings: optimized),
+        .target(name: "Recording", dependencies: ["CHDF5"], swiftSettings: optimized),
+        .target(name: "Reports", dependencies: ["Recording"]),
+        .target(
+            name: "Training",
+            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording"],
+            swiftSettings: optimized),
+        .target(
+            name: "Recipes",
+            dependencies: [
+                "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers", "Tensors",
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftParser", package: "swift-syntax"),
+            ]),
+
+        // MARK: - Executable
+        .executableTarget(
+            name: "rlhf",
+            dependencies: [
+                "Recipes", "Training", "Reports", "Recording", "Models", "Generation", "Tokenizers", "Tensors", "CReadline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: - Test support
+        .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
+
+        // MARK: - Tests
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "FixtureSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "FixtureSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "FixtureSupport"]),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording", "FixtureSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "FixtureSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Alignment", "Recording", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "FixtureSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["FixtureSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

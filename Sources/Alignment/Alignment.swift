@@ -1,0 +1,1 @@
+// The Alignment module: see docs/architecture.md.

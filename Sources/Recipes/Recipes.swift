@@ -1,0 +1,1 @@
+// The Recipes module: see docs/architecture.md.

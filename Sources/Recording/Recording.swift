@@ -1,0 +1,1 @@
+// The Recording module: see docs/architecture.md.
