@@ -3,7 +3,7 @@ import PackageDescription
 
 // Numeric modules are compiled optimized even in debug builds: tests over real models would
 // otherwise take minutes.
-let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"])]
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
 let package = Package(
     name: "swift-rlhf",

@@ -1,0 +1,94 @@
+import CBLAS
+import Dispatch
+import Foundation
+
+/// The worker threads that kernels share.
+///
+/// Work is split into blocks whose boundaries depend on the problem's shape only, never on the
+/// thread count, so a result has the same bits on 1 thread and on many: a block gives the same
+/// bits whichever thread runs it, and no sum is ever split across blocks. OpenBLAS itself is kept
+/// at one thread because its own threading changes the last bits of `sgemm` with the thread count.
+public enum Parallel {
+    /// Threads used by kernels (default: the machine's cores). Set it before work starts.
+    nonisolated(unsafe) public static var threads: Int = {
+        openblas_set_num_threads(1)
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Runs `body(i)` for every `i` in `0..<count`, spread over the worker threads.
+    ///
+    /// `body` must only write memory that block `i` owns.
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        let threads = Parallel.threads
+        if count <= 1 || threads <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        if count <= threads {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        } else {
+            // Each worker takes a fixed stride of blocks: which thread runs a block never changes its bits.
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                var i = worker
+                while i < count { body(i); i += threads }
+            }
+        }
+    }
+
+    /// Splits `0..<rows` into chunks of at least `minRows` (at most `maxChunks` chunks) and runs
+    /// `body` on each in parallel. Chunk boundaries depend on `rows`, `minRows` and `maxChunks` only.
+    public static func rows(_ rows: Int, minRows: Int = 1, maxChunks: Int = 8, _ body: (Range<Int>) -> Void) {
+        guard rows > 0 else { return }
+        let chunks = max(1, min(maxChunks, rows / max(1, minRows)))
+        if chunks == 1 { body(0..<rows); return }
+        forEach(chunks) { c in
+            let lo = rows * c / chunks, hi = rows * (c + 1) / chunks
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+/// C = alpha * op(A) * op(B) + beta * C on row-major buffers, split deterministically.
+///
+/// op(A) is M×K, op(B) is K×N, C is M×N. `lda`, `ldb`, `ldc` are the row strides of the buffers as
+/// stored (so for `transA`, A is stored K×M with `lda >= M`).
+public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                  a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0 && n > 0 else { return }
+    if k == 0 {
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    let ta = transA ? CblasTrans : CblasNoTrans
+    let tb = transB ? CblasTrans : CblasNoTrans
+    let flops = 2 * m * n * k
+    // Blocks: one below ~2 MFLOP; else cut the larger output side into large blocks.
+    let blocks = flops < (1 << 21) ? 1 : (max(m, n) >= 256 ? 4 : 2)
+    if blocks == 1 {
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                    beta, c, Int32(ldc))
+        return
+    }
+    let splitRows = m >= n
+    let extent = splitRows ? m : n
+    let aAddress = Int(bitPattern: a), bAddress = Int(bitPattern: b), cAddress = Int(bitPattern: c)
+    Parallel.forEach(blocks) { blk in
+        let lo = extent * blk / blocks, hi = extent * (blk + 1) / blocks
+        guard lo < hi else { return }
+        let a = UnsafePointer<Float>(bitPattern: aAddress)!
+        let b = UnsafePointer<Float>(bitPattern: bAddress)!
+        let c = UnsafeMutablePointer<Float>(bitPattern: cAddress)!
+        if splitRows {
+            // Rows lo..<hi of op(A): rows of A, or columns of A when transposed.
+            let aBlock = transA ? a + lo : a + lo * lda
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, aBlock, Int32(lda),
+                        b, Int32(ldb), beta, c + lo * ldc, Int32(ldc))
+        } else {
+            // Columns lo..<hi of op(B): columns of B, or rows of B when transposed.
+            let bBlock = transB ? b + lo * ldb : b + lo
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda),
+                        bBlock, Int32(ldb), beta, c + lo, Int32(ldc))
+        }
+    }
+}
