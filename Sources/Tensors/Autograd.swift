@@ -12,8 +12,28 @@ final class Node {
     }
 }
 
-/// Nesting depth of `withNoGrad` scopes; operations are recorded only at depth 0.
-nonisolated(unsafe) var noGradDepth = 0
+/// Nesting depth of `withNoGrad` scopes on the current thread; operations are recorded only at
+/// depth 0. Per thread, because tensors never cross threads but tests run concurrently.
+final class NoGradDepth {
+    nonisolated(unsafe) static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { Unmanaged<NoGradDepth>.fromOpaque($0).release() }
+        return key
+    }()
+    var value = 0
+
+    static var current: NoGradDepth {
+        if let p = pthread_getspecific(key) { return Unmanaged<NoGradDepth>.fromOpaque(p).takeUnretainedValue() }
+        let depth = NoGradDepth()
+        pthread_setspecific(key, Unmanaged.passRetained(depth).toOpaque())
+        return depth
+    }
+}
+
+var noGradDepth: Int {
+    get { NoGradDepth.current.value }
+    set { NoGradDepth.current.value = newValue }
+}
 
 extension Tensor {
     /// Whether new operations are recorded on the tape.
