@@ -17,7 +17,7 @@ final class Node {
 final class NoGradDepth {
     nonisolated(unsafe) static let key: pthread_key_t = {
         var key = pthread_key_t()
-        pthread_key_create(&key) { Unmanaged<NoGradDepth>.fromOpaque($0).release() }
+        pthread_key_create(&key) { if let p = $0 { Unmanaged<NoGradDepth>.fromOpaque(p).release() } }
         return key
     }()
     var value = 0
