@@ -225,7 +225,8 @@ extension Tensor {
     return e / (1 + e)
 }
 
-/// Element-wise maximum of two tensors (broadcast); ties send the gradient to both halves, as PyTorch does.
+/// Element-wise maximum of two tensors (broadcast); NaN wins, and ties split the gradient in halves,
+/// as PyTorch does.
 public func maximum(_ a: Tensor, _ b: Tensor) throws -> Tensor { try minMax("maximum", a, b, greater: true) }
 
 /// Element-wise minimum of two tensors (broadcast); ties split the gradient, as PyTorch does.
@@ -240,10 +241,13 @@ private func minMax(_ op: String, _ a: Tensor, _ b: Tensor, greater: Bool) throw
         let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
         var wa = [Float](repeating: 0, count: g.count), wb = wa
         let ad = a.data, bd = b.data
+        // PyTorch: ties split the gradient; `a` gets it unless it lost, `b` unless it lost (a NaN
+        // loses no comparison, so both sides get it).
         forEachBroadcast(shape, sa, sb) { o, ia, ib in
             let x = ad[ia], y = bd[ib]
-            if x == y { wa[o] = g[o] / 2; wb[o] = g[o] / 2 }
-            else if (x > y) == greater { wa[o] = g[o] } else { wb[o] = g[o] }
+            if x == y { wa[o] = g[o] / 2; wb[o] = g[o] / 2; return }
+            wa[o] = (greater ? x < y : x > y) ? 0 : g[o]
+            wb[o] = (greater ? x > y : x < y) ? 0 : g[o]
         }
         return [a.requiresGrad ? reduceGradient(wa, from: shape, to: a.shape) : nil,
                 b.requiresGrad ? reduceGradient(wb, from: shape, to: b.shape) : nil]

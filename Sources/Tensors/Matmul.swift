@@ -28,12 +28,14 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let batch = elementCount(batchShape)
     let lda = a.shape[a.rank - 1], ldb = b.shape[b.rank - 1]
     let outShape = batchShape + [m, n]
-    var out = [Float](repeating: 0, count: batch * m * n)
     let aData = a.data, bData = b.data
-    aData.withUnsafeBufferPointer { pa in
-        bData.withUnsafeBufferPointer { pb in
-            out.withUnsafeMutableBufferPointer { pc in
-                if shared && !transposeA {
+    // A 2-D `b` under an untransposed `a` is one product over all of a's rows.
+    let flat = shared && !transposeA
+    let out = makeArray(count: batch * m * n) { pc in
+        guard batch * m * n > 0 && k > 0 else { for i in 0..<pc.count { pc[i] = 0 }; return }
+        aData.withUnsafeBufferPointer { pa in
+            bData.withUnsafeBufferPointer { pb in
+                if flat {
                     sgemm(transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: lda,
                           b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: n)
                 } else {
@@ -46,13 +48,21 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     }
     return Tensor.result(shape: outShape, data: out, inputs: [a, b]) { dc in
         var da: [Float]? = nil, db: [Float]? = nil
+        // With an empty operand every gradient is zero (or empty).
+        guard !aData.isEmpty && !bData.isEmpty && !dc.isEmpty else {
+            return [[Float](repeating: 0, count: aData.count), [Float](repeating: 0, count: bData.count)]
+        }
         dc.withUnsafeBufferPointer { pdc in
             aData.withUnsafeBufferPointer { pa in
                 bData.withUnsafeBufferPointer { pb in
                     if a.requiresGrad {
                         var g = [Float](repeating: 0, count: aData.count)
                         g.withUnsafeMutableBufferPointer { pg in
-                            if !transposeA {
+                            if flat {
+                                // dA = dC · op(B)ᵀ over all rows at once
+                                sgemm(transA: false, transB: !transposeB, m: batch * m, n: k, k: n, a: pdc.baseAddress!,
+                                      lda: n, b: pb.baseAddress!, ldb: ldb, c: pg.baseAddress!, ldc: k)
+                            } else if !transposeA {
                                 // dA = dC · op(B)ᵀ
                                 batchedGemm(batch: batch, transA: false, transB: !transposeB, m: m, n: k, k: n,
                                             a: pdc.baseAddress!, lda: n, aStride: m * n, b: pb.baseAddress!, ldb: ldb,
@@ -70,8 +80,12 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
                     if b.requiresGrad {
                         var g = [Float](repeating: 0, count: bData.count)
                         g.withUnsafeMutableBufferPointer { pg in
-                            if shared {
-                                // Sum over the batch: one product over the flattened rows per matrix, accumulated in order.
+                            if flat {
+                                // Sum over the batch: one product over all rows at once.
+                                gradB(transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!,
+                                      lda: lda, dc: pdc.baseAddress!, into: pg.baseAddress!, ldb: ldb, accumulate: false)
+                            } else if shared {
+                                // Sum over the batch: one product per matrix, accumulated in order.
                                 for i in 0..<batch {
                                     let pA = pa.baseAddress! + i * m * k, pC = pdc.baseAddress! + i * m * n
                                     gradB(transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: pA, lda: lda,
@@ -144,19 +158,24 @@ public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil) throws ->
     if let bias, bias.shape != [outF] {
         throw TensorError.shape(op: "linear", message: "bias \(bias.shape) does not fit weight \(weight.shape)")
     }
-    let rows = x.count / max(inF, 1)
-    var out = [Float](repeating: 0, count: rows * outF)
+    let rows = elementCount(Array(x.shape.dropLast()))
     let xData = x.data, wData = weight.data, bData = bias?.data
-    out.withUnsafeMutableBufferPointer { po in
+    let empty = rows == 0 || outF == 0 || inF == 0  // nothing to multiply: the output is the bias or 0
+    let out = makeArray(count: rows * outF) { po in
         if let bData {
-            for r in 0..<rows { for j in 0..<outF { po[r * outF + j] = bData[j] } }
+            // sgemm adds the product onto the bias (beta = 1).
+            bData.withUnsafeBufferPointer { pb in
+                for r in 0..<rows { (po.baseAddress! + r * outF).update(from: pb.baseAddress!, count: outF) }
+            }
+        } else if empty {
+            for i in 0..<po.count { po[i] = 0 }
         }
-        xData.withUnsafeBufferPointer { px in
+        if !empty { xData.withUnsafeBufferPointer { px in
             wData.withUnsafeBufferPointer { pw in
                 sgemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
                       b: pw.baseAddress!, ldb: inF, beta: bData == nil ? 0 : 1, c: po.baseAddress!, ldc: outF)
             }
-        }
+        } }
     }
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Tensor.result(shape: Array(x.shape.dropLast()) + [outF], data: out, inputs: inputs) { dy in
@@ -164,22 +183,22 @@ public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil) throws ->
         dy.withUnsafeBufferPointer { pdy in
             if x.requiresGrad {
                 var dx = [Float](repeating: 0, count: xData.count)
-                dx.withUnsafeMutableBufferPointer { pdx in
+                if !empty { dx.withUnsafeMutableBufferPointer { pdx in
                     wData.withUnsafeBufferPointer { pw in
                         sgemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: pdy.baseAddress!, lda: outF,
                               b: pw.baseAddress!, ldb: inF, c: pdx.baseAddress!, ldc: inF)
                     }
-                }
+                } }
                 grads[0] = dx
             }
             if weight.requiresGrad {
                 var dw = [Float](repeating: 0, count: wData.count)
-                dw.withUnsafeMutableBufferPointer { pdw in
+                if !empty { dw.withUnsafeMutableBufferPointer { pdw in
                     xData.withUnsafeBufferPointer { px in
                         sgemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: pdy.baseAddress!, lda: outF,
                               b: px.baseAddress!, ldb: inF, c: pdw.baseAddress!, ldc: inF)
                     }
-                }
+                } }
                 grads[1] = dw
             }
             if let bias, bias.requiresGrad {

@@ -11,9 +11,13 @@ import Foundation
 public enum Parallel {
     /// Threads used by kernels (default: the machine's cores). Set it before work starts.
     nonisolated(unsafe) public static var threads: Int = {
-        openblas_set_num_threads(1)
+        _ = Parallel.singleThreadedBLAS
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// Puts OpenBLAS at one thread, once, before the first product: its own threads would change the
+    /// last bits of `sgemm` with the thread count. Every BLAS call in this module reads it first.
+    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
 
     /// Runs `body(i)` for every `i` in `0..<count`, spread over the worker threads.
     ///
@@ -56,6 +60,7 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
     guard m > 0 && n > 0 else { return }
+    _ = Parallel.singleThreadedBLAS
     if k == 0 {
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
@@ -91,4 +96,19 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
                         bBlock, Int32(ldb), beta, c + lo, Int32(ldc))
         }
     }
+}
+
+/// One `sgemm` on the calling thread, never split: for kernels that already run in parallel over
+/// independent problems (attention heads), where the bits depend on the problem's shape only.
+func sgemmSerial(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0 && n > 0 else { return }
+    _ = Parallel.singleThreadedBLAS
+    if k == 0 {
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

@@ -14,8 +14,15 @@ extension Tensor {
         }
     }
 
-    /// Mean of all elements.
-    public func mean() -> Tensor { sum() * (1 / Float(Swift.max(count, 1))) }
+    /// Mean of all elements, accumulated in Double (NaN for an empty tensor, as PyTorch gives).
+    public func mean() -> Tensor {
+        var total = 0.0
+        data.withUnsafeBufferPointer { p in for v in p { total += Double(v) } }
+        let shape = self.shape, n = count
+        return Tensor.result(shape: [], data: [Float(total / Double(n))], inputs: [self]) { g in
+            [[Float](repeating: g[0] / Float(n), count: elementCount(shape))]
+        }
+    }
 
     /// Sum along `axis`; keeps it as extent 1 when `keepDims`.
     public func sum(axis: Int, keepDims: Bool = false) throws -> Tensor {
@@ -52,7 +59,7 @@ extension Tensor {
     /// Minimum along `axis`; the gradient goes to the first minimal element.
     public func min(axis: Int, keepDims: Bool = false) throws -> Tensor { try extreme(axis: axis, keepDims: keepDims, greater: false) }
 
-    /// Index of the maximum along `axis` (first one on ties), as Float values.
+    /// Index of the maximum along `axis` (the first on ties; a NaN counts as the maximum).
     public func argmax(axis: Int) throws -> [Int] {
         let ax = try normalizedAxis(axis, rank: rank, op: "argmax")
         let (outer, n, inner) = split3(shape, ax)

@@ -98,6 +98,9 @@ extension Tensor {
 /// Joins tensors along `axis`; all other extents must agree.
 public func concat(_ tensors: [Tensor], axis: Int) throws -> Tensor {
     guard let first = tensors.first else { throw TensorError.invalidArgument(op: "concat", message: "no tensors") }
+    guard first.rank > 0 else {
+        throw TensorError.shape(op: "concat", message: "cannot join scalars \(tensors.map(\.shape)) along an axis; reshape them to [1] first")
+    }
     let ax = try normalizedAxis(axis, rank: first.rank, op: "concat")
     for t in tensors {
         var a = t.shape, b = first.shape
