@@ -1,0 +1,156 @@
+import Tensors
+import Foundation
+
+/// AdamW with decoupled weight decay, step for step the same as `torch.optim.AdamW`
+/// (single-tensor implementation, no AMSGrad).
+///
+/// Per parameter with a gradient, at its step t:
+/// ```
+/// p  *= 1 - lr·wd
+/// m   = lerp(m, g, 1 - β1)                    m + (1-β1)(g - m)
+/// v   = v·β2 + (1 - β2)·g²
+/// p  += (-lr / (1 - β1^t))·m / (√v / √(1 - β2^t) + eps)
+/// ```
+/// Scalars are formed in Double as Python does, and the Float hyperparameters are widened through
+/// their shortest decimal form, so `0.999` here is the same number as `0.999` in Python.
+/// Parameters without a gradient are skipped and their step does not advance, as in PyTorch.
+///
+/// ```swift
+/// let optimizer = AdamW(parameters: model.parameters, learningRate: 3e-4, weightDecay: 0.1)
+/// try loss.backward()
+/// optimizer.step()
+/// optimizer.zeroGrad()
+/// ```
+public final class AdamW {
+    /// The tensors updated in place, in the order their state is kept.
+    public let parameters: [Tensor]
+    /// The learning rate of the next step (set it from a ``LearningRateSchedule`` before each step).
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let eps: Float
+    /// The decay of each parameter: `weightDecay`, or 0 for those excluded at creation.
+    public let weightDecays: [Float]
+    /// Steps and moment estimates: everything a checkpoint needs to resume bit for bit.
+    public var state: AdamWState
+
+    /// - Parameters:
+    ///   - parameters: the tensors to train.
+    ///   - learningRate: the step size `lr`.
+    ///   - betas: the decay rates of the first and second moment estimates.
+    ///   - eps: added to the denominator.
+    ///   - weightDecay: the decoupled decay coefficient (PyTorch's default is 0.01).
+    ///   - excludeFromWeightDecay: parameters that get no decay (OpenRLHF exempts biases and norm
+    ///     weights: `{ $0.name.map { $0.hasSuffix("bias") || $0.contains("norm") } ?? false }`).
+    public init(parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
+                eps: Float = 1e-8, weightDecay: Float = 0.01, excludeFromWeightDecay: (Tensor) -> Bool = { _ in false }) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        (beta1, beta2) = betas
+        self.eps = eps
+        weightDecays = parameters.map { excludeFromWeightDecay($0) ? 0 : weightDecay }
+        state = AdamWState(parameters: parameters.map { AdamWState.Moments(name: $0.name, count: $0.count) })
+    }
+
+    /// Updates every parameter that has a gradient, from its `.grad`.
+    public func step() {
+        let lr = widened(learningRate), beta1 = widened(self.beta1), beta2 = widened(self.beta2), eps = widened(self.eps)
+        for (index, parameter) in parameters.enumerated() {
+            guard let grad = parameter.grad else { continue }
+            precondition(grad.count == parameter.count, "AdamW: gradient of \(parameter.name ?? "parameter \(index)") has \(grad.count) values for \(parameter.count)")
+            var moments = state.parameters[index]
+            state.parameters[index].expAvg = []  // keep one reference, so the update is in place
+            state.parameters[index].expAvgSq = []
+            if moments.expAvg.isEmpty {
+                moments.expAvg = [Float](repeating: 0, count: parameter.count)
+                moments.expAvgSq = [Float](repeating: 0, count: parameter.count)
+            }
+            moments.step += 1
+            let t = Double(moments.step)
+            let decay = Float(1 - lr * widened(weightDecays[index]))
+            let lerpWeight = Float(1 - beta1)
+            let b2 = Float(beta2), oneMinusB2 = Float(1 - beta2)
+            let biasCorrection1 = 1 - Foundation.pow(beta1, t)
+            let biasCorrection2Sqrt = (1 - Foundation.pow(beta2, t)).squareRoot()
+            let stepSize = Float(-(lr / biasCorrection1))
+            let bc2 = Float(biasCorrection2Sqrt), epsF = Float(eps)
+            grad.data.withUnsafeBufferPointer { g in
+                moments.expAvg.withUnsafeMutableBufferPointer { m in
+                    moments.expAvgSq.withUnsafeMutableBufferPointer { v in
+                        parameter.data.withUnsafeMutableBufferPointer { p in
+                            for i in 0..<p.count {
+                                if decay != 1 { p[i] *= decay }
+                                m[i] = lerp(m[i], g[i], lerpWeight)
+                                v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i]
+                                p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / bc2 + epsF)
+                            }
+                        }
+                    }
+                }
+            }
+            state.parameters[index] = moments
+        }
+    }
+
+    /// Replaces the state with one read from a checkpoint, after checking that it describes these
+    /// parameters (same number, sizes and names).
+    public func restore(_ saved: AdamWState) throws {
+        guard saved.parameters.count == parameters.count else {
+            throw AdamWState.Mismatch(message: "checkpoint holds state for \(saved.parameters.count) parameters, the optimizer has \(parameters.count)")
+        }
+        for (index, (moments, parameter)) in zip(saved.parameters, parameters).enumerated() {
+            let label = parameter.name ?? "parameter \(index)"
+            guard moments.count == parameter.count, moments.name == parameter.name else {
+                throw AdamWState.Mismatch(message: "state \(index) is for \(moments.name ?? "an unnamed parameter") with \(moments.count) values, the optimizer has \(label) with \(parameter.count)")
+            }
+            guard moments.expAvg.isEmpty ? moments.expAvgSq.isEmpty : moments.expAvg.count == parameter.count && moments.expAvgSq.count == parameter.count else {
+                throw AdamWState.Mismatch(message: "moments of \(label) have \(moments.expAvg.count) and \(moments.expAvgSq.count) values, expected \(parameter.count)")
+            }
+        }
+        state = saved
+    }
+
+    /// Clears the gradient of every parameter.
+    public func zeroGrad() {
+        for p in parameters { p.zeroGrad() }
+    }
+}
+
+/// The optimizer state of ``AdamW``, one entry per parameter in order; `Codable` for checkpoints.
+public struct AdamWState: Codable, Equatable, Sendable {
+    /// One parameter's step count and moment estimates (empty until its first step).
+    public struct Moments: Codable, Equatable, Sendable {
+        /// The parameter's name when it had one, to check a checkpoint against the model.
+        public var name: String?
+        /// Number of values of the parameter.
+        public var count: Int
+        /// Steps taken with a gradient.
+        public var step: Int = 0
+        /// First moment `m` (PyTorch's `exp_avg`).
+        public var expAvg: [Float] = []
+        /// Second moment `v` (PyTorch's `exp_avg_sq`).
+        public var expAvgSq: [Float] = []
+
+        public init(name: String?, count: Int) {
+            self.name = name
+            self.count = count
+        }
+    }
+
+    public var parameters: [Moments]
+
+    /// A saved state that does not fit the optimizer's parameters.
+    public struct Mismatch: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { "AdamW.restore: \(message)" }
+    }
+}
+
+/// `torch.lerp` for a scalar weight: `a + w(b - a)` for |w| < 0.5, else `b - (b - a)(1 - w)`;
+/// PyTorch's vector kernel fuses the multiply-add.
+@inline(__always) private func lerp(_ a: Float, _ b: Float, _ w: Float) -> Float {
+    Swift.abs(w) < 0.5 ? a.addingProduct(w, b - a) : b.addingProduct(-(b - a), 1 - w)
+}
+
+/// A Float hyperparameter as the Double its shortest decimal form names (`0.9` → 0.9, not 0.899999976).
+@inline(__always) func widened(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
