@@ -10,7 +10,7 @@ import Tokenizers
 /// The SmolLM2 GGUF's tokenizer, loaded once for all tests.
 enum SmolLM2 {
     static let loaded: Result<(GGUFFile, BPETokenizer), Error> = Result {
-        guard let url = Fixtures.smolLM2GGUF else {
+        guard let url = Fixtures.smolLM2GGUF, FileManager.default.fileExists(atPath: url.path) else {
             throw MissingModel()
         }
         let file = try GGUFFile(url: url)
@@ -24,24 +24,10 @@ enum SmolLM2 {
         }
     }
 
-    /// The tokenizer, or a recorded failure saying how to fetch the model.
-    static func tokenizer(sourceLocation: SourceLocation = #_sourceLocation) throws -> BPETokenizer {
-        switch loaded {
-        case .success(let pair): return pair.1
-        case .failure(let error):
-            Issue.record("\(error)", sourceLocation: sourceLocation)
-            throw error
-        }
-    }
+    /// The tokenizer; throws (failing the test) with the fetch command when the file is missing.
+    static func tokenizer() throws -> BPETokenizer { try loaded.get().1 }
 
-    static func file(sourceLocation: SourceLocation = #_sourceLocation) throws -> GGUFFile {
-        switch loaded {
-        case .success(let pair): return pair.0
-        case .failure(let error):
-            Issue.record("\(error)", sourceLocation: sourceLocation)
-            throw error
-        }
-    }
+    static func file() throws -> GGUFFile { try loaded.get().0 }
 }
 
 /// One tokenized text of a reference file.
