@@ -1,1 +1,0 @@
-// The Recording module: see docs/architecture.md.

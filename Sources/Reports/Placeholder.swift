@@ -1,0 +1,1 @@
+// The Reports module: the markdown + SVG report made from a run file.

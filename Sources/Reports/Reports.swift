@@ -1,1 +1,0 @@
-// The Reports module: see docs/architecture.md.
