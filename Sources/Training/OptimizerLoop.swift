@@ -1,0 +1,135 @@
+import Foundation
+import Recording
+import Tensors
+
+/// One optimizer step at a time: zero the gradients, let the trainer accumulate every micro-batch,
+/// clip, update, and record the step — metrics plus value, gradient and update statistics of every
+/// parameter — into the stage's run-file group.
+///
+/// ```swift
+/// let loop = try OptimizerLoop(parameters: model.trainableParameters, options: options,
+///                              totalSteps: steps, stage: stage)
+/// let metrics = try loop.step { () -> StepResult in
+///     for micro in microBatches { try (lossOf(micro) * (1 / Float(totalTokens))).backward() }
+///     return StepResult(loss: total, metrics: [...], tokens: totalTokens)
+/// }
+/// ```
+public final class OptimizerLoop {
+    /// The trained tensors with their names (HuggingFace names).
+    public let parameters: [(name: String, tensor: Tensor)]
+    public let optimizer: AdamW
+    public let schedule: LearningRateSchedule
+    public let options: TrainingOptions
+    public let stage: Stage
+    public let totalSteps: Int
+    /// Optimizer steps completed.
+    public private(set) var step = 0
+
+    public init(parameters: [(name: String, tensor: Tensor)], options: TrainingOptions, totalSteps: Int,
+                stage: Stage) throws {
+        try options.validate()
+        self.parameters = parameters
+        self.options = options
+        self.totalSteps = totalSteps
+        self.stage = stage
+        schedule = options.schedule(totalSteps: totalSteps)
+        for (name, tensor) in parameters where tensor.name == nil { tensor.name = name }
+        optimizer = AdamW(parameters: parameters.map(\.tensor), learningRate: Float(options.learningRate),
+                          betas: (Float(options.adamBetas[0]), Float(options.adamBetas[1])), eps: 1e-8,
+                          weightDecay: Float(options.l2),
+                          excludeFromWeightDecay: { t in
+                              let name = t.name ?? ""
+                              return name.hasSuffix("bias") || name.contains("norm") || name.contains("ln_")
+                          })
+    }
+
+    /// What a trainer's micro-batch pass returns for one step.
+    public struct StepResult {
+        /// The step's loss (the exact mean over all its micro-batches).
+        public var loss: Double
+        /// Further metrics (accuracy, rewards, ...), recorded as they are.
+        public var metrics: [String: Double]
+        /// Tokens processed, for throughput.
+        public var tokens: Int
+
+        public init(loss: Double, metrics: [String: Double] = [:], tokens: Int = 0) {
+            self.loss = loss
+            self.metrics = metrics
+            self.tokens = tokens
+        }
+    }
+
+    /// Runs one optimizer step; `accumulate` runs every micro-batch's forward and backward.
+    /// Returns the recorded metrics. Throws (after recording the error) on a non-finite loss.
+    @discardableResult
+    public func step(_ accumulate: () throws -> StepResult) throws -> [String: Double] {
+        let stepNumber = step + 1
+        for (_, t) in parameters { t.grad = nil }
+        let lr = schedule.lr(at: step)
+        optimizer.learningRate = lr
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result: StepResult
+        do {
+            result = try accumulate()
+        } catch {
+            throw stage.fail(error, step: stepNumber)
+        }
+        guard result.loss.isFinite else {
+            throw stage.fail(TrainingError.nonFiniteLoss(stage: stage.name, step: stepNumber, detail: "loss = \(result.loss)"),
+                             step: stepNumber)
+        }
+        let gradNorm: Float
+        if options.maxNorm > 0 {
+            gradNorm = clipGradNorm(parameters.map(\.tensor), maxNorm: Float(options.maxNorm))
+        } else {
+            gradNorm = clipGradNorm(parameters.map(\.tensor), maxNorm: .infinity)
+        }
+        guard gradNorm.isFinite else {
+            throw stage.fail(TrainingError.nonFiniteLoss(stage: stage.name, step: stepNumber, detail: "gradient norm = \(gradNorm)"),
+                             step: stepNumber)
+        }
+        let recordStats = stage.recorder?.recordsStatistics(atStep: stepNumber) ?? false
+        let before = recordStats ? parameters.map { $0.tensor.data } : []
+        optimizer.step()
+        step = stepNumber
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+
+        var metrics = result.metrics
+        metrics["loss"] = result.loss
+        metrics["lr"] = Double(lr)
+        metrics["grad_norm"] = Double(gradNorm)
+        if let recorder = stage.recorder {
+            if recordStats { try recordStatistics(recorder, before: before) }
+            var recorded = metrics
+            recorded["time_step_s"] = seconds
+            recorded["time_tokens_per_s"] = result.tokens > 0 ? Double(result.tokens) / seconds : 0
+            try recorder.record(metrics: recorded)
+            try recorder.commit(step: stepNumber)
+        }
+        if stage.report(.step(stage: stage.name, step: stepNumber, totalSteps: totalSteps, metrics: metrics, tokens: result.tokens)) {
+            throw TrainingError.stopped(stage: stage.name, step: stepNumber)
+        }
+        return metrics
+    }
+
+    private func recordStatistics(_ recorder: StageRecorder, before: [[Float]]) throws {
+        var delta: [Float] = []
+        for (index, (name, tensor)) in parameters.enumerated() {
+            try tensor.data.withUnsafeBufferPointer { try recorder.record(tensor: name, kind: .value, values: $0) }
+            if let grad = tensor.grad {
+                try grad.data.withUnsafeBufferPointer { try recorder.record(tensor: name, kind: .grad, values: $0) }
+            }
+            let old = before[index]
+            if delta.count < old.count { delta = [Float](repeating: 0, count: old.count) }
+            let n = old.count
+            tensor.data.withUnsafeBufferPointer { new in
+                old.withUnsafeBufferPointer { old in
+                    delta.withUnsafeMutableBufferPointer { d in for i in 0..<n { d[i] = new[i] - old[i] } }
+                }
+            }
+            try delta.withUnsafeBufferPointer {
+                try recorder.record(tensor: name, kind: .update, values: UnsafeBufferPointer(rebasing: $0[0..<n]))
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Recording
+import Tensors
+
+/// What a trainer reports while it runs; the caller may answer `.stop`.
+public enum TrainingProgress: Sendable {
+    /// An optimizer step finished.
+    case step(stage: String, step: Int, totalSteps: Int, metrics: [String: Double], tokens: Int)
+    /// An evaluation finished.
+    case eval(stage: String, step: Int, metrics: [String: Double])
+    /// A rollout batch was generated (online RL).
+    case rollout(stage: String, step: Int, samples: Int)
+}
+
+/// The caller's answer to a progress report.
+public enum ProgressDisposition: Sendable {
+    case `continue`
+    case stop
+}
+
+/// Where training stages report: the run file, the run's random stream, progress and stopping.
+///
+/// Each stage gets a unique name (`sft`, `dpo`, then `sft_2` for a second SFT), its own group in
+/// the run file, and its own random stream forked by that name, so adding a stage never shifts
+/// another stage's numbers.
+public final class RunContext {
+    /// The open run file, or nil to train without recording.
+    public let runFile: RunFile?
+    /// The run's root stream (from the seed).
+    public let rng: RNG
+    /// Called after every step and evaluation; `.stop` ends the stage after the current step.
+    public var onProgress: ((TrainingProgress) -> ProgressDisposition)?
+    private var stageCounts: [String: Int] = [:]
+
+    public init(seed: UInt64, runFile: RunFile? = nil) {
+        self.runFile = runFile
+        self.rng = RNG(seed: seed)
+    }
+
+    /// Opens a stage: a unique name, its recorder (if recording) and its random stream.
+    public func beginStage(_ kind: String, config: [String: ConfigValue], statsEvery: Int = 1) throws -> Stage {
+        let n = (stageCounts[kind] ?? 0) + 1
+        stageCounts[kind] = n
+        let name = n == 1 ? kind : "\(kind)_\(n)"
+        let recorder = try runFile?.stage(name, statsEvery: statsEvery)
+        try recorder?.setConfig(config)
+        return Stage(name: name, recorder: recorder, rng: rng.fork(name), context: self)
+    }
+
+    func report(_ progress: TrainingProgress) -> ProgressDisposition {
+        onProgress?(progress) ?? .continue
+    }
+}
+
+/// One stage of a run: its name, recorder and random stream.
+public final class Stage {
+    public let name: String
+    public let recorder: StageRecorder?
+    /// The stage's stream; fork it by purpose (`rng.fork("sampler")`).
+    public let rng: RNG
+    unowned let context: RunContext
+
+    init(name: String, recorder: StageRecorder?, rng: RNG, context: RunContext) {
+        self.name = name
+        self.recorder = recorder
+        self.rng = rng
+        self.context = context
+    }
+
+    /// Reports progress; true when the caller asked to stop.
+    public func report(_ progress: TrainingProgress) -> Bool {
+        context.report(progress) == .stop
+    }
+
+    /// Records a failure in the run file (best effort) and returns the error to rethrow.
+    public func fail(_ error: Error, step: Int?) -> Error {
+        try? context.runFile?.recordError("\(error)", stage: name, step: step)
+        return error
+    }
+}
