@@ -137,7 +137,8 @@ public enum GGML {
             }
         case .f64:
             for i in 0..<count {
-                out[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                out[i] = Float(
+                    Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
             }
         case .q8_0: forEachBlock(source, count, 32, 34, out, dequantizeQ8_0)
         case .q4_0: forEachBlock(source, count, 32, 18, out, dequantizeQ4_0)
@@ -247,8 +248,10 @@ public enum GGML {
         for group in 0..<4 {
             let (sc1, m1) = scaleMinK4(2 * group, scales)
             let (sc2, m2) = scaleMinK4(2 * group + 1, scales)
-            let d1 = d * Float(sc1), min1 = dmin * Float(m1)
-            let d2 = d * Float(sc2), min2 = dmin * Float(m2)
+            let d1 = d * Float(sc1)
+            let min1 = dmin * Float(m1)
+            let d2 = d * Float(sc2)
+            let min2 = dmin * Float(m2)
             for l in 0..<32 {
                 let v = q.load(fromByteOffset: l, as: UInt8.self)
                 out[l] = d1 * Float(v & 0x0F) - min1
@@ -267,12 +270,15 @@ public enum GGML {
         let qh = b + 16
         var ql = b + 48
         var out = y
-        var u1: UInt8 = 1, u2: UInt8 = 2
+        var u1: UInt8 = 1
+        var u2: UInt8 = 2
         for group in 0..<4 {
             let (sc1, m1) = scaleMinK4(2 * group, scales)
             let (sc2, m2) = scaleMinK4(2 * group + 1, scales)
-            let d1 = d * Float(sc1), min1 = dmin * Float(m1)
-            let d2 = d * Float(sc2), min2 = dmin * Float(m2)
+            let d1 = d * Float(sc1)
+            let min1 = dmin * Float(m1)
+            let d2 = d * Float(sc2)
+            let min2 = dmin * Float(m2)
             for l in 0..<32 {
                 let low = ql.load(fromByteOffset: l, as: UInt8.self)
                 let high = qh.load(fromByteOffset: l, as: UInt8.self)

@@ -14,18 +14,31 @@ import Foundation
 
 /// The type tag of a GGUF metadata value.
 public enum GGUFValueType: UInt32, Sendable, CustomStringConvertible {
-    case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
+    case uint8 = 0
+    case int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
 
     public var description: String {
-        ["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "bool", "string", "array",
-         "uint64", "int64", "float64"][Int(rawValue)]
+        [
+            "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "bool", "string", "array",
+            "uint64", "int64", "float64",
+        ][Int(rawValue)]
     }
 }
 
 /// A GGUF metadata value.
 public enum GGUFValue: Sendable, Equatable {
-    case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
-    case uint64(UInt64), int64(Int64), float32(Float), float64(Double), bool(Bool), string(String)
+    case uint8(UInt8)
+    case int8(Int8)
+    case uint16(UInt16)
+    case int16(Int16)
+    case uint32(UInt32)
+    case int32(Int32)
+    case uint64(UInt64)
+    case int64(Int64)
+    case float32(Float)
+    case float64(Double)
+    case bool(Bool)
+    case string(String)
     /// An array with its element type (arrays of arrays are allowed by the format).
     case array(GGUFValueType, [GGUFValue])
 
@@ -192,7 +205,8 @@ public final class GGUFFile: @unchecked Sendable {
         // Each entry takes at least 8 bytes; larger counts can only come from a corrupt file.
         guard tensorCount <= UInt64(bytes.count / 8), metadataCount <= UInt64(bytes.count / 8) else {
             throw WeightFileError.invalidHeader(
-                path: path, reason: "\(tensorCount) tensors and \(metadataCount) metadata entries cannot fit in \(bytes.count) bytes")
+                path: path,
+                reason: "\(tensorCount) tensors and \(metadataCount) metadata entries cannot fit in \(bytes.count) bytes")
         }
 
         var keys: [String] = []
@@ -212,7 +226,8 @@ public final class GGUFFile: @unchecked Sendable {
         var alignment = 32
         if let value = metadata["general.alignment"] {
             guard let a = value.int, a > 0, a & (a - 1) == 0 else {
-                throw WeightFileError.invalidHeader(path: path, reason: "general.alignment \(value.summary) is not a power of two")
+                throw WeightFileError.invalidHeader(
+                    path: path, reason: "general.alignment \(value.summary) is not a power of two")
             }
             alignment = a
         }
@@ -224,7 +239,8 @@ public final class GGUFFile: @unchecked Sendable {
             let name = try GGUFFile.readString(&reader, "tensor name \(i)")
             let dimensionCount = try reader.read(UInt32.self, "the dimension count of '\(name)'")
             guard dimensionCount >= 1 && dimensionCount <= 4 else {
-                throw WeightFileError.invalidHeader(path: path, reason: "tensor '\(name)' has \(dimensionCount) dimensions (1 to 4 allowed)")
+                throw WeightFileError.invalidHeader(
+                    path: path, reason: "tensor '\(name)' has \(dimensionCount) dimensions (1 to 4 allowed)")
             }
             var dimensions: [Int] = []
             for _ in 0..<dimensionCount {
@@ -253,7 +269,8 @@ public final class GGUFFile: @unchecked Sendable {
         for info in infos {
             guard info.offset % alignment == 0 else {
                 throw WeightFileError.invalidHeader(
-                    path: path, reason: "tensor '\(info.name)' offset \(info.offset) is not a multiple of the alignment \(alignment)")
+                    path: path,
+                    reason: "tensor '\(info.name)' offset \(info.offset) is not a multiple of the alignment \(alignment)")
             }
             guard let blockSize = info.type.blockSize, let byteCount = info.byteCount else { continue }
             guard info.rowLength % blockSize == 0 else {
@@ -265,7 +282,9 @@ public final class GGUFFile: @unchecked Sendable {
             guard end <= bytes.count else {
                 throw WeightFileError.truncated(
                     path: path,
-                    reason: "tensor '\(info.name)' (\(info.type), \(byteCount) bytes) ends at byte \(end), but the file has \(bytes.count) bytes")
+                    reason:
+                        "tensor '\(info.name)' (\(info.type), \(byteCount) bytes) ends at byte \(end), but the file has \(bytes.count) bytes"
+                )
             }
         }
     }
@@ -373,7 +392,9 @@ public final class GGUFFile: @unchecked Sendable {
         let length = try reader.read(UInt64.self, "the length of \(what())")
         guard length <= UInt64(reader.bytes.count) else {
             throw WeightFileError.truncated(
-                path: reader.path, reason: "\(what()) claims \(length) bytes at offset \(reader.offset), but the file has \(reader.bytes.count) bytes")
+                path: reader.path,
+                reason:
+                    "\(what()) claims \(length) bytes at offset \(reader.offset), but the file has \(reader.bytes.count) bytes")
         }
         let raw = try reader.readBytes(Int(length), what())
         return String(decoding: raw, as: UTF8.self)
@@ -405,13 +426,16 @@ public final class GGUFFile: @unchecked Sendable {
             }
             let rawType = try reader.read(UInt32.self, "the element type of '\(key)'")
             guard let elementType = GGUFValueType(rawValue: rawType) else {
-                throw WeightFileError.invalidHeader(path: reader.path, reason: "metadata '\(key)' has unknown element type \(rawType)")
+                throw WeightFileError.invalidHeader(
+                    path: reader.path, reason: "metadata '\(key)' has unknown element type \(rawType)")
             }
             let count = try reader.read(UInt64.self, "the length of '\(key)'")
             guard count <= UInt64(reader.bytes.count - reader.offset) else {
                 throw WeightFileError.truncated(
                     path: reader.path,
-                    reason: "array '\(key)' claims \(count) elements at offset \(reader.offset), but the file has \(reader.bytes.count) bytes")
+                    reason:
+                        "array '\(key)' claims \(count) elements at offset \(reader.offset), but the file has \(reader.bytes.count) bytes"
+                )
             }
             var items: [GGUFValue] = []
             items.reserveCapacity(Int(count))
@@ -424,6 +448,8 @@ public final class GGUFFile: @unchecked Sendable {
 
     static func show(_ bytes: [UInt8]) -> String {
         let printable = bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
-        return printable ? "\"" + String(decoding: bytes, as: UTF8.self) + "\"" : bytes.map { String(format: "%02x", $0) }.joined(separator: " ")
+        return printable
+            ? "\"" + String(decoding: bytes, as: UTF8.self) + "\""
+            : bytes.map { String(format: "%02x", $0) }.joined(separator: " ")
     }
 }

@@ -21,7 +21,8 @@
 /// - Returns: The rows in HuggingFace order: HF row h·d + p·d/2 + i = GGUF row h·d + 2i + p.
 public func unpermuteLlamaQK<T>(_ values: [T], rows: Int, rowLength: Int, heads: Int) -> [T] {
     precondition(values.count == rows * rowLength, "unpermuteLlamaQK: \(values.count) values for \(rows) × \(rowLength)")
-    precondition(heads > 0 && rows % (2 * heads) == 0, "unpermuteLlamaQK: \(rows) rows do not split into \(heads) heads of even size")
+    precondition(
+        heads > 0 && rows % (2 * heads) == 0, "unpermuteLlamaQK: \(rows) rows do not split into \(heads) heads of even size")
     let headSize = rows / heads
     let half = headSize / 2
     var out = values
@@ -41,7 +42,8 @@ public func unpermuteLlamaQK<T>(_ values: [T], rows: Int, rowLength: Int, heads:
 /// to an HF `q_proj` / `k_proj` weight (for writing GGUF files and for tests).
 public func permuteLlamaQK<T>(_ values: [T], rows: Int, rowLength: Int, heads: Int) -> [T] {
     precondition(values.count == rows * rowLength, "permuteLlamaQK: \(values.count) values for \(rows) × \(rowLength)")
-    precondition(heads > 0 && rows % (2 * heads) == 0, "permuteLlamaQK: \(rows) rows do not split into \(heads) heads of even size")
+    precondition(
+        heads > 0 && rows % (2 * heads) == 0, "permuteLlamaQK: \(rows) rows do not split into \(heads) heads of even size")
     let headSize = rows / heads
     let half = headSize / 2
     var out = values
@@ -70,7 +72,8 @@ public enum GGUFLlamaNames {
         guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
         let rest = parts[2]
         guard let dot = rest.lastIndex(of: ".") else { return nil }
-        let stem = String(rest[..<dot]), suffix = String(rest[dot...])
+        let stem = String(rest[..<dot])
+        let suffix = String(rest[dot...])
         guard let hf = perLayer[stem] else { return nil }
         return "model.layers.\(layer).\(hf)\(suffix)"
     }
@@ -84,7 +87,8 @@ public enum GGUFLlamaNames {
         guard let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]) else { return nil }
         let tail = String(rest[rest.index(after: dot)...])
         guard let last = tail.lastIndex(of: ".") else { return nil }
-        let stem = String(tail[..<last]), suffix = String(tail[last...])
+        let stem = String(tail[..<last])
+        let suffix = String(tail[last...])
         guard let gguf = perLayer.first(where: { $0.value == stem })?.key else { return nil }
         return "blk.\(layer).\(gguf)\(suffix)"
     }
@@ -106,4 +110,33 @@ public enum GGUFLlamaNames {
         "ffn_up": "mlp.up_proj",
         "ffn_down": "mlp.down_proj",
     ]
+}
+
+extension GGUFFile {
+    /// The Float32 values of the tensor that transformers calls `huggingFaceName`, in
+    /// transformers' layout: dequantized, row-major, and for `q_proj` / `k_proj` with llama.cpp's
+    /// row permutation undone (using `<arch>.attention.head_count` and `head_count_kv`).
+    ///
+    /// `lm_head.weight` falls back to `token_embd.weight` when the file has no `output.weight`
+    /// (tied embeddings, as in SmolLM2).
+    ///
+    /// - Returns: The row-major shape and the values.
+    /// - Throws: ``WeightFileError`` for an unknown name or missing head counts.
+    public func llamaFloats(huggingFaceName: String) throws -> (shape: [Int], values: [Float]) {
+        guard var name = GGUFLlamaNames.ggufName(huggingFaceName) else {
+            throw WeightFileError.unknownTensor(
+                path: path, name: huggingFaceName, hint: "not a Llama tensor name (model.layers.N.self_attn.q_proj.weight, ...)")
+        }
+        if name == "output.weight" && !contains(name) { name = "token_embd.weight" }
+        let info = try self.info(name)
+        var values = try floats(name)
+        let isQuery = name.hasSuffix(".attn_q.weight")
+        if isQuery || name.hasSuffix(".attn_k.weight") {
+            let arch = architecture ?? "llama"
+            let heads = try int("\(arch).attention.head_count")
+            let kvHeads = metadata["\(arch).attention.head_count_kv"] == nil ? heads : try int("\(arch).attention.head_count_kv")
+            values = unpermuteLlamaQK(values, rows: info.rowCount, rowLength: info.rowLength, heads: isQuery ? heads : kvHeads)
+        }
+        return (info.shape, values)
+    }
 }

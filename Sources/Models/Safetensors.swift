@@ -96,7 +96,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         let headerLength = try reader.read(UInt64.self, "the 8-byte header length")
         guard headerLength <= UInt64(bytes.count - 8) else {
             throw WeightFileError.truncated(
-                path: path, reason: "the header length \(headerLength) exceeds the \(bytes.count - 8) bytes after the length field")
+                path: path,
+                reason: "the header length \(headerLength) exceeds the \(bytes.count - 8) bytes after the length field")
         }
         let header = try reader.readBytes(Int(headerLength), "the header")
         dataOffset = 8 + Int(headerLength)
@@ -152,7 +153,9 @@ public final class SafetensorsFile: @unchecked Sendable {
             guard !overflow, count * elementSize == end - begin else {
                 throw WeightFileError.badTensorData(
                     path: path, tensor: name,
-                    reason: "shape \(shape) of \(dtypeName) needs \(overflow ? "too many" : String(count * elementSize)) bytes, but data_offsets span \(end - begin)")
+                    reason:
+                        "shape \(shape) of \(dtypeName) needs \(overflow ? "too many" : String(count * elementSize)) bytes, but data_offsets span \(end - begin)"
+                )
             }
             tensors[name] = SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)
         }
@@ -204,7 +207,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// - Parameter metadata: The `__metadata__` object; nil writes none.
     /// - Throws: ``WeightFileError/shapeMismatch(tensor:shape:valueCount:)`` when a tensor's values
     ///   do not fill its shape.
-    public static func serialize(_ tensors: [String: SafetensorsTensor], metadata: [String: String]? = ["format": "pt"]) throws -> [UInt8] {
+    public static func serialize(_ tensors: [String: SafetensorsTensor], metadata: [String: String]? = ["format": "pt"]) throws
+        -> [UInt8]
+    {
         let names = tensors.keys.sorted()
         var header = "{"
         var first = true
@@ -223,7 +228,8 @@ public final class SafetensorsFile: @unchecked Sendable {
             let size = tensor.values.count * 4
             if !first { header += "," }
             first = false
-            header += jsonString(name) + ":{\"dtype\":\"F32\",\"shape\":["
+            header +=
+                jsonString(name) + ":{\"dtype\":\"F32\",\"shape\":["
                 + tensor.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(offset + size)]}"
             offset += size
         }
@@ -245,7 +251,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     /// Writes `tensors` as F32 to `url` (atomically: a crash leaves the old file or the new one).
-    public static func write(_ tensors: [String: SafetensorsTensor], metadata: [String: String]? = ["format": "pt"], to url: URL) throws {
+    public static func write(_ tensors: [String: SafetensorsTensor], metadata: [String: String]? = ["format": "pt"], to url: URL)
+        throws
+    {
         let bytes = try serialize(tensors, metadata: metadata)
         do {
             try Data(bytes).write(to: url, options: .atomic)

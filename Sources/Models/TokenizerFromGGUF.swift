@@ -31,7 +31,9 @@ extension GGUFFile {
         }
         let tokens = try strings("tokenizer.ggml.tokens")
         let merges = try strings("tokenizer.ggml.merges")
-        let types = metadata["tokenizer.ggml.token_type"] == nil ? [] : try ints("tokenizer.ggml.token_type").map { Int32(truncatingIfNeeded: $0) }
+        let types =
+            metadata["tokenizer.ggml.token_type"] == nil
+            ? [] : try ints("tokenizer.ggml.token_type").map { Int32(truncatingIfNeeded: $0) }
         func optionalID(_ key: String) throws -> Int? { metadata[key] == nil ? nil : try int(key) }
         var template: ChatTemplate? = nil
         if let jinja = metadata["tokenizer.chat_template"]?.string { template = try? ChatTemplate(jinja: jinja) }

@@ -90,9 +90,10 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         guard !tokens.isEmpty else {
             throw TokenizerError.inconsistentVocabulary(source: source, reason: "the vocabulary is empty")
         }
-        let checkedIDs: [(String, Int?)] = [
-            ("bos", bosTokenID), ("eos", eosTokenID), ("pad", padTokenID), ("unk", unknownTokenID),
-        ] + addedTokens.map { ("added token \($0.content.debugDescription)", $0.id) }
+        let checkedIDs: [(String, Int?)] =
+            [
+                ("bos", bosTokenID), ("eos", eosTokenID), ("pad", padTokenID), ("unk", unknownTokenID),
+            ] + addedTokens.map { ("added token \($0.content.debugDescription)", $0.id) }
         for (name, id) in checkedIDs {
             if let id, !(0..<tokens.count).contains(id) {
                 throw TokenizerError.inconsistentVocabulary(

@@ -57,7 +57,8 @@ public struct ChatTemplate: Sendable, Equatable {
     ///
     /// - Throws: ``TokenizerError/unsupportedChatTemplate(excerpt:)`` for other templates.
     public init(jinja: String) throws {
-        let writesRoles = jinja.contains("'<|im_start|>' + message['role']")
+        let writesRoles =
+            jinja.contains("'<|im_start|>' + message['role']")
             || jinja.contains("\"<|im_start|>\" + message['role']")
             || jinja.contains("'<|im_start|>' + message.role")
             || jinja.contains("<|im_start|>{{ message['role'] }}")
@@ -135,7 +136,9 @@ public struct InputTemplate: Sendable, Equatable {
             let c = chars[i]
             if c == "{" {
                 if i + 1 < chars.count && chars[i + 1] == "{" {
-                    current.append("{"); i += 2; continue
+                    current.append("{")
+                    i += 2
+                    continue
                 }
                 guard let close = chars[(i + 1)...].firstIndex(of: "}") else {
                     throw TokenizerError.invalidInputTemplate(template: template, reason: "'{' at offset \(i) is never closed")
@@ -160,9 +163,11 @@ public struct InputTemplate: Sendable, Equatable {
                 guard i + 1 < chars.count && chars[i + 1] == "}" else {
                     throw TokenizerError.invalidInputTemplate(template: template, reason: "single '}' at offset \(i)")
                 }
-                current.append("}"); i += 2
+                current.append("}")
+                i += 2
             } else {
-                current.append(c); i += 1
+                current.append(c)
+                i += 1
             }
         }
         parts.append(current)

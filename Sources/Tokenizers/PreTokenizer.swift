@@ -84,12 +84,16 @@ public enum PreTokenizer: String, Sendable, Equatable, CaseIterable {
             if c == "'" && i + 1 < end {
                 let a = s[i + 1]
                 if a == "s" || a == "t" || a == "m" || a == "d" {
-                    pieces.append(i..<(i + 2)); i += 2; continue
+                    pieces.append(i..<(i + 2))
+                    i += 2
+                    continue
                 }
                 if i + 2 < end {
                     let b = s[i + 2]
                     if (a == "r" && b == "e") || (a == "v" && b == "e") || (a == "l" && b == "l") {
-                        pieces.append(i..<(i + 3)); i += 3; continue
+                        pieces.append(i..<(i + 3))
+                        i += 3
+                        continue
                     }
                 }
             }
@@ -99,19 +103,25 @@ public enum PreTokenizer: String, Sendable, Equatable, CaseIterable {
             var runClass = cls
             if c == " " && i + 1 < end {
                 let next = CharacterClass.of(s[i + 1])
-                if next != .whitespace { runStart = i + 1; runClass = next }
+                if next != .whitespace {
+                    runStart = i + 1
+                    runClass = next
+                }
             }
             if runClass != .whitespace {
                 var j = runStart + 1
                 while j < end && CharacterClass.of(s[j]) == runClass { j += 1 }
-                pieces.append(i..<j); i = j; continue
+                pieces.append(i..<j)
+                i = j
+                continue
             }
             // `\s+(?!\S)` then `\s+`: a whitespace run, less its last character when a
             // non-space follows, so that character can lead the next word.
             var j = i + 1
             while j < end && CharacterClass.of(s[j]) == .whitespace { j += 1 }
             if j < end && j - i >= 2 { j -= 1 }
-            pieces.append(i..<j); i = j
+            pieces.append(i..<j)
+            i = j
         }
     }
 }

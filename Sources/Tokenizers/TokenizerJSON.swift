@@ -115,13 +115,16 @@ extension BPETokenizer {
         var unknownID: Int? = nil
         if let unk = model["unk_token"] as? String {
             guard let id = vocab[unk].flatMap({ ($0 as? NSNumber)?.intValue }) else {
-                throw TokenizerError.inconsistentVocabulary(source: source, reason: "unk_token \(unk.debugDescription) is not in the vocabulary")
+                throw TokenizerError.inconsistentVocabulary(
+                    source: source, reason: "unk_token \(unk.debugDescription) is not in the vocabulary")
             }
             unknownID = id
         }
 
         // tokenizer_config.json: special tokens by content, and the chat template.
-        var bos: Int? = nil, eos: Int? = nil, pad: Int? = nil
+        var bos: Int? = nil
+        var eos: Int? = nil
+        var pad: Int? = nil
         var template: ChatTemplate? = nil
         if let configurationData {
             guard let config = (try? JSONSerialization.jsonObject(with: configurationData)) as? [String: Any] else {

@@ -51,15 +51,19 @@ struct GGUFBuilder {
     }
 
     mutating func addStrings(_ key: String, _ values: [String]) {
-        add(key, type: .array, littleEndian(GGUFValueType.string.rawValue) + littleEndian(UInt64(values.count))
-            + values.flatMap(GGUFBuilder.string))
+        add(
+            key, type: .array,
+            littleEndian(GGUFValueType.string.rawValue) + littleEndian(UInt64(values.count))
+                + values.flatMap(GGUFBuilder.string))
     }
 
     func build() -> [UInt8] {
         var out = Array("GGUF".utf8) + littleEndian(version)
         out += littleEndian(UInt64(tensors.count)) + littleEndian(UInt64(metadata.count + (alignment == nil ? 0 : 1)))
         if let alignment {
-            out += GGUFBuilder.string("general.alignment") + littleEndian(GGUFValueType.uint32.rawValue) + littleEndian(UInt32(alignment))
+            out +=
+                GGUFBuilder.string("general.alignment") + littleEndian(GGUFValueType.uint32.rawValue)
+                + littleEndian(UInt32(alignment))
         }
         for (key, value) in metadata { out += GGUFBuilder.string(key) + value }
         let align = alignment ?? 32
@@ -137,8 +141,10 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
     @Test func writerPadsTheHeaderToEightBytesAndEscapesNames() throws {
         let special = "odd \"name\"\n\u{1}ü"
         let bytes = try SafetensorsFile.serialize(
-            ["b": SafetensorsTensor(shape: [2], values: [1, -0.0]), special: SafetensorsTensor(shape: [], values: [.nan]),
-             "a": SafetensorsTensor(shape: [1, 0], values: [])], metadata: nil)
+            [
+                "b": SafetensorsTensor(shape: [2], values: [1, -0.0]), special: SafetensorsTensor(shape: [], values: [.nan]),
+                "a": SafetensorsTensor(shape: [1, 0], values: []),
+            ], metadata: nil)
         let headerLength = Int(bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
         #expect(headerLength % 8 == 0)
         let header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
@@ -152,7 +158,8 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
     }
 
     @Test func readsHalfPrecisionTypes() throws {
-        let header = #"{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[6,10]},"i":{"dtype":"I64","shape":[1],"data_offsets":[10,18]}}"#
+        let header =
+            #"{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[6,10]},"i":{"dtype":"I64","shape":[1],"data_offsets":[10,18]}}"#
         var bytes = littleEndian(UInt64(header.utf8.count)) + Array(header.utf8)
         bytes += littleEndian(UInt16(0x3C00)) + littleEndian(UInt16(0xC000)) + littleEndian(UInt16(0x0001))  // 1, -2, 2^-24
         bytes += littleEndian(UInt16(0x3F80)) + littleEndian(UInt16(0x4049))  // 1, 3.140625
@@ -261,11 +268,18 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
         let file = try smolLM2()
         let embed = try file.floats("token_embd.weight")
         #expect(embed.count == 49152 * 576)
-        #expect(Array(embed[(504 * 576)..<(504 * 576 + 6)])
-            == [0.1096038818359375, 0.017436981201171875, -0.09465789794921875, 0.08220291137695312, 0.09216690063476562, -0.027400970458984375])
+        #expect(
+            Array(embed[(504 * 576)..<(504 * 576 + 6)])
+                == [
+                    0.1096038818359375, 0.017436981201171875, -0.09465789794921875, 0.08220291137695312, 0.09216690063476562,
+                    -0.027400970458984375,
+                ])
         #expect(Array(embed[(49151 * 576)..<(49151 * 576 + 3)]) == [0.011505126953125, 0.0057525634765625, 0.0977935791015625])
         let q = try file.floats("blk.0.attn_q.weight")
-        #expect(Array(q[0..<6]) == [-0.0963134765625, 0.1573486328125, -0.0963134765625, -0.73046875, 1.1719970703125, -0.0963134765625])
+        #expect(
+            Array(q[0..<6]) == [
+                -0.0963134765625, 0.1573486328125, -0.0963134765625, -0.73046875, 1.1719970703125, -0.0963134765625,
+            ])
         #expect(q[(575 * 576)..<(576 * 576)].reduce(0.0) { $0 + Double($1) } == -4.734954833984375)
         let k = try file.floats("blk.0.attn_k.weight")
         #expect(Array(k[(191 * 576)..<(191 * 576 + 4)]) == [0.015869140625, -0.4342041015625, 0.015869140625, -0.7342529296875])
@@ -312,10 +326,14 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
         builder.add("u64", type: .uint64, littleEndian(UInt64(1) << 40))
         builder.add("i64", type: .int64, littleEndian(Int64(-7)))
         builder.add("f64", type: .float64, littleEndian(Double(0.25).bitPattern))
-        builder.add("ints", type: .array, littleEndian(GGUFValueType.int32.rawValue) + littleEndian(UInt64(3))
-            + littleEndian(Int32(1)) + littleEndian(Int32(-2)) + littleEndian(Int32(3)))
-        builder.add("nested", type: .array, littleEndian(GGUFValueType.array.rawValue) + littleEndian(UInt64(1))
-            + littleEndian(GGUFValueType.uint8.rawValue) + littleEndian(UInt64(2)) + [7, 8])
+        builder.add(
+            "ints", type: .array,
+            littleEndian(GGUFValueType.int32.rawValue) + littleEndian(UInt64(3))
+                + littleEndian(Int32(1)) + littleEndian(Int32(-2)) + littleEndian(Int32(3)))
+        builder.add(
+            "nested", type: .array,
+            littleEndian(GGUFValueType.array.rawValue) + littleEndian(UInt64(1))
+                + littleEndian(GGUFValueType.uint8.rawValue) + littleEndian(UInt64(2)) + [7, 8])
         builder.addStrings("words", ["a", "", "ü"])
         builder.tensors.append(("vector", [3], 0, [Float(1), 2, 3].flatMap { littleEndian($0.bitPattern) }))
         builder.tensors.append(("matrix", [2, 3], 1, [Float(1), -2, 0.5, 0, 65504, -0.25].flatMap(halfBytes)))
@@ -377,7 +395,8 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
         let block = halfBytes(0.25) + halfBytes(-1) + (0..<16).map { low[$0] | high[$0] << 4 }
         let second = halfBytes(1) + halfBytes(0.5) + [UInt8](repeating: 0x21, count: 16)
         let values = GGML.dequantize(block + second, type: .q4_1, count: 64)
-        let expected = (low + high).map { Float($0) * 0.25 - 1 } + [Float](repeating: 1.5, count: 16) + [Float](repeating: 2.5, count: 16)
+        let expected =
+            (low + high).map { Float($0) * 0.25 - 1 } + [Float](repeating: 1.5, count: 16) + [Float](repeating: 2.5, count: 16)
         #expect(values == expected)
     }
 
@@ -399,7 +418,10 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
         #expect(GGML.halfToFloat(0x7C00) == .infinity && GGML.halfToFloat(0x7E00).isNaN)
         // Every finite half survives a round trip through Float.
         for bits in UInt16(0)...UInt16.max where bits & 0x7C00 != 0x7C00 {
-            if GGML.floatToHalf(GGML.halfToFloat(bits)) != bits { Issue.record("half \(bits) does not round-trip"); break }
+            if GGML.floatToHalf(GGML.halfToFloat(bits)) != bits {
+                Issue.record("half \(bits) does not round-trip")
+                break
+            }
         }
         let bf16 = GGML.dequantize(littleEndian(UInt16(0xBFC0)) + littleEndian(UInt16(0x7F80)), type: .bf16, count: 2)
         #expect(bf16 == [-1.5, .infinity])
@@ -425,14 +447,17 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
     }
 
     @Test func unpermuteUndoesPermute() {
-        let rows = 192, columns = 5, heads = 3
+        let rows = 192
+        let columns = 5
+        let heads = 3
         let values = (0..<(rows * columns)).map { Float($0) }
         let permuted = permuteLlamaQK(values, rows: rows, rowLength: columns, heads: heads)
         #expect(permuted != values)
         #expect(unpermuteLlamaQK(permuted, rows: rows, rowLength: columns, heads: heads) == values)
         // Whole rows move: raw quantized rows can be reordered the same way.
         let bytes = (0..<(8 * 40)).map { UInt8($0 % 251) }
-        #expect(unpermuteLlamaQK(permuteLlamaQK(bytes, rows: 8, rowLength: 40, heads: 2), rows: 8, rowLength: 40, heads: 2) == bytes)
+        #expect(
+            unpermuteLlamaQK(permuteLlamaQK(bytes, rows: 8, rowLength: 40, heads: 2), rows: 8, rowLength: 40, heads: 2) == bytes)
     }
 
     @Test func tensorNamesMapBothWays() {
@@ -462,6 +487,25 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
         let file = try GGUFFile(url: try smolLM2URL())
         let unmapped = file.tensors.map(\.name).filter { GGUFLlamaNames.huggingFaceName($0) == nil }
         #expect(unmapped.isEmpty)
+    }
+
+    @Test func smolLM2WeightsInTransformersLayout() throws {
+        let file = try GGUFFile(url: try smolLM2URL())
+        let q = try file.llamaFloats(huggingFaceName: "model.layers.0.self_attn.q_proj.weight")
+        #expect(q.shape == [576, 576])
+        #expect(q.values == unpermuteLlamaQK(try file.floats("blk.0.attn_q.weight"), rows: 576, rowLength: 576, heads: 9))
+        let k = try file.llamaFloats(huggingFaceName: "model.layers.0.self_attn.k_proj.weight")
+        #expect(k.shape == [192, 576])
+        #expect(k.values == unpermuteLlamaQK(try file.floats("blk.0.attn_k.weight"), rows: 192, rowLength: 576, heads: 3))
+        // HF row 32 of head 0 (second half) is GGUF row 1.
+        let rawK = try file.floats("blk.0.attn_k.weight")
+        #expect(Array(k.values[(32 * 576)..<(33 * 576)]) == Array(rawK[576..<1152]))
+        let v = try file.llamaFloats(huggingFaceName: "model.layers.0.self_attn.v_proj.weight")
+        #expect(v.values == (try file.floats("blk.0.attn_v.weight")))
+        let head = try file.llamaFloats(huggingFaceName: "lm_head.weight")
+        #expect(head.shape == [49152, 576])
+        #expect(head.values == (try file.floats("token_embd.weight")))
+        #expect(errorText { _ = try file.llamaFloats(huggingFaceName: "transformer.wte.weight") }.contains("not a Llama tensor"))
     }
 
     @Test func tokenizerFromGGUFNeedsByteLevelBPE() throws {

@@ -138,14 +138,16 @@ struct SmolLM2ReferenceTests {
         #expect(plain.encode("a  1").map { plain.tokens[$0] } == ["a", "Ġ", "Ġ", "1"])
     }
 
-    @Test("UTF-8 round trip", arguments: [
-        "", "Hello, world!", "  leading spaces and\ttabs\nnewline", "trailing   ", "\n\n\n", "\r\n",
-        "I'm sure it's what they'll say, we'd've LL'S", "emoji 👩‍👩‍👧‍👦 🇫🇷 😀!", "日本語のテキスト、中文文本",
-        "한국어 텍스트", "e\u{301} combining n\u{303}", "Ünïcödé ǅ ß ﬁ", "math ∑∫√ ≤ 3.14159 × 10⁻³",
-        "tabs\t\tand\u{00A0}nbsp\u{2003}em space", "mixed123abc456 7 8 9", "<|im_start|>system\nHi<|im_end|>\n",
-        "\u{FEFF}bom", "zero\u{200B}width", "Ω≈ç√∫˜µ≤≥÷", "\u{7F}\u{80}\u{9F}", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𐍈", "\u{10FFFF}",
-        "a'b'c ''s 's 'S 'tis", "   ", "x" + String(repeating: "y", count: 300),
-    ])
+    @Test(
+        "UTF-8 round trip",
+        arguments: [
+            "", "Hello, world!", "  leading spaces and\ttabs\nnewline", "trailing   ", "\n\n\n", "\r\n",
+            "I'm sure it's what they'll say, we'd've LL'S", "emoji 👩‍👩‍👧‍👦 🇫🇷 😀!", "日本語のテキスト、中文文本",
+            "한국어 텍스트", "e\u{301} combining n\u{303}", "Ünïcödé ǅ ß ﬁ", "math ∑∫√ ≤ 3.14159 × 10⁻³",
+            "tabs\t\tand\u{00A0}nbsp\u{2003}em space", "mixed123abc456 7 8 9", "<|im_start|>system\nHi<|im_end|>\n",
+            "\u{FEFF}bom", "zero\u{200B}width", "Ω≈ç√∫˜µ≤≥÷", "\u{7F}\u{80}\u{9F}", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𐍈", "\u{10FFFF}",
+            "a'b'c ''s 's 'S 'tis", "   ", "x" + String(repeating: "y", count: 300),
+        ])
     func roundTrip(text: String) throws {
         let tokenizer = try SmolLM2.tokenizer()
         #expect(tokenizer.decode(tokenizer.encode(text)) == text)

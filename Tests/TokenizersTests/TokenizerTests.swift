@@ -17,8 +17,9 @@ import Tokenizers
 
     @Test func gpt2RegexCases() {
         #expect(words("Hello, world!") == ["Hello", ",", " world", "!"])
-        #expect(words("  leading spaces and\ttabs\nnewline")
-            == [" ", " leading", " spaces", " and", "\t", "tabs", "\n", "newline"])
+        #expect(
+            words("  leading spaces and\ttabs\nnewline")
+                == [" ", " leading", " spaces", " and", "\t", "tabs", "\n", "newline"])
         #expect(words("I'm they're we'll it'd") == ["I", "'m", " they", "'re", " we", "'ll", " it", "'d"])
         #expect(words("DON'T") == ["DON", "'", "T"])
         #expect(words("end   ") == ["end", "   "])
@@ -93,27 +94,34 @@ import Tokenizers
         let template = ChatTemplate.smolLM2
         let system = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
         #expect(template.render([.user("Hi")]) == system + "<|im_start|>user\nHi<|im_end|>\n")
-        #expect(template.render([.system("Be brief."), .user("Hi")], addGenerationPrompt: true)
-            == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-        #expect(template.render([.user("Hi"), .assistant("Hello!"), .user("Bye")])
-            == system + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n")
+        #expect(
+            template.render([.system("Be brief."), .user("Hi")], addGenerationPrompt: true)
+                == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        #expect(
+            template.render([.user("Hi"), .assistant("Hello!"), .user("Bye")])
+                == system
+                + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n")
         #expect(template.render([], addGenerationPrompt: true) == "<|im_start|>assistant\n")
         #expect(template.render([]) == "")
     }
 
     @Test func recognisesChatMLJinja() throws {
-        let smol = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+        let smol =
+            "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
         #expect(try ChatTemplate(jinja: smol) == .smolLM2)
         // The same template as tokenizer_config.json escapes it.
         #expect(try ChatTemplate(jinja: smol.replacingOccurrences(of: "\n", with: "\\n")) == .smolLM2)
-        let plain = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+        let plain =
+            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
         #expect(try ChatTemplate(jinja: plain).defaultSystemPrompt == nil)
-        let qwenLike = "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' }}{%- else %}{{- '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{%- endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+        let qwenLike =
+            "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' }}{%- else %}{{- '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{%- endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
         #expect(try ChatTemplate(jinja: qwenLike).defaultSystemPrompt == "You are a helpful assistant.")
     }
 
     @Test func rejectsOtherTemplates() {
-        let llama3 = "{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' }}{% endfor %}"
+        let llama3 =
+            "{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' }}{% endfor %}"
         #expect(throws: TokenizerError.self) { try ChatTemplate(jinja: llama3) }
         do {
             _ = try ChatTemplate(jinja: llama3)
@@ -145,16 +153,19 @@ import Tokenizers
 
 @Suite struct TokenizerJSONTests {
     /// A tiny byte-level BPE in tokenizer.json form: bytes "a", "b", "Ġ", merges a+b, Ġ+ab.
-    func tinyJSON(preTokenizer: String = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#,
-                  merges: String = #"["a b", "Ġ ab"]"#) -> Data {
-        Data("""
-        {"version":"1.0","added_tokens":[{"id":0,"content":"<|endoftext|>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},
-          {"id":6,"content":"<|im_end|>","special":true}],
-         "normalizer":null,"pre_tokenizer":\(preTokenizer),
-         "model":{"type":"BPE","unk_token":null,"fuse_unk":false,"byte_fallback":false,
-                  "vocab":{"<|endoftext|>":0,"a":1,"b":2,"Ġ":3,"ab":4,"Ġab":5,"<|im_end|>":6,"1":7},
-                  "merges":\(merges)}}
-        """.utf8)
+    func tinyJSON(
+        preTokenizer: String = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#,
+        merges: String = #"["a b", "Ġ ab"]"#
+    ) -> Data {
+        Data(
+            """
+            {"version":"1.0","added_tokens":[{"id":0,"content":"<|endoftext|>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},
+              {"id":6,"content":"<|im_end|>","special":true}],
+             "normalizer":null,"pre_tokenizer":\(preTokenizer),
+             "model":{"type":"BPE","unk_token":null,"fuse_unk":false,"byte_fallback":false,
+                      "vocab":{"<|endoftext|>":0,"a":1,"b":2,"Ġ":3,"ab":4,"Ġab":5,"<|im_end|>":6,"1":7},
+                      "merges":\(merges)}}
+            """.utf8)
     }
 
     @Test func loadsVocabularyMergesAndAddedTokens() throws {
@@ -170,14 +181,17 @@ import Tokenizers
     }
 
     @Test func newMergeFormatAndDigits() throws {
-        let digits = #"{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}]}"#
+        let digits =
+            #"{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}]}"#
         let tokenizer = try BPETokenizer(tokenizerJSONData: tinyJSON(preTokenizer: digits, merges: #"[["a","b"],["Ġ","ab"]]"#))
         #expect(tokenizer.preTokenizer == .gpt2IndividualDigits)
         #expect(tokenizer.encode(" ab11") == [5, 7, 7])
     }
 
     @Test func configurationGivesSpecialsAndTemplate() throws {
-        let config = Data(#"{"bos_token":"<|endoftext|>","eos_token":{"content":"<|im_end|>"},"pad_token":"<|im_end|>","chat_template":"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"}"#.utf8)
+        let config = Data(
+            #"{"bos_token":"<|endoftext|>","eos_token":{"content":"<|im_end|>"},"pad_token":"<|im_end|>","chat_template":"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"}"#
+                .utf8)
         let tokenizer = try BPETokenizer(tokenizerJSONData: tinyJSON(), configurationData: config)
         #expect(tokenizer.bosTokenID == 0 && tokenizer.eosTokenID == 6 && tokenizer.padTokenID == 6)
         #expect(tokenizer.chatTemplate == ChatTemplate(defaultSystemPrompt: nil))
@@ -195,7 +209,10 @@ import Tokenizers
 
     @Test func errorsNameTheFileAndTheProblem() throws {
         func error(_ body: () throws -> Void) -> String {
-            do { try body(); return "" } catch { return "\(error)" }
+            do {
+                try body()
+                return ""
+            } catch { return "\(error)" }
         }
         let missing = error { _ = try BPETokenizer(tokenizerJSON: URL(fileURLWithPath: "/nonexistent/tokenizer.json")) }
         #expect(missing.contains("/nonexistent/tokenizer.json"))
