@@ -17,6 +17,7 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    // The ids of `enum ggml_type` in ggml.h.
     public static let f32 = GGMLType(rawValue: 0)
     public static let f16 = GGMLType(rawValue: 1)
     public static let q4_0 = GGMLType(rawValue: 2)

@@ -85,8 +85,11 @@ public enum GGUFValue: Sendable, Equatable {
         }
     }
 
+    /// The value of a string, or nil.
     public var string: String? { if case .string(let v) = self { return v } else { return nil } }
+    /// The value of a bool, or nil.
     public var bool: Bool? { if case .bool(let v) = self { return v } else { return nil } }
+    /// The elements of an array, or nil.
     public var array: [GGUFValue]? { if case .array(_, let v) = self { return v } else { return nil } }
 
     /// The elements of a string array, or nil.
@@ -120,9 +123,11 @@ public enum GGUFValue: Sendable, Equatable {
 
 /// Where and how one tensor is stored in a GGUF file.
 public struct GGUFTensorInfo: Sendable, Equatable {
+    /// The tensor name (`blk.0.attn_q.weight`).
     public let name: String
     /// Dimensions as GGUF lists them, fastest-varying first (`ne[0]` = columns).
     public let dimensions: [Int]
+    /// How the values are stored (F32, Q4_1, ...).
     public let type: GGMLType
     /// Byte offset from the start of the data section.
     public let offset: Int
@@ -157,9 +162,11 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 public final class GGUFFile: @unchecked Sendable {
     /// Names the file in error messages.
     public let path: String
+    /// The GGUF version (2 or 3).
     public let version: UInt32
     /// Metadata keys in file order.
     public let metadataKeys: [String]
+    /// Every metadata value by key (`general.architecture`, `llama.block_count`, `tokenizer.ggml.tokens`, ...).
     public let metadata: [String: GGUFValue]
     /// Tensor infos in file order.
     public let tensors: [GGUFTensorInfo]

@@ -15,6 +15,7 @@ public struct SafetensorsDType: RawRepresentable, Hashable, Sendable, CustomStri
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    // The float dtypes that `floats(_:)` converts; integer dtypes are read as raw bytes.
     public static let f64 = SafetensorsDType(rawValue: "F64")
     public static let f32 = SafetensorsDType(rawValue: "F32")
     public static let f16 = SafetensorsDType(rawValue: "F16")
@@ -32,7 +33,9 @@ public struct SafetensorsDType: RawRepresentable, Hashable, Sendable, CustomStri
 
 /// Where one tensor lies in a safetensors file.
 public struct SafetensorsTensorInfo: Sendable, Equatable {
+    /// The tensor name (`model.layers.0.mlp.up_proj.weight`).
     public let name: String
+    /// The element type.
     public let dtype: SafetensorsDType
     /// Row-major shape.
     public let shape: [Int]

@@ -16,6 +16,7 @@ public struct AddedToken: Sendable, Equatable {
     /// Whether the token is special: `decode(_:skipSpecialTokens: true)` leaves it out.
     public var special: Bool
 
+    /// An added token; `special` ones are skipped by `decode(_:skipSpecialTokens: true)`.
     public init(id: Int, content: String, special: Bool = true) {
         self.id = id
         self.content = content
@@ -41,11 +42,15 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
     public let addedTokens: [AddedToken]
     /// How text is split into words.
     public let preTokenizer: PreTokenizer
+    /// `tokenizer.ggml.bos_token_id` or the config's `bos_token`; encoding never adds it.
     public let bosTokenID: Int?
+    /// The end-of-sequence id (`<|im_end|>` for SmolLM2-Instruct): generation stops on it.
     public let eosTokenID: Int?
+    /// The padding id (SmolLM2 pads with `<|im_end|>`).
     public let padTokenID: Int?
     /// The id that stands for bytes the vocabulary cannot spell, if any; else they are dropped.
     public let unknownTokenID: Int?
+    /// The ChatML template found in the file, or nil when it has none or another kind.
     public let chatTemplate: ChatTemplate?
 
     private let tokenToID: [String: Int]

@@ -9,6 +9,7 @@
 public struct ByteTokenizer: TextTokenizer, Equatable {
     /// The special tokens after the 256 bytes, in id order.
     public let specialTokens: [String]
+    /// ChatML without a default system prompt, unless another was given.
     public let chatTemplate: ChatTemplate?
     private let matcher: AddedTokenMatcher
 
@@ -22,6 +23,7 @@ public struct ByteTokenizer: TextTokenizer, Equatable {
             specialTokens.enumerated().map { AddedToken(id: 256 + $0.offset, content: $0.element) })
     }
 
+    /// The specials every byte tokenizer has, with ids 256...260.
     public static let standardSpecialTokens = ["<pad>", "<bos>", "<eos>", "<|im_start|>", "<|im_end|>"]
 
     public var vocabularySize: Int { 256 + specialTokens.count }

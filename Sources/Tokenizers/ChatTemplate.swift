@@ -7,15 +7,20 @@
 public struct ChatMessage: Sendable, Equatable, Codable {
     /// `"system"`, `"user"`, `"assistant"` or any other role the template accepts.
     public var role: String
+    /// The message text, inserted verbatim.
     public var content: String
 
+    /// A message with any role.
     public init(role: String, content: String) {
         self.role = role
         self.content = content
     }
 
+    /// A `"system"` message.
     public static func system(_ content: String) -> ChatMessage { ChatMessage(role: "system", content: content) }
+    /// A `"user"` message.
     public static func user(_ content: String) -> ChatMessage { ChatMessage(role: "user", content: content) }
+    /// An `"assistant"` message.
     public static func assistant(_ content: String) -> ChatMessage { ChatMessage(role: "assistant", content: content) }
 }
 
@@ -36,6 +41,8 @@ public struct ChatTemplate: Sendable, Equatable {
     /// The system prompt inserted before a conversation that has none; nil inserts nothing.
     public var defaultSystemPrompt: String?
 
+    /// A ChatML template that inserts `defaultSystemPrompt` (when not nil) before conversations
+    /// that do not open with a system message.
     public init(defaultSystemPrompt: String?) {
         self.defaultSystemPrompt = defaultSystemPrompt
     }
