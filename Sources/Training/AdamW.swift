@@ -11,7 +11,8 @@ import Foundation
 /// v   = v·β2 + (1 - β2)·g²
 /// p  += (-lr / (1 - β1^t))·m / (√v / √(1 - β2^t) + eps)
 /// ```
-/// Scalars are formed in Double as Python does, and the Float hyperparameters are widened through
+/// Scalars are formed in Double as Python does, the multiply-adds are fused where PyTorch's CPU
+/// kernels fuse them (`lerp`, `addcmul`), and the Float hyperparameters are widened through
 /// their shortest decimal form, so `0.999` here is the same number as `0.999` in Python.
 /// Parameters without a gradient are skipped and their step does not advance, as in PyTorch.
 ///
@@ -81,7 +82,7 @@ public final class AdamW {
                             for i in 0..<p.count {
                                 if decay != 1 { p[i] *= decay }
                                 m[i] = lerp(m[i], g[i], lerpWeight)
-                                v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i]
+                                v[i] = (v[i] * b2).addingProduct(oneMinusB2 * g[i], g[i])
                                 p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / bc2 + epsF)
                             }
                         }

@@ -1,0 +1,137 @@
+import FixtureSupport
+import Foundation
+import Testing
+import Tensors
+import Training
+
+/// AdamW, gradient clipping and learning-rate schedules against PyTorch and HuggingFace.
+@Suite struct OptimizerTests {
+    @Test(arguments: ReferenceCase.all("adamw.json", casesUnder: nil))
+    func adamWMatchesTorchEveryStep(_ c: ReferenceCase) throws {
+        let f = try c.load()
+        let initial = try f.inputs.list("initial_params")
+        let stepsGrads = (f.inputs.value("grads_per_step") as? [Any] ?? []).map { ($0 as? [Any] ?? []).map(flattenAny) }
+        let betas = try f.params.list("betas").map { Float($0[0]) }
+        let params = initial.map { Tensor(shape: [$0.count], data: $0.map(Float.init), requiresGrad: true) }
+        let optimizer = AdamW(parameters: params, learningRate: Float(try f.params.double("lr")),
+                              betas: (betas[0], betas[1]), eps: Float(try f.params.double("eps")),
+                              weightDecay: Float(try f.params.double("weight_decay")))
+        let afterStep = f.expected.value("after_step") as? [[String: Any]] ?? []
+        let steps = Int(try f.params.double("steps"))
+        #expect(stepsGrads.count == steps && afterStep.count == steps)
+        for (step, (grads, expected)) in zip(stepsGrads, afterStep).enumerated() {
+            for (p, g) in zip(params, grads) { p.grad = Tensor(shape: p.shape, data: g.map(Float.init)) }
+            optimizer.step()
+            let expectedParams = (expected["params"] as? [Any] ?? []).map(flattenAny)
+            let expectedM = (expected["exp_avg"] as? [Any] ?? []).map(flattenAny)
+            let expectedV = (expected["exp_avg_sq"] as? [Any] ?? []).map(flattenAny)
+            for i in params.indices {
+                let moments = optimizer.state.parameters[i]
+                #expect(moments.step == step + 1)
+                expectClose(params[i].data, expectedParams[i], rtol: 1e-6, atol: 1e-7, "step \(step + 1) param \(i)")
+                expectClose(moments.expAvg, expectedM[i], rtol: 1e-6, atol: 1e-9, "step \(step + 1) exp_avg \(i)")
+                expectClose(moments.expAvgSq, expectedV[i], rtol: 1e-6, atol: 1e-12, "step \(step + 1) exp_avg_sq \(i)")
+            }
+        }
+    }
+
+    @Test(arguments: ReferenceCase.all("clip_grad_norm.json"))
+    func clipGradNormMatchesTorch(_ c: ReferenceCase) throws {
+        let f = try c.load()
+        let grads = try f.inputs.case(c.name).list("grads")
+        let params = grads.map { g in
+            let p = Tensor(shape: [g.count], data: [Float](repeating: 0, count: g.count), requiresGrad: true)
+            p.grad = Tensor(shape: [g.count], data: g.map(Float.init))
+            return p
+        }
+        let norm = clipGradNorm(params, maxNorm: Float(try f.params.double("max_norm")))
+        let expected = f.expected.case(c.name)
+        expectClose([norm], [try expected.double("total_norm")], rtol: 1e-6, atol: 0, "total_norm")
+        let after = try expected.list("grads_after")
+        for (p, e) in zip(params, after) { expectClose(p.grad!.data, e, rtol: 1e-6, atol: 1e-8, "grads_after") }
+    }
+
+    @Test func adamWSkipsParametersWithoutGradient() {
+        let a = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+        let b = Tensor(shape: [2], data: [3, 4], requiresGrad: true)
+        let optimizer = AdamW(parameters: [a, b], learningRate: 0.1)
+        a.grad = Tensor(shape: [2], data: [0.5, -0.5])
+        optimizer.step()
+        #expect(optimizer.state.parameters[0].step == 1)
+        #expect(optimizer.state.parameters[1].step == 0)
+        #expect(b.data == [3, 4])
+        #expect(a.data != [1, 2])
+    }
+
+    @Test func adamWExcludesChosenParametersFromDecay() {
+        let w = Tensor(shape: [1], data: [1], requiresGrad: true, name: "layer.weight")
+        let bias = Tensor(shape: [1], data: [1], requiresGrad: true, name: "layer.bias")
+        let optimizer = AdamW(parameters: [w, bias], learningRate: 0.1, weightDecay: 0.5,
+                              excludeFromWeightDecay: { $0.name?.hasSuffix("bias") ?? false })
+        w.grad = Tensor(shape: [1], data: [0])
+        bias.grad = Tensor(shape: [1], data: [0])
+        optimizer.step()
+        #expect(w.data == [Float(1 - 0.1 * 0.5)])
+        #expect(bias.data == [1])
+    }
+
+    /// A checkpoint of the state restores the exact trajectory.
+    @Test func adamWStateRoundTripsThroughCodable() throws {
+        func run(restartAfter: Int?) throws -> [Float] {
+            let p = Tensor(shape: [3], data: [1, -2, 3], requiresGrad: true, name: "p")
+            var optimizer = AdamW(parameters: [p], learningRate: 0.05)
+            for step in 0..<6 {
+                p.grad = Tensor(shape: [3], data: [Float(step) * 0.1 + 0.3, -0.2, 0.7])
+                optimizer.step()
+                if step == restartAfter {
+                    let saved = try JSONEncoder().encode(optimizer.state)
+                    optimizer = AdamW(parameters: [p], learningRate: 0.05)
+                    try optimizer.restore(try JSONDecoder().decode(AdamWState.self, from: saved))
+                }
+            }
+            return p.data
+        }
+        #expect(bits(try run(restartAfter: nil)) == bits(try run(restartAfter: 2)))
+    }
+
+    @Test func adamWRestoreRejectsOtherParameters() throws {
+        let p = Tensor(shape: [3], data: [1, 2, 3], requiresGrad: true, name: "p")
+        let q = Tensor(shape: [2], data: [1, 2], requiresGrad: true, name: "q")
+        let state = AdamW(parameters: [p]).state
+        #expect(throws: AdamWState.Mismatch.self) { try AdamW(parameters: [q]).restore(state) }
+        #expect(throws: AdamWState.Mismatch.self) { try AdamW(parameters: [p, q]).restore(state) }
+    }
+
+    @Test func clipGradNormPropagatesNonFiniteNorms() {
+        let p = Tensor(shape: [2], data: [0, 0], requiresGrad: true)
+        p.grad = Tensor(shape: [2], data: [.nan, 1])
+        #expect(clipGradNorm([p], maxNorm: 1).isNaN)
+        let clipped = p.grad!.data
+        #expect(clipped.allSatisfy { $0.isNaN })
+        #expect(clipGradNorm([Tensor(shape: [1], data: [1])], maxNorm: 1) == 0)
+    }
+
+    // Values from HuggingFace's lambdas written out: warmup step / max(1, warmup); then
+    // max(0, (0.5(1 + cos(π·progress)))(1 - r) + r) with r = min_lr / lr.
+    @Test func cosineScheduleMatchesHuggingFace() {
+        let s = LearningRateSchedule.cosineWithMinLR(lr: 1e-3, warmupSteps: 10, totalSteps: 110)
+        #expect(s.lr(at: 0) == 0)
+        #expect(s.lr(at: 5) == Float(1e-3 * 0.5))
+        #expect(s.lr(at: 10) == Float(1e-3))
+        let half = 1e-3 * (0.5 * (1 + cos(Double.pi * 0.5)) * 0.9 + 0.1)
+        #expect(s.lr(at: 60) == Float(half))
+        #expect(s.lr(at: 110) == Float(1e-3 * 0.1))
+        let custom = LearningRateSchedule.cosineWithMinLR(lr: 2e-3, warmupSteps: 0, totalSteps: 4, minLR: 0)
+        #expect(custom.lr(at: 0) == Float(2e-3))
+        #expect(custom.lr(at: 4) == 0)
+        #expect(custom.lr(at: 2) == Float(2e-3 * 0.5 * (1 + cos(Double.pi * 0.5))))
+    }
+
+    @Test func warmupAndConstantSchedules() throws {
+        let warm = LearningRateSchedule.linearWarmup(lr: 0.5, warmupSteps: 4)
+        #expect((0..<6).map { warm.lr(at: $0) } == [0, 0.125, 0.25, 0.375, 0.5, 0.5])
+        #expect(LearningRateSchedule.constant(lr: 0.25).lr(at: 1000) == 0.25)
+        let decoded = try JSONDecoder().decode(LearningRateSchedule.self, from: JSONEncoder().encode(warm))
+        #expect(decoded == warm)
+    }
+}
