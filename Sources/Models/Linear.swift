@@ -1,0 +1,154 @@
+import Foundation
+import Tensors
+
+/// A linear layer, `y = x · Wᵀ + b`, with its HuggingFace name, an optional LoRA adapter and
+/// optional packed weights for decoding.
+///
+/// `weight` keeps the layout of the checkpoint so files round-trip: `[out, in]` for `nn.Linear`,
+/// `[in, out]` for GPT-2's `Conv1D` (``Layout/inputMajor``).
+///
+/// Under `Tensor.withNoGrad`, an input of one token per row (`x` is `[B, 1, in]`) goes through
+/// ``PackedMatrix`` kernels whose rows do not depend on each other (see `PackedMatrix.swift`);
+/// everything else goes through `sgemm`.
+public final class Linear {
+    /// How `weight` is laid out.
+    public enum Layout: Sendable {
+        /// `[out, in]`, as `torch.nn.Linear`.
+        case outputMajor
+        /// `[in, out]`, as GPT-2's `Conv1D`.
+        case inputMajor
+    }
+
+    /// The module path, e.g. `model.layers.0.self_attn.q_proj`; parameters are `<name>.weight`, `<name>.bias`.
+    public let name: String
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let layout: Layout
+    /// The weight, named `<name>.weight`.
+    public let weight: Tensor
+    /// The bias `[out]`, named `<name>.bias`, if the layer has one.
+    public let bias: Tensor?
+    /// The LoRA adapter on this layer, if any (see ``CausalLM/enableLoRA(_:rng:)``).
+    public internal(set) var lora: LoRAAdapter?
+    /// Weights kept for decoding (GGUF blocks, or a Float32 copy in `[out, in]` order).
+    var packed: PackedMatrix?
+    /// A sample of `weight` when `packed` was made: if training changed the weight, `packed` is stale.
+    var packedFingerprint: [Float] = []
+
+    /// A layer with weights drawn from `N(0, std²)` and zero bias (HF's `_init_weights`).
+    init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool, layout: Layout = .outputMajor,
+         std: Float, rng: RNG?) {
+        self.name = name
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.layout = layout
+        let shape = layout == .outputMajor ? [outFeatures, inFeatures] : [inFeatures, outFeatures]
+        if var stream = rng?.fork(name + ".weight") {
+            weight = Tensor.randn(shape, std: std, rng: &stream, requiresGrad: true)
+        } else {
+            weight = Tensor.zeros(shape, requiresGrad: true)
+        }
+        weight.name = name + ".weight"
+        if bias {
+            let b = Tensor.zeros([outFeatures], requiresGrad: true)
+            b.name = name + ".bias"
+            self.bias = b
+        } else {
+            self.bias = nil
+        }
+    }
+
+    /// A layer over an existing weight tensor (a tied LM head shares the embedding).
+    init(name: String, sharing weight: Tensor) {
+        self.name = name
+        self.weight = weight
+        self.layout = .outputMajor
+        outFeatures = weight.shape[0]
+        inFeatures = weight.shape[1]
+        bias = nil
+    }
+
+    /// The parameters of this layer, HF-named, base weights first, then LoRA's.
+    public func parameters() -> [(name: String, tensor: Tensor)] {
+        var result: [(name: String, tensor: Tensor)] = [(name + ".weight", weight)]
+        if let bias { result.append((name + ".bias", bias)) }
+        if let lora { result += lora.parameters() }
+        return result
+    }
+
+    /// `x [..., in] → [..., out]`.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard x.rank >= 1, x.shape[x.rank - 1] == inFeatures else {
+            throw TensorError.shape(op: name, message: "input \(x.shape) does not end in \(inFeatures) features")
+        }
+        var y: Tensor
+        if !Tensor.isGradEnabled, x.rank >= 2, x.shape[x.rank - 2] == 1 {
+            y = try decodeProduct(x)
+        } else if layout == .outputMajor {
+            y = try linear(x, weight, bias: bias)
+        } else {
+            y = try matmul(x, weight)
+            if let bias { y = try y + bias }
+        }
+        if let lora { y = try y + lora(x) }
+        return y
+    }
+
+    /// One token per row: the row-independent packed kernels.
+    private func decodeProduct(_ x: Tensor) throws -> Tensor {
+        let matrix = packedWeights()
+        let rows = x.count / inFeatures
+        var out = [Float](repeating: 0, count: rows * outFeatures)
+        x.data.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { po in
+                if let matrix {
+                    matrix.multiply(px.baseAddress!, rows: rows, into: po.baseAddress!)
+                } else {
+                    weight.data.withUnsafeBufferPointer { pw in
+                        PackedKernels.f32(pw.baseAddress!, x: px.baseAddress!, rows: rows, out: outFeatures, in: inFeatures, y: po.baseAddress!)
+                    }
+                }
+            }
+        }
+        if let bias {
+            for r in 0..<rows { for o in 0..<outFeatures { out[r * outFeatures + o] += bias.data[o] } }
+        }
+        return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], data: out)
+    }
+
+    /// The packed weights if they still match `weight`; an `[out, in]` copy for `Conv1D` layouts.
+    private func packedWeights() -> PackedMatrix? {
+        if let packed {
+            if packedFingerprint == Linear.fingerprint(weight.data) { return packed }
+            self.packed = nil
+        }
+        guard layout == .inputMajor else { return nil }
+        var transposed = [Float](repeating: 0, count: weight.count)
+        weight.data.withUnsafeBufferPointer { w in
+            for i in 0..<inFeatures { for o in 0..<outFeatures { transposed[o * inFeatures + i] = w[i * outFeatures + o] } }
+        }
+        setPacked(PackedMatrix(floats: transposed, outFeatures: outFeatures, inFeatures: inFeatures))
+        return packed
+    }
+
+    /// Uses `matrix` for decoding while `weight` keeps its current values.
+    func setPacked(_ matrix: PackedMatrix?) {
+        packed = matrix
+        packedFingerprint = matrix == nil ? [] : Linear.fingerprint(weight.data)
+    }
+
+    /// 64 values spread over the weight: any optimizer step changes some of them.
+    static func fingerprint(_ values: [Float]) -> [Float] {
+        guard !values.isEmpty else { return [] }
+        let step = max(1, values.count / 64)
+        return stride(from: 0, to: values.count, by: step).prefix(64).map { values[$0] } + [values[values.count - 1]]
+    }
+
+    /// The weight as `[out, in]` values, whatever the layout.
+    func outputMajorValues() -> [Float] {
+        guard layout == .inputMajor else { return weight.data }
+        var result = [Float](repeating: 0, count: weight.count)
+        for i in 0..<inFeatures { for o in 0..<outFeatures { result[o * inFeatures + i] = weight.data[i * outFeatures + o] } }
+        return result
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Tensors
+
+// LoRA (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models"), as PEFT implements it:
+//
+//     y = W x + b + (alpha / r) · B A dropout(x)        A [r, in], B [out, r]
+//
+// A starts as PEFT's kaiming_uniform_(a = √5), i.e. U(−1/√in, 1/√in); B starts at zero, so the
+// adapted model starts equal to the base model. Parameters are named as PEFT names them inside the
+// base model: `model.layers.0.self_attn.q_proj.lora_A.weight`.
+
+/// Which linear layers get LoRA adapters, and their size.
+public struct LoRAConfig: Codable, Equatable, Sendable {
+    /// `r`: the rank of the update.
+    public var rank: Int
+    /// `lora_alpha`: the update is scaled by `alpha / rank`.
+    public var alpha: Float
+    /// `lora_dropout`: dropout on the adapter's input while training (gradients enabled).
+    public var dropout: Float
+    /// `target_modules`: a layer matches when its name is one of these or ends in `.` + one of these
+    /// (`q_proj`, `v_proj`, `c_attn`, ...).
+    public var targetModules: [String]
+
+    public init(rank: Int = 8, alpha: Float = 16, dropout: Float = 0, targetModules: [String] = ["q_proj", "v_proj"]) {
+        self.rank = rank
+        self.alpha = alpha
+        self.dropout = dropout
+        self.targetModules = targetModules
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rank = "r"
+        case alpha = "lora_alpha"
+        case dropout = "lora_dropout"
+        case targetModules = "target_modules"
+    }
+
+    /// Whether the linear layer called `name` is a target.
+    public func matches(_ name: String) -> Bool {
+        targetModules.contains { name == $0 || name.hasSuffix("." + $0) }
+    }
+}
+
+/// The low-rank update on one linear layer.
+public final class LoRAAdapter {
+    /// `<layer>.lora_A.weight`, `[rank, in]`.
+    public let a: Tensor
+    /// `<layer>.lora_B.weight`, `[out, rank]`.
+    public let b: Tensor
+    /// `alpha / rank`.
+    public let scaling: Float
+    public let dropout: Float
+    let layerName: String
+    /// Dropout masks come from this stream, one draw per training forward.
+    var rng: RNG
+
+    init(layer: Linear, config: LoRAConfig, rng: RNG) {
+        layerName = layer.name
+        var stream = rng.fork(layer.name + ".lora_A.weight")
+        let bound = 1 / Float(layer.inFeatures).squareRoot()
+        a = Tensor.uniform([config.rank, layer.inFeatures], low: -bound, high: bound, rng: &stream).requiringGrad()
+        a.name = layer.name + ".lora_A.weight"
+        b = Tensor.zeros([layer.outFeatures, config.rank], requiresGrad: true)
+        b.name = layer.name + ".lora_B.weight"
+        scaling = config.alpha / Float(config.rank)
+        dropout = config.dropout
+        self.rng = rng.fork(layer.name + ".lora_dropout")
+    }
+
+    /// A copy with the same values; `requiresGrad` as given.
+    init(copying other: LoRAAdapter, requiresGrad: Bool) {
+        layerName = other.layerName
+        a = Tensor(shape: other.a.shape, data: other.a.data, requiresGrad: requiresGrad, name: other.a.name)
+        b = Tensor(shape: other.b.shape, data: other.b.data, requiresGrad: requiresGrad, name: other.b.name)
+        scaling = other.scaling
+        dropout = other.dropout
+        rng = other.rng
+    }
+
+    func parameters() -> [(name: String, tensor: Tensor)] {
+        [(layerName + ".lora_A.weight", a), (layerName + ".lora_B.weight", b)]
+    }
+
+    /// `(alpha / r) · B A dropout(x)`; dropout only while gradients are recorded.
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        var input = x
+        if dropout > 0 && Tensor.isGradEnabled {
+            let keep = 1 - dropout
+            var mask = [Float](repeating: 0, count: x.count)
+            for i in 0..<mask.count { mask[i] = rng.uniform() < keep ? 1 / keep : 0 }
+            input = try x * Tensor(shape: x.shape, data: mask)
+        }
+        return try linear(linear(input, a), b) * scaling
+    }
+
+    /// `(alpha / r) · B A`, `[out, in]`.
+    func delta() throws -> [Float] {
+        try Tensor.withNoGrad { try matmul(b, a) * scaling }.data
+    }
+}
+
+extension Linear {
+    /// Folds the adapter into the base weight (`W += (alpha/r) B A`, transposed for `Conv1D`) and removes it.
+    func mergeLoRA() throws {
+        guard let lora else { return }
+        let delta = try lora.delta()
+        weight.data.withUnsafeMutableBufferPointer { w in
+            switch layout {
+            case .outputMajor:
+                for i in 0..<delta.count { w[i] += delta[i] }
+            case .inputMajor:
+                for o in 0..<outFeatures { for i in 0..<inFeatures { w[i * outFeatures + o] += delta[o * inFeatures + i] } }
+            }
+        }
+        self.lora = nil
+    }
+}
