@@ -1,1 +1,0 @@
-// The Alignment module: see docs/architecture.md.
