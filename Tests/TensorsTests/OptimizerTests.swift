@@ -11,6 +11,7 @@ import Training
         let f = try c.load()
         let initial = try f.inputs.list("initial_params")
         let stepsGrads = (f.inputs.value("grads_per_step") as? [Any] ?? []).map { ($0 as? [Any] ?? []).map(flattenAny) }
+        #expect(f.params.value("amsgrad") as? Bool != true, "AMSGrad is not implemented")
         let betas = try f.params.list("betas").map { Float($0[0]) }
         let params = initial.map { Tensor(shape: [$0.count], data: $0.map(Float.init), requiresGrad: true) }
         let optimizer = AdamW(parameters: params, learningRate: Float(try f.params.double("lr")),
@@ -44,6 +45,8 @@ import Training
             p.grad = Tensor(shape: [g.count], data: g.map(Float.init))
             return p
         }
+        let normType = f.params.has("norm_type") ? try f.params.double("norm_type") : 2
+        #expect(normType == 2, "only the L2 norm is implemented")
         let norm = clipGradNorm(params, maxNorm: Float(try f.params.double("max_norm")))
         let expected = f.expected.case(c.name)
         expectClose([norm], [try expected.double("total_norm")], rtol: 1e-6, atol: 0, "total_norm")

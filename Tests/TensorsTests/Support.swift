@@ -26,11 +26,15 @@ struct ReferenceCase: CustomTestStringConvertible, Sendable {
 
     /// The loaded file; throws (failing the test) when the folder lacks it.
     func load() throws -> Fixture {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw FixtureError.missing(url.path, "(file)")
-        }
+        guard FileManager.default.fileExists(atPath: url.path) else { throw MissingReference(path: url.path) }
         return try Fixtures.load(url)
     }
+}
+
+/// A reference folder that lacks a file the tests check.
+struct MissingReference: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "\(path): no such reference file (every reference folder must hold every fixture)" }
 }
 
 extension Fixture {
