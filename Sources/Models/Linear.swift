@@ -31,7 +31,7 @@ public final class Linear {
     /// The LoRA adapter on this layer, if any (see ``CausalLM/enableLoRA(_:rng:)``).
     public internal(set) var lora: LoRAAdapter?
     /// Weights kept for decoding (GGUF blocks, or a Float32 copy in `[out, in]` order).
-    var packed: PackedMatrix?
+    public internal(set) var packed: PackedMatrix?
     /// A sample of `weight` when `packed` was made: if training changed the weight, `packed` is stale.
     var packedFingerprint: [Float] = []
 

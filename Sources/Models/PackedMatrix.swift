@@ -101,6 +101,15 @@ public final class PackedMatrix {
         return try PackedMatrix(blocks: out, format: .q8_0, outFeatures: outFeatures, inFeatures: inFeatures)
     }
 
+    /// The weights as Float32 `[out, in]` (what the products compute with).
+    public func dequantized() -> [Float] {
+        switch format {
+        case .f32: return floats
+        case .q8_0: return GGML.dequantize(bytes, type: .q8_0, count: outFeatures * inFeatures) ?? []
+        case .q4_1: return GGML.dequantize(bytes, type: .q4_1, count: outFeatures * inFeatures) ?? []
+        }
+    }
+
     /// Bytes read per product with one row.
     public var byteCount: Int { format == .f32 ? floats.count * 4 : bytes.count }
 

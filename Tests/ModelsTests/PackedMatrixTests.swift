@@ -1,0 +1,97 @@
+// The decode kernels: products on GGUF blocks equal products on the dequantized Float32 weights,
+// and a row's bits do not depend on the other rows of the batch.
+
+import Foundation
+import Models
+import Tensors
+import Testing
+
+/// Random GGUF blocks of `format` for a `[rows, columns]` matrix (scales kept small and positive).
+func randomBlocks(_ format: PackedFormat, rows: Int, columns: Int, seed: UInt64) -> [UInt8] {
+    var rng = RNG(seed: seed)
+    let blocks = rows * columns / 32
+    var bytes: [UInt8] = []
+    for _ in 0..<blocks {
+        let d = GGML.floatToHalf(0.01 + 0.02 * rng.uniform())
+        bytes += [UInt8(d & 0xFF), UInt8(d >> 8)]
+        if format == .q4_1 {
+            let m = GGML.floatToHalf(-0.1 + 0.05 * rng.uniform())
+            bytes += [UInt8(m & 0xFF), UInt8(m >> 8)]
+            for _ in 0..<16 { bytes.append(UInt8(truncatingIfNeeded: rng.nextUInt32())) }
+        } else {
+            for _ in 0..<32 { bytes.append(UInt8(truncatingIfNeeded: rng.nextUInt32())) }
+        }
+    }
+    return bytes
+}
+
+/// Y = X · Wᵀ in Double, the reference for the kernels.
+func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int) -> [Double] {
+    var y = [Double](repeating: 0, count: rows * out)
+    for r in 0..<rows { for o in 0..<out { for i in 0..<n { y[r * out + o] += Double(x[r * n + i]) * Double(w[o * n + i]) } } }
+    return y
+}
+
+@Suite struct PackedMatrixTests {
+    static let shapes = [(out: 40, in: 64), (out: 7, in: 576), (out: 130, in: 96)]
+
+    @Test(arguments: [PackedFormat.q8_0, .q4_1])
+    func blocksMultiplyAsTheirDequantizedValues(format: PackedFormat) throws {
+        for (index, shape) in PackedMatrixTests.shapes.enumerated() {
+            let bytes = randomBlocks(format, rows: shape.out, columns: shape.in, seed: UInt64(index))
+            let type: GGMLType = format == .q8_0 ? .q8_0 : .q4_1
+            let w = try #require(GGML.dequantize(bytes, type: type, count: shape.out * shape.in))
+            let matrix = try PackedMatrix(blocks: bytes, format: format, outFeatures: shape.out, inFeatures: shape.in)
+            for rows in [1, 3, 4, 6] {
+                var rng = RNG(seed: 99)
+                let x = (0..<(rows * shape.in)).map { _ in rng.normal() }
+                var y = [Float](repeating: 0, count: rows * shape.out)
+                x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows, into: $0.baseAddress!) } }
+                let expected = referenceProduct(x, w, rows: rows, out: shape.out, in: shape.in)
+                for k in y.indices {
+                    #expect(abs(Double(y[k]) - expected[k]) <= 1e-4 * (1 + abs(expected[k])), "\(format) \(shape) rows \(rows) [\(k)]: \(y[k]) vs \(expected[k])")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [PackedFormat.f32, .q8_0, .q4_1])
+    func rowsDoNotDependOnTheirNeighbours(format: PackedFormat) throws {
+        let out = 70, n = 128
+        let matrix: PackedMatrix
+        if format == .f32 {
+            var rng = RNG(seed: 4)
+            matrix = PackedMatrix(floats: (0..<(out * n)).map { _ in rng.normal() }, outFeatures: out, inFeatures: n)
+        } else {
+            matrix = try PackedMatrix(blocks: randomBlocks(format, rows: out, columns: n, seed: 4), format: format, outFeatures: out, inFeatures: n)
+        }
+        var rng = RNG(seed: 8)
+        let x = (0..<(7 * n)).map { _ in rng.normal() }
+        func product(_ rows: [Int]) -> [[UInt32]] {
+            let input = rows.flatMap { x[($0 * n)..<(($0 + 1) * n)] }
+            var y = [Float](repeating: 0, count: rows.count * out)
+            input.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows.count, into: $0.baseAddress!) } }
+            return rows.indices.map { r in y[(r * out)..<((r + 1) * out)].map(\.bitPattern) }
+        }
+        let all = product(Array(0..<7))
+        for r in 0..<7 { #expect(product([r])[0] == all[r], "row \(r) alone differs") }
+        #expect(product([6, 2, 0, 5])[1] == all[2])
+    }
+
+    @Test func q8_0QuantizationIsCloseToTheValues() throws {
+        var rng = RNG(seed: 2)
+        let values = (0..<(8 * 64)).map { _ in rng.normal() }
+        let matrix = try PackedMatrix.quantizeQ8_0(values, outFeatures: 8, inFeatures: 64)
+        var identity = [Float](repeating: 0, count: 64 * 64)
+        for i in 0..<64 { identity[i * 64 + i] = 1 }
+        var y = [Float](repeating: 0, count: 64 * 8)
+        identity.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: 64, into: $0.baseAddress!) } }
+        // y[i, o] = W[o, i]: each value within half a quantization step of the original.
+        for o in 0..<8 {
+            let block = values[(o * 64)..<(o * 64 + 32)]
+            let step = block.map(abs).max()! / 127
+            // Half a step, plus the Float16 rounding of the scale (127 · 2⁻¹¹ steps).
+            for i in 0..<32 { #expect(abs(y[i * 8 + o] - values[o * 64 + i]) <= step * 0.57 + 1e-6) }
+        }
+    }
+}
