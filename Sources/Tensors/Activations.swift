@@ -36,14 +36,18 @@ public func gelu(_ x: Tensor, approximate: GELUApproximation = .tanh) -> Tensor 
 public func silu(_ x: Tensor) -> Tensor {
     let xData = x.data
     let y = elementwise(xData) { x, y, range in
-        for i in range { y[i] = x[i] / (1 + exp(-x[i])) }
+        forEachLanes(range) { i, n in
+            let xv = load8(x, i, n)
+            store8(xv / (1 + exp8(-xv)), y, i, n)
+        }
     }
     return Tensor.result(shape: x.shape, data: y, inputs: [x]) { dy in
         [elementwise(xData, dy) { x, dy, dx, range in
             // d/dx x·σ(x) = σ(x)(1 + x(1 - σ(x)))
-            for i in range {
-                let s = 1 / (1 + exp(-x[i]))
-                dx[i] = dy[i] * s * (1 + x[i] * (1 - s))
+            forEachLanes(range) { i, n in
+                let xv = load8(x, i, n)
+                let s = 1 / (1 + exp8(-xv))
+                store8(load8(dy, i, n) * s * (1 + xv * (1 - s)), dx, i, n)
             }
         }]
     }
@@ -58,23 +62,30 @@ public func swiglu(gate: Tensor, up: Tensor) throws -> Tensor {
     }
     let gData = gate.data, uData = up.data
     let y = elementwise(gData, uData) { g, u, y, range in
-        for i in range { y[i] = g[i] / (1 + exp(-g[i])) * u[i] }
+        forEachLanes(range) { i, n in
+            let gv = load8(g, i, n)
+            store8(gv / (1 + exp8(-gv)) * load8(u, i, n), y, i, n)
+        }
     }
     return Tensor.result(shape: gate.shape, data: y, inputs: [gate, up]) { dy in
         var dGate: [Float]? = nil, dUp: [Float]? = nil
         if gate.requiresGrad {
             // d/dgate = dy · up · σ(g)(1 + g(1 - σ(g)))
             dGate = elementwise(gData, uData, dy) { g, u, dy, dg, range in
-                for i in range {
-                    let s = 1 / (1 + exp(-g[i]))
-                    dg[i] = dy[i] * u[i] * s * (1 + g[i] * (1 - s))
+                forEachLanes(range) { i, n in
+                    let gv = load8(g, i, n)
+                    let s = 1 / (1 + exp8(-gv))
+                    store8(load8(dy, i, n) * load8(u, i, n) * s * (1 + gv * (1 - s)), dg, i, n)
                 }
             }
         }
         if up.requiresGrad {
             // d/dup = dy · silu(g)
             dUp = elementwise(gData, dy) { g, dy, du, range in
-                for i in range { du[i] = dy[i] * (g[i] / (1 + exp(-g[i]))) }
+                forEachLanes(range) { i, n in
+                    let gv = load8(g, i, n)
+                    store8(load8(dy, i, n) * (gv / (1 + exp8(-gv))), du, i, n)
+                }
             }
         }
         return [dGate, dUp]

@@ -174,12 +174,7 @@ private func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, 
             continue
         }
         // The maximum is subtracted only for numerical stability.
-        var total: Float = 0
-        for j in 0..<limit {
-            let e = exp(row[j] - m)
-            row[j] = e
-            total += e
-        }
+        let total = expShifted(row, m, row, limit)
         let inverse = 1 / total
         for j in 0..<limit { row[j] *= inverse }
         lse[i] = m + log(total)
@@ -209,9 +204,10 @@ private func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>,
             for j in 0..<s { row[j] = 0 }
             continue
         }
-        for j in 0..<limit {
-            row[j] = visibility.isCausalOnly || visibility.visible(batch: batch, query: i, key: j) ? exp(row[j] - l) : 0
+        if !visibility.isCausalOnly {
+            for j in 0..<limit where !visibility.visible(batch: batch, query: i, key: j) { row[j] = -.infinity }
         }
+        expShifted(row, l, row, limit)
         for j in limit..<s { row[j] = 0 }
     }
     if let dv {

@@ -116,6 +116,7 @@ private func crossEntropyForward(_ x: UnsafePointer<Float>, _ v: Int, target: In
 private func crossEntropyBackward(_ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ v: Int, target: Int,
                                   smoothing eps: Float, lse: Float, scale: Float) {
     let uniform = eps / Float(v)
-    for c in 0..<v { dx[c] = scale * (exp(x[c] - lse) - uniform) }
+    expShifted(x, lse, dx, v)
+    for c in 0..<v { dx[c] = scale * (dx[c] - uniform) }
     dx[target] -= scale * (1 - eps)
 }

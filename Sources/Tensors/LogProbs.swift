@@ -64,7 +64,8 @@ public func logProbs(_ logits: Tensor, labels: [Int], temperature: Float = 1) th
                             // dz[c] = g · ([c == label] - softmax(z)[c]); dx = dz / temperature
                             let x = scaled(px + r * v, v, temperature, into: z)
                             let row = pdx + r * v, l = pl[r], gr = g[r]
-                            for c in 0..<v { row[c] = -gr * exp(x[c] - l) }
+                            expShifted(x, l, row, v)
+                            for c in 0..<v { row[c] *= -gr }
                             row[labels[r]] += gr
                             if temperature != 1 { for c in 0..<v { row[c] /= temperature } }
                         }

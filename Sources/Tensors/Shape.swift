@@ -26,20 +26,13 @@ extension Tensor {
         guard order.count == rank, Set(order) == Set(0..<rank) else {
             throw TensorError.invalidArgument(op: "permute", message: "\(order) is not a permutation of the axes of \(shape)")
         }
-        let outShape = order.map { shape[$0] }
-        let inStrides = strides(of: shape)
-        let permutedStrides = order.map { inStrides[$0] }
-        let zero = [Int](repeating: 0, count: rank)
-        var out = [Float](repeating: 0, count: count)
-        var sourceIndex = [Int](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { p in
-            forEachBroadcast(outShape, permutedStrides, zero) { o, i, _ in out[o] = p[i]; sourceIndex[o] = i }
-        }
-        let n = count
+        let inShape = shape
+        let outShape = order.map { inShape[$0] }
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, axis) in order.enumerated() { inverse[axis] = i }
+        let out = permute(data, shape: inShape, order: order)
         return Tensor.result(shape: outShape, data: out, inputs: [self]) { g in
-            var dx = [Float](repeating: 0, count: n)
-            for o in 0..<n { dx[sourceIndex[o]] = g[o] }
-            return [dx]
+            [permute(g, shape: outShape, order: inverse)]
         }
     }
 
@@ -146,4 +139,44 @@ public func concat(_ tensors: [Tensor], axis: Int) throws -> Tensor {
 /// Stacks equally shaped tensors along a new leading axis.
 public func stack(_ tensors: [Tensor]) throws -> Tensor {
     try concat(tensors.map { try $0.reshaped([1] + $0.shape) }, axis: 0)
+}
+
+/// The elements of a row-major `shape` rearranged so output axis i is input axis `order[i]`.
+///
+/// Walks the output in order; each run along the last output axis reads the input with one
+/// stride (a plain copy when the last axis stays last).
+func permute(_ x: [Float], shape: [Int], order: [Int]) -> [Float] {
+    let rank = shape.count
+    let count = x.count
+    guard rank > 1, count > 0 else { return x }
+    let inStrides = strides(of: shape)
+    let outShape = order.map { shape[$0] }
+    let steps = order.map { inStrides[$0] }  // input stride of each output axis
+    let inner = outShape[rank - 1], innerStep = steps[rank - 1]
+    return makeArray(count: count) { po in
+        x.withUnsafeBufferPointer { px in
+            let px = px.baseAddress!, po = po.baseAddress!
+            var index = [Int](repeating: 0, count: rank - 1)
+            var source = 0
+            var o = 0
+            while o < count {
+                if innerStep == 1 {
+                    (po + o).update(from: px + source, count: inner)
+                } else {
+                    for j in 0..<inner { po[o + j] = px[source + j * innerStep] }
+                }
+                o += inner
+                // Advance the odometer over the outer output axes.
+                var axis = rank - 2
+                while axis >= 0 {
+                    index[axis] += 1
+                    source += steps[axis]
+                    if index[axis] < outShape[axis] { break }
+                    source -= steps[axis] * outShape[axis]
+                    index[axis] = 0
+                    axis -= 1
+                }
+            }
+        }
+    }
 }

@@ -62,12 +62,7 @@ public func logSoftmax(_ x: Tensor) throws -> Tensor {
 @inline(__always)
 func softmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ c: Int) {
     let m = maxValue(x, c)
-    var total: Float = 0
-    for j in 0..<c {
-        let e = exp(x[j] - m)
-        y[j] = e
-        total += e
-    }
+    let total = expShifted(x, m, y, c)
     let inverse = 1 / total
     for j in 0..<c { y[j] *= inverse }
 }
@@ -83,9 +78,7 @@ func softmaxBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx
 @inline(__always)
 func logSoftmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ c: Int) {
     let m = maxValue(x, c)
-    var total: Float = 0
-    for j in 0..<c { total += exp(x[j] - m) }
-    let logTotal = log(total)
+    let logTotal = log(expShifted(x, m, nil, c))
     for j in 0..<c { y[j] = x[j] - m - logTotal }
 }
 
@@ -93,7 +86,8 @@ func logSoftmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Floa
 @inline(__always)
 func logSoftmaxBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ c: Int) {
     let s = sum(dy, c)
-    for j in 0..<c { dx[j] = dy[j] - exp(y[j]) * s }
+    expShifted(y, 0, dx, c)
+    for j in 0..<c { dx[j] = dy[j] - dx[j] * s }
 }
 
 /// log Σ exp(x) of one row, stable; -inf for an empty row or a row of -inf (as `torch.logsumexp`).
@@ -101,9 +95,7 @@ func logSoftmaxBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _
 func logSumExpRow(_ x: UnsafePointer<Float>, _ c: Int) -> Float {
     var m = maxValue(x, c)
     if m.isInfinite { m = 0 }  // a row of -inf stays -inf, a +inf stays +inf
-    var total: Float = 0
-    for j in 0..<c { total += exp(x[j] - m) }
-    return log(total) + m
+    return log(expShifted(x, m, nil, c)) + m
 }
 
 extension Tensor {
