@@ -62,7 +62,8 @@ func reduceGradient(_ g: [Float], from outShape: [Int], to shape: [Int]) -> [Flo
     return result
 }
 
-/// Applies `f` element-wise to `a` and `b` broadcast together.
+/// Applies `f` element-wise to `a` and `b` broadcast together (inlined, so `f` is too).
+@inline(__always)
 func broadcastBinary(_ op: String, _ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) throws -> ([Int], [Float]) {
     guard let outShape = broadcastShape(a.shape, b.shape) else {
         throw TensorError.shape(op: op, message: "shapes \(a.shape) and \(b.shape) do not broadcast")
@@ -161,19 +162,27 @@ extension Tensor {
 
     /// Applies `f` to every element; `df(g, x, y)` gives the input gradient from the output
     /// gradient `g`, the input `x` and the output `y`.
+    ///
+    /// Always inlined, so each caller's `f` and `df` are inlined into its own loops instead of being
+    /// called once per element.
+    @inline(__always)
     static func unary(_ a: Tensor, _ f: (Float) -> Float, _ df: @escaping (Float, Float, Float) -> Float) -> Tensor {
         let x = a.data
-        var y = [Float](repeating: 0, count: x.count)
-        x.withUnsafeBufferPointer { px in
-            y.withUnsafeMutableBufferPointer { py in
+        let y = makeArray(count: x.count) { py in
+            x.withUnsafeBufferPointer { px in
                 for i in 0..<px.count { py[i] = f(px[i]) }
             }
         }
-        let out = y
         return result(shape: a.shape, data: y, inputs: [a]) { g in
-            var dx = [Float](repeating: 0, count: x.count)
-            for i in 0..<dx.count { dx[i] = df(g[i], x[i], out[i]) }
-            return [dx]
+            [makeArray(count: x.count) { pdx in
+                x.withUnsafeBufferPointer { px in
+                    y.withUnsafeBufferPointer { py in
+                        g.withUnsafeBufferPointer { pg in
+                            for i in 0..<pdx.count { pdx[i] = df(pg[i], px[i], py[i]) }
+                        }
+                    }
+                }
+            }]
         }
     }
 }
