@@ -17,7 +17,7 @@ public struct RNG: Codable, Equatable, Sendable {
     /// Index of the next 128-bit block.
     public private(set) var counter: UInt64
     /// Words left over from the current block, and how many of them were used.
-    private var block: [UInt32] = []
+    private var block = SIMD4<UInt32>()
     private var used: Int = 4
 
     /// A stream for `seed`.
@@ -33,7 +33,7 @@ public struct RNG: Codable, Equatable, Sendable {
         var child = self
         child.key = splitMix64(key ^ h)
         child.counter = 0
-        child.block = []
+        child.block = SIMD4<UInt32>()
         child.used = 4
         return child
     }
@@ -104,7 +104,7 @@ public struct RNG: Codable, Equatable, Sendable {
 }
 
 /// Philox-4×32 with 10 rounds: four 32-bit words from a 128-bit counter and a 64-bit key.
-func philox(counter: UInt64, key: UInt64) -> [UInt32] {
+func philox(counter: UInt64, key: UInt64) -> SIMD4<UInt32> {
     var c0 = UInt32(truncatingIfNeeded: counter), c1 = UInt32(truncatingIfNeeded: counter >> 32)
     var c2: UInt32 = 0, c3: UInt32 = 0
     var k0 = UInt32(truncatingIfNeeded: key), k1 = UInt32(truncatingIfNeeded: key >> 32)
@@ -116,7 +116,7 @@ func philox(counter: UInt64, key: UInt64) -> [UInt32] {
         k0 &+= 0x9E37_79B9
         k1 &+= 0xBB67_AE85
     }
-    return [c0, c1, c2, c3]
+    return SIMD4(c0, c1, c2, c3)
 }
 
 extension Tensor {
