@@ -93,6 +93,7 @@ func broadcastBinary(_ op: String, _ a: Tensor, _ b: Tensor, _ f: (Float, Float)
 // MARK: - Arithmetic
 
 extension Tensor {
+    /// Element-wise sum, broadcasting as PyTorch does; the gradient is summed back over broadcast axes.
     public static func + (a: Tensor, b: Tensor) throws -> Tensor {
         let (shape, out) = try broadcastBinary("add", a, b, +)
         return result(shape: shape, data: out, inputs: [a, b]) { g in
@@ -101,6 +102,7 @@ extension Tensor {
         }
     }
 
+    /// Element-wise difference, broadcasting.
     public static func - (a: Tensor, b: Tensor) throws -> Tensor {
         let (shape, out) = try broadcastBinary("sub", a, b, -)
         return result(shape: shape, data: out, inputs: [a, b]) { g in
@@ -109,6 +111,7 @@ extension Tensor {
         }
     }
 
+    /// Element-wise product, broadcasting.
     public static func * (a: Tensor, b: Tensor) throws -> Tensor {
         let (shape, out) = try broadcastBinary("mul", a, b, *)
         return result(shape: shape, data: out, inputs: [a, b]) { g in
@@ -125,6 +128,7 @@ extension Tensor {
         }
     }
 
+    /// Element-wise quotient, broadcasting.
     public static func / (a: Tensor, b: Tensor) throws -> Tensor {
         let (shape, out) = try broadcastBinary("div", a, b, /)
         return result(shape: shape, data: out, inputs: [a, b]) { g in
@@ -145,19 +149,27 @@ extension Tensor {
         }
     }
 
+    /// Negation.
     public static prefix func - (a: Tensor) -> Tensor { a * -1 }
 
+    /// Adds a constant to every element.
     public static func + (a: Tensor, s: Float) -> Tensor {
         unary(a, { $0 + s }, { g, _, _ in g })
     }
+    /// Adds a constant to every element.
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }
+    /// Subtracts a constant from every element.
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
+    /// A constant minus every element.
     public static func - (s: Float, a: Tensor) -> Tensor { unary(a, { s - $0 }, { g, _, _ in -g }) }
 
+    /// Multiplies every element by a constant.
     public static func * (a: Tensor, s: Float) -> Tensor {
         unary(a, { $0 * s }, { g, _, _ in g * s })
     }
+    /// Multiplies every element by a constant.
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
+    /// Divides every element by a constant (as a product with its reciprocal).
     public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
 
     /// Applies `f` to every element; `df(g, x, y)` gives the input gradient from the output
@@ -190,12 +202,19 @@ extension Tensor {
 // MARK: - Element-wise functions
 
 extension Tensor {
+    /// e^x, element-wise.
     public func exp() -> Tensor { Tensor.unary(self, { Foundation.exp($0) }, { g, _, y in g * y }) }
+    /// Natural logarithm, element-wise.
     public func log() -> Tensor { Tensor.unary(self, { Foundation.log($0) }, { g, x, _ in g / x }) }
+    /// Square root, element-wise.
     public func sqrt() -> Tensor { Tensor.unary(self, { Foundation.sqrt($0) }, { g, _, y in g / (2 * y) }) }
+    /// x², element-wise.
     public func square() -> Tensor { Tensor.unary(self, { $0 * $0 }, { g, x, _ in 2 * x * g }) }
+    /// |x|, element-wise; the gradient at 0 is 0, as in PyTorch.
     public func abs() -> Tensor { Tensor.unary(self, { Swift.abs($0) }, { g, x, _ in x > 0 ? g : (x < 0 ? -g : 0) }) }
+    /// Hyperbolic tangent, element-wise.
     public func tanh() -> Tensor { Tensor.unary(self, { Foundation.tanh($0) }, { g, _, y in g * (1 - y * y) }) }
+    /// max(x, 0), element-wise; NaN stays NaN and the gradient at 0 is 0.
     public func relu() -> Tensor { Tensor.unary(self, { Swift.max($0, 0) }, { g, x, _ in x > 0 ? g : 0 }) }
 
     /// `self` raised to a constant power.

@@ -27,10 +27,11 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor?, eps: Float) th
                     rstd.withUnsafeMutableBufferPointer { pr in
                         let px = px.baseAddress!, py = py.baseAddress!, pw = pw.baseAddress!
                         let pm = pm.baseAddress!, pr = pr.baseAddress!
-                        let pb = bData?.withUnsafeBufferPointer { $0.baseAddress! }
-                        Parallel.rows(n, minRows: minRows(width: c, costPerElement: 3)) { rows in
-                            for r in rows {
-                                layerNormForward(px + r * c, py + r * c, &pm[r], &pr[r], pw, pb, c, eps)
+                        withOptionalPointer(bData) { pb in
+                            Parallel.rows(n, minRows: minRows(width: c, costPerElement: 3)) { rows in
+                                for r in rows {
+                                    layerNormForward(px + r * c, py + r * c, &pm[r], &pr[r], pw, pb, c, eps)
+                                }
                             }
                         }
                     }

@@ -54,10 +54,12 @@ public final class Tensor {
     /// A 0-dimensional tensor holding one value.
     public convenience init(scalar: Float) { self.init(shape: [], data: [scalar]) }
 
+    /// A tensor of `shape` filled with 0.
     public static func zeros(_ shape: [Int], requiresGrad: Bool = false) -> Tensor {
         Tensor(repeating: 0, shape: shape, requiresGrad: requiresGrad)
     }
 
+    /// A tensor of `shape` filled with 1.
     public static func ones(_ shape: [Int], requiresGrad: Bool = false) -> Tensor {
         Tensor(repeating: 1, shape: shape, requiresGrad: requiresGrad)
     }

@@ -27,8 +27,11 @@ public final class AdamW {
     public let parameters: [Tensor]
     /// The learning rate of the next step (set it from a ``LearningRateSchedule`` before each step).
     public var learningRate: Float
+    /// Decay rate of the first moment estimate.
     public let beta1: Float
+    /// Decay rate of the second moment estimate.
     public let beta2: Float
+    /// Added to the denominator for numerical stability.
     public let eps: Float
     /// The decay of each parameter: `weightDecay`, or 0 for those excluded at creation.
     public let weightDecays: [Float]
@@ -132,16 +135,19 @@ public struct AdamWState: Codable, Equatable, Sendable {
         /// Second moment `v` (PyTorch's `exp_avg_sq`).
         public var expAvgSq: [Float] = []
 
+        /// Empty moments for a parameter of `count` values.
         public init(name: String?, count: Int) {
             self.name = name
             self.count = count
         }
     }
 
+    /// One entry per optimizer parameter, in the optimizer's order.
     public var parameters: [Moments]
 
     /// A saved state that does not fit the optimizer's parameters.
     public struct Mismatch: Error, CustomStringConvertible {
+        /// What differs.
         public let message: String
         public var description: String { "AdamW.restore: \(message)" }
     }
