@@ -139,14 +139,15 @@ import Testing
         let f = try c.load()
         let q = try f.inputs.tensor("q", requiresGrad: true)
         let k = try f.inputs.tensor("k", requiresGrad: true)
-        let positions = try f.inputs.array("position_ids").ints
+        let positionIDs = try f.inputs.array("position_ids").ints  // [B, T], or [1, T] shared by the batch
+        let (b, t, d) = (q.shape[0], q.shape[2], q.shape[3])
+        let positions = positionIDs.count == t ? Array([[Int]](repeating: positionIDs, count: b).joined()) : positionIDs
         let theta = Float(try f.params.double("rope_theta"))
-        let d = q.shape[3]
 
         expectClose(ropeInverseFrequencies(headDim: d, theta: theta), try f.expected.array("inv_freq").values,
                     rtol: 1e-6, atol: 0, "inv_freq")
         // HF's tables are [B, T, D] = cat(half, half).
-        let (cosHalf, sinHalf) = ropeCosSin(positions: positions, headDim: d, theta: theta)
+        let (cosHalf, sinHalf) = ropeCosSin(positions: positionIDs, headDim: d, theta: theta)
         func full(_ half: [Float]) -> [Float] {
             var out: [Float] = []
             for start in stride(from: 0, to: half.count, by: d / 2) {
@@ -203,7 +204,7 @@ import Testing
     func plainMeansMatchPyTorch(_ c: ReferenceCase) throws {
         let f = try c.load()
         let x = try f.inputs.tensor("x")
-        expectClose(try x.mean(axis: 1), try f.expected.array("mean_no_mask_rows"), "mean_no_mask_rows")
+        expectClose(try x.mean(axis: -1), try f.expected.array("mean_no_mask_rows"), "mean_no_mask_rows")
         expectClose(x.mean(), try f.expected.array("mean_no_mask_all"), "mean_no_mask_all")
     }
 }
