@@ -82,11 +82,14 @@ public final class AdamW {
                 moments.expAvg.withUnsafeMutableBufferPointer { m in
                     moments.expAvgSq.withUnsafeMutableBufferPointer { v in
                         parameter.data.withUnsafeMutableBufferPointer { p in
-                            for i in 0..<p.count {
-                                if decay != 1 { p[i] *= decay }
-                                m[i] = lerp(m[i], g[i], lerpWeight)
-                                v[i] = (v[i] * b2).addingProduct(oneMinusB2 * g[i], g[i])
-                                p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / bc2 + epsF)
+                            // Element by element, so chunks in parallel give the same bits.
+                            Parallel.rows(p.count, minRows: 1 << 16) { range in
+                                for i in range {
+                                    if decay != 1 { p[i] *= decay }
+                                    m[i] = lerp(m[i], g[i], lerpWeight)
+                                    v[i] = (v[i] * b2).addingProduct(oneMinusB2 * g[i], g[i])
+                                    p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / bc2 + epsF)
+                                }
                             }
                         }
                     }
