@@ -119,7 +119,7 @@ public final class Linear {
     /// The packed weights if they still match `weight`; an `[out, in]` copy for `Conv1D` layouts.
     private func packedWeights() -> PackedMatrix? {
         if let packed {
-            if packedFingerprint == Linear.fingerprint(weight.data) { return packed }
+            if Linear.matches(packedFingerprint, weight.data) { return packed }
             self.packed = nil
         }
         guard layout == .inputMajor else { return nil }
@@ -137,11 +137,20 @@ public final class Linear {
         packedFingerprint = matrix == nil ? [] : Linear.fingerprint(weight.data)
     }
 
-    /// 64 values spread over the weight: any optimizer step changes some of them.
+    /// The first and last 16 values of the weight: an optimizer step changes them all, and
+    /// reading two cache lines costs nothing per call. (An edit of single elements elsewhere goes
+    /// unseen: call `setPacked(nil)` after one.)
     static func fingerprint(_ values: [Float]) -> [Float] {
-        guard !values.isEmpty else { return [] }
-        let step = max(1, values.count / 64)
-        return stride(from: 0, to: values.count, by: step).prefix(64).map { values[$0] } + [values[values.count - 1]]
+        Array(values.prefix(16)) + Array(values.suffix(16))
+    }
+
+    /// Whether `values` still starts and ends as `fingerprint` (bit for bit), without allocating.
+    static func matches(_ fingerprint: [Float], _ values: [Float]) -> Bool {
+        let head = min(16, values.count), tail = min(16, values.count)
+        guard fingerprint.count == head + tail else { return false }
+        for i in 0..<head where fingerprint[i].bitPattern != values[i].bitPattern { return false }
+        for i in 0..<tail where fingerprint[head + i].bitPattern != values[values.count - tail + i].bitPattern { return false }
+        return true
     }
 
     /// The weight as `[out, in]` values, whatever the layout.

@@ -129,7 +129,8 @@ public final class PackedMatrix {
             xp.withUnsafeMutableBufferPointer { pxp in
                 sums.withUnsafeMutableBufferPointer { ps in
                     for r in 0..<rows {
-                        PackedKernels.permute(x + r * inFeatures, pxp.baseAddress! + r * inFeatures, ps.baseAddress! + r * blocksPerRow, blocks: blocksPerRow)
+                        PackedKernels.permute(x + r * inFeatures, pxp.baseAddress! + r * inFeatures, ps.baseAddress! + r * blocksPerRow,
+                                              blocks: blocksPerRow)
                     }
                 }
             }
@@ -151,9 +152,10 @@ enum PackedKernels {
     /// Every Float16 bit pattern as Float32.
     static let halfTable: [Float] = (0...UInt16.max).map { Float(Float16(bitPattern: $0)) }
 
-    /// Output rows per parallel chunk: enough work to pay for a thread hand-off.
+    /// Output rows per parallel chunk: enough work per chunk, and many chunks, so that two or
+    /// more threads share the outputs evenly.
     @inline(__always) static func minOutputs(in inFeatures: Int, rows: Int) -> Int {
-        max(8, 65_536 / max(1, inFeatures * max(rows, 1)))
+        max(4, 16_384 / max(1, inFeatures * max(rows, 1)))
     }
 
     // MARK: Float32
@@ -161,17 +163,14 @@ enum PackedKernels {
     static func f32(_ w: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int,
                     y: UnsafeMutablePointer<Float>) {
         let wa = Int(bitPattern: w), xa = Int(bitPattern: x), ya = Int(bitPattern: y)
-        Parallel.rows(out, minRows: minOutputs(in: n, rows: rows), maxChunks: 16) { outputs in
+        Parallel.rows(out, minRows: minOutputs(in: n, rows: rows), maxChunks: 32) { outputs in
             let w = UnsafePointer<Float>(bitPattern: wa)!, x = UnsafePointer<Float>(bitPattern: xa)!
             let y = UnsafeMutablePointer<Float>(bitPattern: ya)!
-            var r = 0
-            while r + 4 <= rows {
-                for o in outputs { f32Dot4(w + o * n, x + r * n, n, y + r * out + o, out) }
-                r += 4
-            }
-            while r < rows {
-                for o in outputs { y[r * out + o] = f32Dot1(w + o * n, x + r * n, n) }
-                r += 1
+            // Each weight row is read once from memory and reused, from L1, by every group of rows.
+            let groups = rows / 4
+            for o in outputs {
+                for g in 0..<groups { f32Dot4(w + o * n, x + 4 * g * n, n, y + 4 * g * out + o, out) }
+                for r in (4 * groups)..<rows { y[r * out + o] = f32Dot1(w + o * n, x + r * n, n) }
             }
         }
     }
@@ -225,12 +224,13 @@ enum PackedKernels {
 
     // MARK: Quantized blocks
 
-    /// Reorders one row of X to the lane order the block kernels produce, and sums each block.
+    /// Reorders one row of X to the lane order the block kernels produce, and sums each block
+    /// (for the offsets: Q4_1's m, Q8_0's −128·d).
     ///
     /// A block's 16 (Q4_1) or 32 (Q8_0) bytes are read as 32-bit words; lane i of word group g
-    /// holds bytes 4i…4i+3. Shifting out byte c of every lane gives the values at 16g + 4i + c
-    /// (Q8_0) — and for Q4_1 the low nibbles (g = 0) and high nibbles (g = 1, values 16 + 4i + c).
-    /// So slot (g·4 + c)·4 + i of the reordered block holds x[16g + 4i + c].
+    /// holds bytes 4i…4i+3. Slot (g·4 + c)·4 + i of the reordered block holds x[16g + 4i + c]:
+    /// for Q8_0, byte c of the words of half g (values 16g + 4i + c); for Q4_1, nibble c of the
+    /// words at bit 8c + 4g (low nibbles g = 0, values 4i + c; high nibbles g = 1, 16 + 4i + c).
     static func permute(_ x: UnsafePointer<Float>, _ xp: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
                         blocks: Int) {
         for b in 0..<blocks {
@@ -248,30 +248,24 @@ enum PackedKernels {
         let blocks = n / 32
         halfTable.withUnsafeBufferPointer { table in
             let ta = Int(bitPattern: table.baseAddress!)
-            Parallel.rows(out, minRows: minOutputs(in: n, rows: rows), maxChunks: 16) { outputs in
+            Parallel.rows(out, minRows: minOutputs(in: n, rows: rows), maxChunks: 32) { outputs in
                 let w = UnsafeRawPointer(bitPattern: wa)!, x = UnsafePointer<Float>(bitPattern: xa)!
                 let sums = UnsafePointer<Float>(bitPattern: sa)!, y = UnsafeMutablePointer<Float>(bitPattern: ya)!
                 let table = UnsafePointer<Float>(bitPattern: ta)!
                 switch format {
                 case .q4_1:
-                    var r = 0
-                    while r + 4 <= rows {
-                        for o in outputs { q4_1Rows4(w + o * blocks * 20, blocks, x + r * n, n, sums + r * blocks, table, y + r * out + o, out) }
-                        r += 4
-                    }
-                    while r < rows {
-                        for o in outputs { y[r * out + o] = q4_1Row1(w + o * blocks * 20, blocks, x + r * n, sums + r * blocks, table) }
-                        r += 1
+                    let groups = rows / 4
+                    for o in outputs {
+                        let row = w + o * blocks * 20
+                        for g in 0..<groups { q4_1Rows4(row, blocks, x + 4 * g * n, n, sums + 4 * g * blocks, table, y + 4 * g * out + o, out) }
+                        for r in (4 * groups)..<rows { y[r * out + o] = q4_1Row1(row, blocks, x + r * n, sums + r * blocks, table) }
                     }
                 case .q8_0:
-                    var r = 0
-                    while r + 4 <= rows {
-                        for o in outputs { q8_0Rows4(w + o * blocks * 34, blocks, x + r * n, n, table, y + r * out + o, out) }
-                        r += 4
-                    }
-                    while r < rows {
-                        for o in outputs { y[r * out + o] = q8_0Row1(w + o * blocks * 34, blocks, x + r * n, table) }
-                        r += 1
+                    let groups = rows / 4
+                    for o in outputs {
+                        let row = w + o * blocks * 34
+                        for g in 0..<groups { q8_0Rows4(row, blocks, x + 4 * g * n, n, sums + 4 * g * blocks, table, y + 4 * g * out + o, out) }
+                        for r in (4 * groups)..<rows { y[r * out + o] = q8_0Row1(row, blocks, x + r * n, sums + r * blocks, table) }
                     }
                 case .f32:
                     preconditionFailure("f32 has its own kernel")
@@ -284,22 +278,28 @@ enum PackedKernels {
     typealias Block = (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>,
                        SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
 
-    /// The 32 nibbles of a Q4_1 block (as floats 0…15), without the scale and offset.
+    /// The 32 nibbles of a Q4_1 block as floats 0…15, without scale and offset. (Each nibble is
+    /// shifted down before the conversion: converting it in place, as q·2^s, makes LLVM lower the
+    /// conversion as unsigned, which baseline SSE2 does in several instructions.)
     @inline(__always) static func q4_1Nibbles(_ p: UnsafeRawPointer) -> Block {
         let q = p.loadUnaligned(as: SIMD4<UInt32>.self)
         let mask = SIMD4<UInt32>(repeating: 0x0F)
         @inline(__always) func f(_ v: SIMD4<UInt32>) -> SIMD4<Float> { SIMD4<Float>(SIMD4<Int32>(truncatingIfNeeded: v)) }
-        return (f(q & mask), f((q &>> 8) & mask), f((q &>> 16) & mask), f(q &>> 24 & mask),
+        return (f(q & mask), f((q &>> 8) & mask), f((q &>> 16) & mask), f((q &>> 24) & mask),
                 f((q &>> 4) & mask), f((q &>> 12) & mask), f((q &>> 20) & mask), f(q &>> 28))
     }
 
-    /// The 32 signed bytes of a Q8_0 block (as floats), without the scale.
+    /// The 32 bytes of a Q8_0 block as unsigned floats q + 128 (0…255), without the scale: the
+    /// kernel adds −128·d·Σx per block, as it adds Q4_1's offset. (Sign-extending each byte
+    /// instead makes LLVM re-vectorise the block across lanes, at a third of the speed.)
     @inline(__always) static func q8_0Values(_ p: UnsafeRawPointer) -> Block {
-        let lo = SIMD4<Int32>(truncatingIfNeeded: p.loadUnaligned(as: SIMD4<UInt32>.self))
-        let hi = SIMD4<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self))
-        @inline(__always) func f(_ v: SIMD4<Int32>) -> SIMD4<Float> { SIMD4<Float>(v) }
-        return (f((lo &<< 24) &>> 24), f((lo &<< 16) &>> 24), f((lo &<< 8) &>> 24), f(lo &>> 24),
-                f((hi &<< 24) &>> 24), f((hi &<< 16) &>> 24), f((hi &<< 8) &>> 24), f(hi &>> 24))
+        let flip = SIMD4<UInt32>(repeating: 0x8080_8080)
+        let lo = p.loadUnaligned(as: SIMD4<UInt32>.self) ^ flip
+        let hi = p.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self) ^ flip
+        let mask = SIMD4<UInt32>(repeating: 0xFF)
+        @inline(__always) func f(_ v: SIMD4<UInt32>) -> SIMD4<Float> { SIMD4<Float>(SIMD4<Int32>(truncatingIfNeeded: v)) }
+        return (f(lo & mask), f((lo &>> 8) & mask), f((lo &>> 16) & mask), f(lo &>> 24),
+                f(hi & mask), f((hi &>> 8) & mask), f((hi &>> 16) & mask), f(hi &>> 24))
     }
 
     /// Σ values · x over one block, as one SIMD4 (two interleaved partial sums, then added).
@@ -359,31 +359,40 @@ enum PackedKernels {
     }
 
     @inline(__always) static func q8_0Row1(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Float>,
-                                           _ table: UnsafePointer<Float>) -> Float {
+                                           _ sums: UnsafePointer<Float>, _ table: UnsafePointer<Float>) -> Float {
         var acc = SIMD4<Float>()
-        for b in 0..<blocks {
-            let blk = w + b * 34
-            acc += blockDot(q8_0Values(blk + 2), UnsafeRawPointer(x + 32 * b)) * half(blk, 0, table)
-        }
-        return acc.sum()
-    }
-
-    @inline(__always) static func q8_0Rows4(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Float>, _ n: Int,
-                                            _ table: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ystride: Int) {
-        var a0 = SIMD4<Float>(), a1 = SIMD4<Float>(), a2 = SIMD4<Float>(), a3 = SIMD4<Float>()
+        var offset: Float = 0
         for b in 0..<blocks {
             let blk = w + b * 34
             let d = half(blk, 0, table)
+            acc += blockDot(q8_0Values(blk + 2), UnsafeRawPointer(x + 32 * b)) * d
+            offset += (-128 * d) * sums[b]
+        }
+        return acc.sum() + offset
+    }
+
+    @inline(__always) static func q8_0Rows4(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Float>, _ n: Int,
+                                            _ sums: UnsafePointer<Float>, _ table: UnsafePointer<Float>,
+                                            _ y: UnsafeMutablePointer<Float>, _ ystride: Int) {
+        var a0 = SIMD4<Float>(), a1 = SIMD4<Float>(), a2 = SIMD4<Float>(), a3 = SIMD4<Float>()
+        var o0: Float = 0, o1: Float = 0, o2: Float = 0, o3: Float = 0
+        for b in 0..<blocks {
+            let blk = w + b * 34
+            let d = half(blk, 0, table), m = -128 * d
             let v = q8_0Values(blk + 2)
             let xb = UnsafeRawPointer(x + 32 * b)
             a0 += blockDot(v, xb) * d
             a1 += blockDot(v, xb + 4 * n) * d
             a2 += blockDot(v, xb + 8 * n) * d
             a3 += blockDot(v, xb + 12 * n) * d
+            o0 += m * sums[b]
+            o1 += m * sums[blocks + b]
+            o2 += m * sums[2 * blocks + b]
+            o3 += m * sums[3 * blocks + b]
         }
-        y[0] = a0.sum()
-        y[ystride] = a1.sum()
-        y[2 * ystride] = a2.sum()
-        y[3 * ystride] = a3.sum()
+        y[0] = a0.sum() + o0
+        y[ystride] = a1.sum() + o1
+        y[2 * ystride] = a2.sum() + o2
+        y[3 * ystride] = a3.sum() + o3
     }
 }
