@@ -7,6 +7,6 @@ struct RLHF: ParsableCommand {
         commandName: "rlhf",
         abstract: "A reproducible RLHF runtime: recipes, run files, reports.",
         subcommands: [
-            Bench.self,
+            Bench.self, Chat.self,
         ])
 }
