@@ -212,6 +212,7 @@ public func replayBufferNormalize(_ advantages: [Tensor], actionMasks: [Tensor],
         for v in x.data { total += Double(v) }
         for v in m.data where v != 0 { count += 1 }
     }
+    count = Swift.max(count, 1)  // no valid action at all: avoid 0/0 (PyTorch would give NaN)
     let mean = Float(total) / Float(count)
     var rstd: Float = 1
     if divideByStd {

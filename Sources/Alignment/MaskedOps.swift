@@ -97,6 +97,40 @@ public func aggregateLoss(_ loss: Tensor, mask: Tensor?, _ aggregation: LossAggr
     }
 }
 
+/// ``aggregateLoss(_:mask:_:)`` for packed rows, where several samples share a row.
+///
+/// `segments` holds, for every position of `loss` (row-major [R, L]), the 1-based number of
+/// its sample within the row and 0 at padding (Datasets' `PackedBatch.segments`). `.token` is the
+/// same as for padded rows; `.sequence` averages each sample's masked tokens and then the
+/// samples (every sample counts, as every padded row does), so a packed batch gives the padded
+/// batch's loss and gradient.
+public func aggregateLoss(_ loss: Tensor, mask: Tensor, segments: [Int], _ aggregation: LossAggregation) throws -> Tensor {
+    guard mask.shape == loss.shape, segments.count == loss.count, loss.rank == 2 else {
+        throw AlignmentError.shape(
+            function: "aggregateLoss", message: "packed loss \(loss.shape), mask \(mask.shape) and \(segments.count) segment ids must agree ([R, L])")
+    }
+    if aggregation.level == .token { return try aggregateLoss(loss, mask: mask, aggregation) }
+    if let d = aggregation.denominator, d <= 0 {
+        throw AlignmentError.invalidArgument(function: "aggregateLoss", message: "global denominator must be positive, got \(d) (\(aggregation))")
+    }
+    // Each token's weight is mask / (valid tokens of its sample); the loss is Σ loss·weight / samples.
+    let length = loss.shape[1]
+    var tokens: [Int: Double] = [:]
+    var samples = Set<Int>()
+    for (i, s) in segments.enumerated() where s > 0 {
+        let key = (i / length) * (length + 1) + s
+        samples.insert(key)
+        tokens[key, default: 0] += Double(mask.data[i])
+    }
+    var weights = [Float](repeating: 0, count: loss.count)
+    for (i, s) in segments.enumerated() where s > 0 {
+        let count = tokens[(i / length) * (length + 1) + s] ?? 0
+        if count > 0 { weights[i] = Float(Double(mask.data[i]) / count) }
+    }
+    let total = try (loss * Tensor(shape: loss.shape, data: weights)).sum()
+    return total / Float(Swift.max(aggregation.denominator ?? samples.count, 1))
+}
+
 /// Reduces a per-sample loss [N] (one value per pair or sample) to its mean, or to
 /// `Σ loss / count` when `count` (the samples of the whole optimizer step) is given.
 func sampleMean(_ losses: Tensor, count: Int?, function: String) throws -> Tensor {

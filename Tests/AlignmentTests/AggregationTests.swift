@@ -121,6 +121,33 @@ import Tensors
         #expect(zip(a.2 + b.2, fullRejected).allSatisfy { abs($0 - $1) <= 1e-7 })
     }
 
+    /// Three samples of 4, 2 and 3 tokens, padded into [3, 4] rows or packed into rows of 6 as
+    /// [s0 s1] and [s2 pad pad pad]: both aggregations give the same value and gradient.
+    @Test(arguments: [LossAggregation.tokenMean, .sequenceMean, .sequenceMean(sequenceCount: 5)])
+    func packedAggregationEqualsPadded(_ aggregation: LossAggregation) throws {
+        let samples: [[Float]] = [[0.5, -1, 2, 0.25], [3, -0.5], [1, 1.5, -2]]
+        let masks: [[Float]] = [[0, 1, 1, 1], [0, 1], [0, 0, 1]]
+        var padded = [Float](repeating: 0, count: 12), paddedMask = padded
+        for (r, (x, m)) in zip(samples, masks).enumerated() {
+            for j in x.indices { padded[r * 4 + j] = x[j]; paddedMask[r * 4 + j] = m[j] }
+        }
+        let packed: [Float] = samples[0] + samples[1] + samples[2] + [9, 9, 9]
+        let packedMask: [Float] = masks[0] + masks[1] + masks[2] + [0, 0, 0]
+        let segments = [1, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0, 0]
+
+        let a = Tensor(shape: [3, 4], data: padded, requiresGrad: true)
+        let la = try aggregateLoss(a, mask: Tensor(shape: [3, 4], data: paddedMask), aggregation)
+        try la.backward()
+        let b = Tensor(shape: [2, 6], data: packed, requiresGrad: true)
+        let lb = try aggregateLoss(b, mask: Tensor(shape: [2, 6], data: packedMask), segments: segments, aggregation)
+        try lb.backward()
+
+        #expect(abs(try la.item - lb.item) <= 1e-6)
+        let ga = a.grad!.data, gb = b.grad!.data
+        let gaPacked = Array(ga[0..<4]) + Array(ga[4..<6]) + Array(ga[8..<11]) + [0, 0, 0]
+        #expect(zip(gaPacked, gb).allSatisfy { abs($0 - $1) <= 1e-7 }, "\(gaPacked) vs \(gb)")
+    }
+
     @Test func emptyMaskGivesZeroNotNaN() throws {
         let x = Tensor(repeating: 3, shape: [2, 3])
         let mask = Tensor.zeros([2, 3])

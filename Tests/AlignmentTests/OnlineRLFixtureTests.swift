@@ -83,10 +83,12 @@ import Tensors
         let estimator = try #require(AdvantageEstimator(rawValue: name), "unknown estimator \(name)")
         let p = f.params
         let range = (p.value("reward_clip_range") as? [NSNumber]).map { Float($0[0].doubleValue)...Float($0[1].doubleValue) }
+        // OpenRLHF overrides gamma with 1 (and warns) for the group estimators; here gamma ≠ 1 is an error for them.
+        let gamma = estimator.usesGroups ? 1 : try Float(p.double("gamma"))
         let out = try computeAdvantagesAndReturns(
             estimator: estimator, rewards: f.inputs.tensor("rewards"), kl: f.inputs.tensor("kl"),
             actionMask: f.inputs.tensor("action_mask"), values: f.inputs.tensor("values"),
-            klCoef: Float(p.double("kl_coef")), rewardClipRange: range, gamma: Float(p.double("gamma")),
+            klCoef: Float(p.double("kl_coef")), rewardClipRange: range, gamma: gamma,
             lambd: Float(p.double("lambd")), nSamplesPerPrompt: Int(p.double("n_samples_per_prompt")),
             divideByStd: p.bool("divide_by_std"))
         try checkAll([
