@@ -27,6 +27,7 @@ public protocol KLController: Sendable, Codable {
 /// controller.update(current: 4.2, nSteps: 512)
 /// ```
 public struct AdaptiveKLController: KLController, Equatable {
+    /// The current coefficient β, `initKLCoef` before the first update.
     public private(set) var value: Double
     /// The KL the controller steers towards.
     public let klTarget: Double
@@ -48,6 +49,7 @@ public struct AdaptiveKLController: KLController, Equatable {
 
 /// A constant KL coefficient: OpenRLHF's `FixedKLController(kl_coef)`; `update` does nothing.
 public struct FixedKLController: KLController, Equatable {
+    /// The coefficient β, never changed.
     public private(set) var value: Double
 
     public init(klCoef: Double) { self.value = klCoef }

@@ -10,7 +10,9 @@ import Foundation
 /// A trainer computes `logProbs(logits[:, ..<T-1], labels: ids[:, 1...])` and uses
 /// `lossMask[:, 1...]`. In pretrain mode every token is a target.
 public struct SFTExample: Sendable, Hashable, Codable {
+    /// The token ids, prompt then response, unpadded.
     public var ids: [Int]
+    /// 1 where `ids[t]` is trained, 0 elsewhere; as many entries as `ids`.
     public var lossMask: [Float]
 
     public init(ids: [Int], lossMask: [Float]) {
@@ -22,8 +24,11 @@ public struct SFTExample: Sendable, Hashable, Codable {
 
 /// A preference pair: one prompt, a chosen and a rejected response (each ending with EOS).
 public struct PreferenceExample: Sendable, Hashable, Codable {
+    /// The prompt's ids (the template or chat template applied).
     public var promptIDs: [Int]
+    /// The chosen response's ids, ending with EOS.
     public var chosenIDs: [Int]
+    /// The rejected response's ids, ending with EOS.
     public var rejectedIDs: [Int]
     /// The reward-model margin of the pair (0 when the data has none).
     public var margin: Float
@@ -43,6 +48,7 @@ public struct PreferenceExample: Sendable, Hashable, Codable {
 
 /// A response labelled desirable or undesirable, for KTO.
 public struct UnpairedExample: Sendable, Hashable, Codable {
+    /// The prompt's ids (the template or chat template applied).
     public var promptIDs: [Int]
     /// The response, ending with EOS.
     public var responseIDs: [Int]
@@ -61,6 +67,7 @@ public struct UnpairedExample: Sendable, Hashable, Codable {
 public struct PromptExample: Sendable, Hashable, Codable {
     /// The prompt as the model sees it (template or chat template applied).
     public var text: String
+    /// The ids of `text`.
     public var ids: [Int]
     /// The reference answer handed to the reward function ("" when the data has none).
     public var label: String
@@ -93,6 +100,7 @@ public enum StepLabels: Sendable, Hashable, Codable {
 
 /// A process-reward example: a text whose steps end with a placeholder token, and a label per step.
 public struct ProcessRewardExample: Sendable, Hashable, Codable {
+    /// The text's ids, placeholders included.
     public var ids: [Int]
     /// The labels of the placeholders of `ids`, in order.
     public var labels: StepLabels
@@ -116,8 +124,11 @@ extension SFTExample {
 
 /// A record a loader left out, and why (OpenRLHF drops such samples silently).
 public struct SkippedRecord: Sendable, Hashable {
+    /// The record's file (or in-memory source).
     public var file: String
+    /// The record's line.
     public var line: Int
+    /// Why it was left out.
     public var reason: String
 
     public init(file: String, line: Int, reason: String) {

@@ -34,6 +34,8 @@ public struct Sampler: Sendable, Equatable, Codable {
         a.count == b.count && a.shuffle == b.shuffle && a.rng == b.rng && a.epoch == b.epoch && a.cursor == b.cursor
     }
 
+    /// A sampler over `count` samples at epoch 0, cursor 0; give it its own stream
+    /// (`rng.fork("sampler")`).
     public init(count: Int, rng: RNG, shuffle: Bool = true) {
         precondition(count >= 0, "Sampler: negative count")
         self.count = count

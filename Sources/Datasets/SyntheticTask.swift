@@ -8,7 +8,9 @@ import Tokenizers
 
 /// One problem of a synthetic task: the prompt the model sees and the correct answer.
 public struct SyntheticProblem: Sendable, Hashable, Codable {
+    /// What the model sees, e.g. "3 1 2=".
     public var prompt: String
+    /// The correct response, e.g. "123".
     public var answer: String
 
     public init(prompt: String, answer: String) {
@@ -62,7 +64,9 @@ public struct SyntheticTask: Sendable {
 
     /// The task's name, also the prompts' `datasource`: "sort_digits" or "addition".
     public let name: String
+    /// The computation and its size.
     public let kind: Kind
+    /// The seed every problem and record derives from.
     public let seed: UInt64
     /// The training split.
     public let train: SyntheticSplit

@@ -46,6 +46,12 @@ import Tokenizers
             == #"kto.jsonl:1: key 'label' should be a boolean (or 1 / 0), found a string "yes""#)
     }
 
+    @Test func numbersAndBooleansStayApart() throws {
+        let records = try JSONLines.parse(#"{"a": 1, "b": 0, "c": true, "d": 2.5, "e": [false, null], "f": {"g": "h"}}"#, file: "x.jsonl")
+        #expect(records[0].fields == ["a": .number(1), "b": .number(0), "c": .bool(true), "d": .number(2.5),
+                                      "e": .array([.bool(false), .null]), "f": .object(["g": .string("h")])])
+    }
+
     @Test func nullCountsAsMissing() throws {
         let records = try JSONLines.parse(#"{"input": null, "output": "a"}"#, file: "sft.jsonl")
         #expect(error { _ = try SFTDataset.load(records, tokenizer: tokenizer) } == "sft.jsonl:1: key 'input' missing (found keys: input, output)")
