@@ -1,17 +1,11 @@
+import Alignment
 import Foundation
-
-/// How one optimizer step averages the loss over its micro-batches.
-public enum LossAggregation: String, Codable, Sendable, CaseIterable {
-    /// One mean over every valid token of the step (OpenRLHF's token-level loss).
-    case token
-    /// One mean over the sequences of the step, each sequence's loss a mean over its tokens.
-    case sequence
-}
 
 /// Options every trainer shares, named as OpenRLHF names its flags (in Swift case).
 ///
 /// `trainBatchSize` samples make one optimizer step, processed `microTrainBatchSize` at a time;
-/// the loss of a step is one exact mean over all of them (see ``LossAggregation``), so gradient
+/// the loss of a step is one exact mean over all of them (`lossAggregation`: one mean over every
+/// valid token of the step, or over its sequences, each a mean over its tokens), so gradient
 /// accumulation never changes the result.
 public struct TrainingOptions: Codable, Equatable, Sendable {
     public var learningRate: Double = 5e-6
@@ -37,7 +31,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var statsEvery: Int = 1
     public var maxLen: Int = 512
     public var packing: Bool = false
-    public var lossAggregation: LossAggregation = .token
+    public var lossAggregation: LossAggregation.Level = .token
 
     public init() {}
 
