@@ -23,7 +23,7 @@ public final class OptimizerLoop {
     public let stage: Stage
     public let totalSteps: Int
     /// Optimizer steps completed.
-    public private(set) var step = 0
+    public internal(set) var step = 0
 
     public init(parameters: [(name: String, tensor: Tensor)], options: TrainingOptions, totalSteps: Int,
                 stage: Stage) throws {
