@@ -1,0 +1,550 @@
+import Alignment
+import Datasets
+import Foundation
+import Models
+import Recording
+import Tensors
+import Tokenizers
+
+// Online RL: one trainer for every advantage estimator, as OpenRLHF v0.7.0's `ActorPPOTrainer.fit`
+// with its critic:
+//
+//   for each rollout (global step r = 1, 2, …):
+//     1. rollout      rolloutBatchSize prompts × nSamplesPerPrompt responses from the actor
+//     2. experience   old log-probs, reference log-probs, values, rewards; advantages and returns
+//     3. critic       maxEpochs passes of shuffled micro-batches, clipped value loss   (gae only)
+//     4. actor        the same passes, PPO clipped policy loss (+ β·KL with useKLLoss, − entropy)
+//                     skipped while r ≤ freezingActorSteps
+//     5. β            the KL controller sees the rollout's mean KL per valid token
+//     6. evaluation   every evalSteps rollouts and after the last; checkpoint every saveSteps
+//
+// The run file gets one row per optimizer step (OptimizerLoop): the actor's in the stage's group,
+// the critic's in `<stage>_critic`. Each row also carries the metrics of the rollout it trained
+// on (reward, return, kl, kl_coef, response_length, time_rollout_s, time_experience_s, …), and the
+// first row of each rollout carries its first `rolloutSamplesPerStep` samples.
+
+/// One evaluation of an online RL run.
+public struct RLEvaluationPoint: Sendable {
+    /// Rollouts completed when it ran (0: before training).
+    public var rollout: Int
+    /// Actor optimizer steps completed when it ran (its row in the run file's eval table).
+    public var step: Int
+    public var result: RLEvalResult
+}
+
+/// What an online RL run reports when it ends or is stopped.
+public struct PPOSummary: Sendable {
+    /// The stage's name in the run file.
+    public var stage: String
+    /// Rollouts completed (a resumed run counts those before the checkpoint too).
+    public var rollouts: Int
+    /// Rollouts the run was set up for.
+    public var totalRollouts: Int
+    /// Optimizer steps completed by the actor and by the critic.
+    public var actorSteps: Int
+    public var criticSteps: Int
+    /// Whether the caller stopped the run early.
+    public var stopped: Bool
+    /// β after the last rollout.
+    public var klCoef: Double
+    /// The metrics of the last rollout (wall-clock ones start with `time_`).
+    public var lastRollout: [String: Double]
+    /// The evaluations of this call, in order.
+    public var evaluations: [RLEvaluationPoint]
+}
+
+/// Trains `actor` online on `prompts` with the estimator `options.advantageEstimator`:
+/// PPO (`gae`, with `critic`), REINFORCE++ (`reinforce`), RLOO (`rloo`), REINFORCE++-baseline
+/// (`reinforceBaseline`), GRPO (`groupNorm`) or Dr. GRPO (`drGRPO`). See the file comment.
+///
+/// ```swift
+/// let reference = policy.frozen()
+/// var options = PPOOptions()
+/// options.advantageEstimator = .groupNorm
+/// options.nSamplesPerPrompt = 4
+/// options.rolloutBatchSize = 8
+/// options.trainBatchSize = 32
+/// options.microTrainBatchSize = 8
+/// let summary = try trainPPO(actor: policy, reference: reference, critic: nil,
+///                            reward: .function { p, r, _ in task.score(p, r) },
+///                            prompts: prompts, evalPrompts: evalPrompts,
+///                            tokenizer: task.tokenizer, options: options, context: context)
+/// ```
+///
+/// - Parameters:
+///   - reference: The frozen initial policy for the KL; needed when `initKLCoef > 0` or `useKLLoss`.
+///   - critic: A `ScalarModel` of kind `.critic`; needed by `gae`, refused by the other estimators.
+///   - stageName: The run-file stage; default from the estimator (`ppo`, `grpo`, `rloo`, …).
+/// - Returns: A summary; the run file holds every step.
+/// - Throws: ``TrainingError`` for bad options or data, a failing reward (naming the sample), a
+///   non-finite loss; the error is recorded in the run file, which keeps every completed step.
+public func trainPPO(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource,
+                     prompts: [PromptExample], evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer,
+                     options: PPOOptions, context: RunContext, stageName: String? = nil) throws -> PPOSummary {
+    let trainer = try PPOTrainer(actor: actor, reference: reference, critic: critic, reward: reward, prompts: prompts,
+                                 evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context,
+                                 stageName: stageName)
+    return try trainer.run()
+}
+
+/// GRPO: ``trainPPO(actor:reference:critic:reward:prompts:evalPrompts:tokenizer:options:context:stageName:)``
+/// with the `groupNorm` estimator and no critic.
+public func grpo(actor: CausalLM, reference: CausalLM?, reward: RewardSource, prompts: [PromptExample],
+                 evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer, options: PPOOptions,
+                 context: RunContext) throws -> PPOSummary {
+    var options = options
+    options.advantageEstimator = .groupNorm
+    return try trainPPO(actor: actor, reference: reference, critic: nil, reward: reward, prompts: prompts,
+                        evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context)
+}
+
+/// REINFORCE++: ``trainPPO(actor:reference:critic:reward:prompts:evalPrompts:tokenizer:options:context:stageName:)``
+/// with the `reinforce` estimator and no critic.
+public func reinforcePlusPlus(actor: CausalLM, reference: CausalLM?, reward: RewardSource, prompts: [PromptExample],
+                              evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer, options: PPOOptions,
+                              context: RunContext) throws -> PPOSummary {
+    var options = options
+    options.advantageEstimator = .reinforce
+    return try trainPPO(actor: actor, reference: reference, critic: nil, reward: reward, prompts: prompts,
+                        evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context)
+}
+
+/// RLOO: ``trainPPO(actor:reference:critic:reward:prompts:evalPrompts:tokenizer:options:context:stageName:)``
+/// with the `rloo` estimator and no critic.
+public func rloo(actor: CausalLM, reference: CausalLM?, reward: RewardSource, prompts: [PromptExample],
+                 evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer, options: PPOOptions,
+                 context: RunContext) throws -> PPOSummary {
+    var options = options
+    options.advantageEstimator = .rloo
+    return try trainPPO(actor: actor, reference: reference, critic: nil, reward: reward, prompts: prompts,
+                        evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context)
+}
+
+extension AdvantageEstimator {
+    /// The default stage name of a run with this estimator.
+    public var stageName: String {
+        switch self {
+        case .gae: return "ppo"
+        case .reinforce: return "reinforce"
+        case .rloo: return "rloo"
+        case .reinforceBaseline: return "reinforce_baseline"
+        case .groupNorm: return "grpo"
+        case .drGRPO: return "dr_grpo"
+        }
+    }
+}
+
+/// β and its controller, as saved in a checkpoint.
+enum KLCoefficient: Codable, Equatable {
+    case fixed(FixedKLController)
+    case adaptive(AdaptiveKLController)
+
+    init(_ options: PPOOptions) {
+        if let target = options.klTarget {
+            self = .adaptive(AdaptiveKLController(initKLCoef: options.initKLCoef, klTarget: target, klHorizon: options.klHorizon))
+        } else {
+            self = .fixed(FixedKLController(klCoef: options.initKLCoef))
+        }
+    }
+
+    var value: Double {
+        switch self {
+        case .fixed(let c): return c.value
+        case .adaptive(let c): return c.value
+        }
+    }
+
+    mutating func update(current: Double, nSteps: Int) {
+        switch self {
+        case .fixed: break
+        case .adaptive(var c):
+            c.update(current: current, nSteps: nSteps)
+            self = .adaptive(c)
+        }
+    }
+}
+
+/// What a checkpoint holds besides weights and optimizer moments.
+struct PPOState: Codable {
+    /// Rollouts completed.
+    var rollout: Int
+    var totalRollouts: Int
+    /// The prompt order and cursor.
+    var sampler: Sampler
+    var klCoefficient: KLCoefficient
+    /// The stage's root stream; every other stream is forked from it by name.
+    var stream: RNG
+    var actorStep: Int
+    var criticStep: Int
+}
+
+/// The critic checkpoint's own state.
+struct CriticCheckpointState: Codable {
+    var step: Int
+}
+
+/// One online RL run; `trainPPO` is its public face.
+final class PPOTrainer {
+    let actor: CausalLM
+    let reference: CausalLM?
+    let critic: ScalarModel?
+    let prompts: [PromptExample]
+    let evalPrompts: [PromptExample]
+    let options: PPOOptions
+    let maker: ExperienceMaker
+    let stage: Stage
+    let criticStage: Stage?
+    let actorLoop: OptimizerLoop
+    let criticLoop: OptimizerLoop?
+    let rolloutsPerEpisode: Int
+    let totalRollouts: Int
+    var state: PPOState
+    var evaluations: [RLEvaluationPoint] = []
+    var lastRollout: [String: Double] = [:]
+
+    init(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource, prompts: [PromptExample],
+         evalPrompts: [PromptExample], tokenizer: any TextTokenizer, options: PPOOptions, context: RunContext,
+         stageName: String?) throws {
+        try options.validate()
+        func fail(_ name: String, _ message: String) -> Error { TrainingError.invalidOption(name, message) }
+        let estimator = options.advantageEstimator
+        if estimator == .gae && critic == nil {
+            throw fail("critic", "gae (PPO) needs a critic: ScalarModel(kind: .critic, from: policy, rng: …), or pick a critic-free estimator (groupNorm, rloo, reinforce, …)")
+        }
+        if estimator != .gae && critic != nil {
+            throw fail("critic", "\(estimator.rawValue) does not use a critic; pass critic: nil (or use gae)")
+        }
+        if let critic {
+            guard critic.kind == .critic else { throw fail("critic", "must be a ScalarModel of kind .critic, got \(critic.kind.rawValue)") }
+            guard critic.config.vocabSize == actor.config.vocabSize else {
+                throw fail("critic", "reads a vocabulary of \(critic.config.vocabSize) tokens, the actor \(actor.config.vocabSize)")
+            }
+        }
+        if options.freezingActorSteps > 0 && critic == nil {
+            throw fail("freezingActorSteps", "freezes the actor while the critic warms up; without a critic nothing would train")
+        }
+        if let reference {
+            guard reference !== actor else { throw fail("reference", "is the actor itself; pass a frozen copy (actor.frozen()) made before training") }
+            guard reference.config.vocabSize == actor.config.vocabSize else {
+                throw fail("reference", "reads a vocabulary of \(reference.config.vocabSize) tokens, the actor \(actor.config.vocabSize)")
+            }
+        } else if options.initKLCoef > 0 || options.useKLLoss {
+            throw fail("reference", "is needed for the KL penalty (initKLCoef = \(options.initKLCoef)\(options.useKLLoss ? ", useKLLoss" : "")); pass actor.frozen() made before training, or set initKLCoef = 0")
+        }
+        guard tokenizer.eosTokenID != nil || !actor.config.eosTokenIDs.isEmpty else {
+            throw fail("tokenizer", "has no EOS token, so responses could never end; use a tokenizer with one")
+        }
+        try reward.validate(vocabularySize: actor.config.vocabSize)
+        guard prompts.count >= options.rolloutBatchSize else {
+            throw fail("rolloutBatchSize", "is \(options.rolloutBatchSize) but there are only \(prompts.count) prompts; lower it or add prompts")
+        }
+        let parameters = actor.trainableParameters()
+        guard !parameters.isEmpty else { throw fail("actor", "has no trainable parameters (is it frozen?)") }
+
+        self.actor = actor
+        self.reference = reference
+        self.critic = critic
+        self.prompts = prompts
+        self.evalPrompts = evalPrompts
+        self.options = options
+        maker = ExperienceMaker(actor: actor, reference: reference, critic: critic, reward: reward, tokenizer: tokenizer, options: options)
+        rolloutsPerEpisode = prompts.count / options.rolloutBatchSize
+        totalRollouts = options.numEpisodes * rolloutsPerEpisode
+        let totalSteps = totalRollouts * (options.rolloutSamples / options.trainBatchSize) * options.maxEpochs
+
+        var config = options.configValues
+        config["reward"] = .string(reward.summary)
+        config["prompts"] = .int(prompts.count)
+        config["eval_prompts"] = .int(evalPrompts.count)
+        config["total_rollouts"] = .int(totalRollouts)
+        config["reference"] = .bool(reference != nil)
+        stage = try context.beginStage(stageName ?? estimator.stageName, config: config, statsEvery: options.training.statsEvery)
+        actorLoop = try OptimizerLoop(parameters: parameters, options: options.training, totalSteps: totalSteps, stage: stage)
+        if let critic {
+            let criticParameters = critic.trainableParameters()
+            guard !criticParameters.isEmpty else { throw fail("critic", "has no trainable parameters (is it frozen?)") }
+            var criticConfig = config
+            criticConfig["learning_rate"] = .double(options.criticLearningRate)
+            let s = try context.beginStage(stage.name + "_critic", config: criticConfig, statsEvery: options.training.statsEvery)
+            criticStage = s
+            criticLoop = try OptimizerLoop(parameters: criticParameters, options: options.criticTraining, totalSteps: totalSteps, stage: s)
+        } else {
+            criticStage = nil
+            criticLoop = nil
+        }
+        state = PPOState(rollout: 0, totalRollouts: totalRollouts, sampler: Sampler(count: prompts.count, rng: stage.rng.fork("prompts")),
+                         klCoefficient: KLCoefficient(options), stream: stage.rng, actorStep: 0, criticStep: 0)
+        if options.loadCheckpoint, let path = options.ckptPath,
+           FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).appendingPathComponent("actor").path) {
+            do { try loadCheckpoint(URL(fileURLWithPath: path)) } catch { throw stage.fail(error, step: nil) }
+        }
+    }
+
+    // MARK: - The loop
+
+    func run() throws -> PPOSummary {
+        var stopped = false
+        do {
+            if state.rollout == 0, try evaluateIfNeeded(force: true) { stopped = true }
+            while !stopped && state.rollout < totalRollouts {
+                stopped = try rollout(state.rollout + 1)
+            }
+        } catch TrainingError.stopped {
+            stopped = true
+        }
+        return PPOSummary(stage: stage.name, rollouts: state.rollout, totalRollouts: totalRollouts, actorSteps: actorLoop.step,
+                          criticSteps: criticLoop?.step ?? 0, stopped: stopped, klCoef: state.klCoefficient.value,
+                          lastRollout: lastRollout, evaluations: evaluations)
+    }
+
+    /// Runs `body`, recording its error in the run file (for failures outside the optimizer loop,
+    /// which records its own).
+    private func recorded<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw stage.fail(error, step: actorLoop.step + 1) }
+    }
+
+    /// Seconds since `start`.
+    private func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// One rollout; true when the caller asked to stop.
+    private func rollout(_ r: Int) throws -> Bool {
+        // 1. Rollout.
+        var started = DispatchTime.now().uptimeNanoseconds
+        let remaining = state.sampler.count - state.sampler.cursor
+        if remaining > 0 && remaining < options.rolloutBatchSize { _ = state.sampler.next(remaining) }  // drop_last
+        let indices = state.sampler.next(options.rolloutBatchSize)
+        let stream = state.stream
+        var samples = try recorded {
+            try maker.generate(indices.map { ($0, prompts[$0]) }, n: options.nSamplesPerPrompt, temperature: options.temperature,
+                               rng: stream.fork("rollout").fork(r))
+        }
+        let rolloutSeconds = seconds(since: started)
+        if stage.report(.rollout(stage: stage.name, step: r, samples: samples.count)) { return true }
+
+        // 2. Experience.
+        started = DispatchTime.now().uptimeNanoseconds
+        let beta = state.klCoefficient.value
+        let statistics = try recorded { () -> RolloutStatistics in
+            try maker.score(&samples, what: "\(stage.name) rollout \(r)")
+            return try maker.computeAdvantages(&samples, klCoef: beta)
+        }
+        let experienceSeconds = seconds(since: started)
+        let buffer = ReplayBuffer(samples)
+        var metrics: [String: Double] = [
+            "rollout": Double(r),
+            "episode": Double((r - 1) / rolloutsPerEpisode + 1),
+            "reward": statistics.reward,
+            "return": statistics.totalReturn,
+            "kl": statistics.kl,
+            "kl_coef": beta,
+            "response_length": statistics.responseLength,
+            "total_length": statistics.totalLength,
+            "advantage_mean": statistics.advantageMean,
+            "advantage_std": statistics.advantageStd,
+            "finished": statistics.finishedFraction,
+            "time_rollout_s": rolloutSeconds,
+            "time_experience_s": experienceSeconds,
+            "time_rollout_tokens_per_s": rolloutSeconds > 0 ? Double(statistics.tokens) / rolloutSeconds : 0,
+        ]
+        var samplesToRecord = Array(samples.prefix(options.rolloutSamplesPerStep)).map(recordedSample)
+
+        // 3. Critic.
+        if let critic, let criticLoop, let criticStage {
+            started = DispatchTime.now().uptimeNanoseconds
+            var lossSum = 0.0, valueSum = 0.0, steps = 0
+            for epoch in 0..<options.maxEpochs {
+                let rng = stream.fork("replay").fork(r).fork("critic").fork(epoch)
+                for micro in buffer.steps(trainBatchSize: options.trainBatchSize, microTrainBatchSize: options.microTrainBatchSize, rng: rng) {
+                    try criticStage.recorder?.record(metrics: metrics)
+                    if r <= options.freezingActorSteps && !samplesToRecord.isEmpty {
+                        try criticStage.recorder?.record(rollouts: samplesToRecord)
+                        samplesToRecord = []
+                    }
+                    let result = try criticLoop.step { try criticStep(critic, buffer: buffer, micro: micro) }
+                    lossSum += result["critic_loss"] ?? 0
+                    valueSum += result["values"] ?? 0
+                    steps += 1
+                }
+            }
+            metrics["critic_loss"] = lossSum / Double(max(steps, 1))
+            metrics["values"] = valueSum / Double(max(steps, 1))
+            metrics["time_critic_s"] = seconds(since: started)
+        }
+
+        // 4. Actor.
+        var trainedKL = 0.0, trainedSteps = 0
+        if r > options.freezingActorSteps {
+            for epoch in 0..<options.maxEpochs {
+                let rng = stream.fork("replay").fork(r).fork("actor").fork(epoch)
+                for micro in buffer.steps(trainBatchSize: options.trainBatchSize, microTrainBatchSize: options.microTrainBatchSize, rng: rng) {
+                    try stage.recorder?.record(metrics: metrics)
+                    if !samplesToRecord.isEmpty {
+                        try stage.recorder?.record(rollouts: samplesToRecord)
+                        samplesToRecord = []
+                    }
+                    let result = try actorLoop.step { try actorStep(buffer: buffer, micro: micro, beta: beta) }
+                    trainedKL += result["actor_kl"] ?? 0
+                    trainedSteps += 1
+                }
+            }
+        }
+
+        // 5. β: OpenRLHF feeds the controller the KL of the rollout (or, with the KL as a loss
+        // term, the KL measured while training), here a mean over valid tokens.
+        let measured = options.useKLLoss ? trainedKL / Double(max(trainedSteps, 1)) : statistics.kl
+        state.klCoefficient.update(current: measured, nSteps: options.rolloutSamples)
+        state.rollout = r
+        state.actorStep = actorLoop.step
+        state.criticStep = criticLoop?.step ?? 0
+        lastRollout = metrics
+
+        // 6. Evaluation and checkpoint.
+        if try evaluateIfNeeded(force: false) { return true }
+        if options.saveSteps > 0 && r % options.saveSteps == 0, let path = options.ckptPath {
+            try recorded { try saveCheckpoint(URL(fileURLWithPath: path)) }
+        }
+        return false
+    }
+
+    /// A rollout sample as the run file keeps it.
+    private func recordedSample(_ s: RolloutExperience) -> RolloutSample {
+        RolloutSample(promptIDs: s.prompt.ids.map { Int32($0) }, responseIDs: s.responseIDs.map { Int32($0) }, reward: s.reward,
+                      advantages: s.advantages.map { Double($0) }, logprobs: s.actionLogProbs.map { Double($0) },
+                      promptText: s.prompt.text, responseText: s.responseText)
+    }
+
+    // MARK: - Optimizer steps
+
+    /// One actor step over `micro`: the PPO clipped loss as one token mean over every action of
+    /// the step, plus β·KL (sequence mean) with `useKLLoss`, minus `entropyCoef` × the token-mean
+    /// entropy.
+    private func actorStep(buffer: ReplayBuffer, micro: [[Int]], beta: Double) throws -> OptimizerLoop.StepResult {
+        let batches = micro.map { buffer.batch($0, padTokenID: maker.padTokenID) }
+        let tokens = batches.reduce(0) { $0 + $1.sequences.tokenCount }
+        let rows = batches.reduce(0) { $0 + $1.sequences.batch }
+        let temperature = Float(options.temperature)
+        var loss = 0.0, policy = 0.0, klLossSum = 0.0, klTokens = 0.0, entropy = 0.0, clipped = 0.0, ratioSum = 0.0
+        for b in batches {
+            let mask = b.sequences.actionMask
+            let (logProbs, logits) = try b.sequences.actionLogProbs(actor, temperature: temperature)
+            let pg = try policyLoss(logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages, actionMask: mask,
+                                    clipEps: Float(options.epsClip), aggregation: .tokenMean(tokenCount: tokens))
+            var total = pg
+            if let base = b.baseLogProbs {
+                let kl = try Tensor.withNoGrad {
+                    try computeApproxKL(logProbs: logProbs.detached(), logProbsBase: base, estimator: options.klEstimator, actionMask: mask)
+                }
+                for v in kl.data { klTokens += Double(v) }
+                if options.useKLLoss {
+                    let perToken = try computeApproxKL(logProbs: logProbs, logProbsBase: base, estimator: options.klEstimator, actionMask: mask)
+                    let term = try klLoss(perToken, actionMask: mask, aggregation: .sequenceMean(sequenceCount: rows))
+                    klLossSum += Double(try term.item)
+                    total = try total + term * Float(beta)
+                }
+            }
+            if options.entropyCoef != 0 {
+                let perToken = try b.sequences.entropy(logits: logits, temperature: temperature)
+                let mean = try aggregateLoss(perToken, mask: mask, .tokenMean(tokenCount: tokens))
+                total = try total - mean * Float(options.entropyCoef)
+            }
+            entropy += b.sequences.entropySum(logits: logits, temperature: temperature)
+            let fraction = try policyClipFraction(logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages,
+                                                  actionMask: mask, clipEps: Float(options.epsClip))
+            clipped += Double(fraction) * Double(b.sequences.tokenCount)
+            for i in 0..<logProbs.count where mask.data[i] != 0 {
+                ratioSum += Foundation.exp(Double(logProbs.data[i]) - Double(b.oldLogProbs.data[i]))
+            }
+            try total.backward()
+            loss += Double(try total.item)
+            policy += Double(try pg.item)
+        }
+        let n = Double(max(tokens, 1))
+        var metrics: [String: Double] = [
+            "policy_loss": policy, "clipfrac": clipped / n, "entropy": entropy / n, "ratio": ratioSum / n,
+            "actor_kl": klTokens / n,
+        ]
+        if options.useKLLoss { metrics["kl_loss"] = klLossSum }
+        return OptimizerLoop.StepResult(loss: loss, metrics: metrics, tokens: tokens)
+    }
+
+    /// One critic step over `micro`: the (clipped) value loss as one token mean over the step.
+    private func criticStep(_ critic: ScalarModel, buffer: ReplayBuffer, micro: [[Int]]) throws -> OptimizerLoop.StepResult {
+        let batches = micro.map { buffer.batch($0, padTokenID: maker.padTokenID) }
+        let tokens = batches.reduce(0) { $0 + $1.sequences.tokenCount }
+        var loss = 0.0, valueSum = 0.0
+        for b in batches {
+            let mask = b.sequences.actionMask
+            let values = try b.sequences.values(critic)
+            guard let oldValues = b.oldValues else { throw TrainingError.invalidData("critic step: the experience has no values") }
+            let term = try valueLoss(values: values, oldValues: oldValues, returns: b.returns, actionMask: mask,
+                                     clipEps: options.valueClip.map { Float($0) }, aggregation: .tokenMean(tokenCount: tokens))
+            for i in 0..<values.count where mask.data[i] != 0 { valueSum += Double(values.data[i]) }
+            try term.backward()
+            loss += Double(try term.item)
+        }
+        return OptimizerLoop.StepResult(loss: loss, metrics: ["critic_loss": loss, "values": valueSum / Double(max(tokens, 1))],
+                                        tokens: tokens)
+    }
+
+    // MARK: - Evaluation
+
+    /// Evaluates when due (every `evalSteps` rollouts, or once per episode, and after the last);
+    /// `force` evaluates now. True when the caller asked to stop.
+    private func evaluateIfNeeded(force: Bool) throws -> Bool {
+        guard !evalPrompts.isEmpty else { return false }
+        let r = state.rollout
+        let every = options.evalSteps > 0 ? options.evalSteps : rolloutsPerEpisode
+        guard force || r % every == 0 || r == totalRollouts else { return false }
+        let result = try recorded {
+            try evaluatePassAtK(model: actor, prompts: evalPrompts, reward: maker.reward, tokenizer: maker.tokenizer,
+                                nSamplesPerPrompt: options.evalNSamplesPerPrompt, temperature: options.evalTemperature,
+                                topP: options.topP, maxNewTokens: options.generateMaxLen, promptMaxLen: options.promptMaxLen,
+                                microBatchSize: options.microRolloutBatchSize, rng: state.stream.fork("eval"))
+        }
+        var metrics = result.metrics
+        metrics["rollout"] = Double(r)
+        try stage.recorder?.record(eval: metrics, at: actorLoop.step)
+        evaluations.append(RLEvaluationPoint(rollout: r, step: actorLoop.step, result: result))
+        return stage.report(.eval(stage: stage.name, step: actorLoop.step, metrics: metrics))
+    }
+
+    // MARK: - Checkpoints
+
+    /// Writes `<ckpt>/actor` (weights, AdamW moments, the run state) and `<ckpt>/critic`, into a
+    /// temporary folder renamed at the end, so a crash leaves the previous checkpoint whole.
+    private func saveCheckpoint(_ directory: URL) throws {
+        let fm = FileManager.default
+        let partial = directory.deletingLastPathComponent().appendingPathComponent(directory.lastPathComponent + ".saving")
+        try? fm.removeItem(at: partial)
+        try fm.createDirectory(at: partial, withIntermediateDirectories: true)
+        try Checkpoint.save(to: partial.appendingPathComponent("actor"), parameters: actorLoop.parameters,
+                            optimizer: actorLoop.optimizer, state: state)
+        if let criticLoop {
+            try Checkpoint.save(to: partial.appendingPathComponent("critic"), parameters: criticLoop.parameters,
+                                optimizer: criticLoop.optimizer, state: CriticCheckpointState(step: criticLoop.step))
+        }
+        if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
+        try fm.moveItem(at: partial, to: directory)
+    }
+
+    /// Restores the actor, the critic, their optimizers and schedules, β, the streams and the
+    /// prompt cursor.
+    private func loadCheckpoint(_ directory: URL) throws {
+        let saved = try Checkpoint.load(from: directory.appendingPathComponent("actor"), parameters: actorLoop.parameters,
+                                        optimizer: actorLoop.optimizer, as: PPOState.self)
+        guard saved.totalRollouts == totalRollouts, saved.sampler.count == prompts.count else {
+            throw TrainingError.checkpoint(
+                "\(directory.path) was written by a run of \(saved.totalRollouts) rollouts over \(saved.sampler.count) prompts; "
+                    + "this run has \(totalRollouts) over \(prompts.count). Resume with the same prompts and options")
+        }
+        actorLoop.step = saved.actorStep
+        if let criticLoop {
+            let criticState = try Checkpoint.load(from: directory.appendingPathComponent("critic"), parameters: criticLoop.parameters,
+                                                  optimizer: criticLoop.optimizer, as: CriticCheckpointState.self)
+            criticLoop.step = criticState.step
+        }
+        state = saved
+    }
+}
