@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tensors
+import Training
 
 /// `rlhf bench`: speed of the kernels and models, as JSON, to set beside PyTorch's numbers
 /// (`python bench/torch_baseline.py` on the same machine).
@@ -18,6 +19,9 @@ struct Bench: ParsableCommand {
     /// Every benchmark section, in the order they run.
     static let sections: [(name: String, run: () throws -> Any)] = [
         ("matmul", { MatmulBenchmark.run() }),
+        ("train", { try ModelBenchmarks.training() }),
+        ("sample", { try ModelBenchmarks.sampling() }),
+        ("smollm2", { try ModelBenchmarks.smolLM2() }),
     ]
 
     func run() throws {
