@@ -29,8 +29,10 @@ public struct Completion: Codable, Equatable, Sendable {
     /// For each token, `log softmax(logits / temperature)[token]` (temperature 1 when greedy): the
     /// model's log-probability at the sampling temperature, before top-k / top-p truncation.
     public var logProbs: [Float]
+    /// Why the sample stopped.
     public var finishReason: FinishReason
 
+    /// A completion from its parts.
     public init(tokens: [Int] = [], logProbs: [Float] = [], finishReason: FinishReason = .length) {
         self.tokens = tokens
         self.logProbs = logProbs

@@ -14,6 +14,7 @@ import Tensors
 /// let logits = try model.logits(hidden)                    // [2, 16, 512]
 /// ```
 public final class CausalLM {
+    /// The shape of the model (`config.json`).
     public let config: ModelConfig
     /// The decoder stack.
     public let transformer: Transformer

@@ -23,8 +23,11 @@ public final class ScalarModel {
         public var headName: String { self == .reward ? "score" : "value_head" }
     }
 
+    /// Reward model or critic.
     public let kind: Kind
+    /// The stack's config; a reward model's `architectures` is `…ForSequenceClassification`.
     public let config: ModelConfig
+    /// The decoder stack (parameters `model.*` / `transformer.*`).
     public let transformer: Transformer
     /// `score` or `value_head`: `[1, D]`, no bias.
     public let head: Linear

@@ -25,8 +25,11 @@ public final class KVCache {
     public private(set) var batch: Int
     /// Columns preallocated per row.
     public let capacity: Int
+    /// Decoder layers, one key/value store each.
     public let layerCount: Int
+    /// Key/value heads per layer.
     public let kvHeads: Int
+    /// Size of each head.
     public let headDim: Int
     /// Columns filled (the same for every row).
     public private(set) var length: Int = 0
@@ -39,6 +42,8 @@ public final class KVCache {
     private var values: [UnsafeMutablePointer<Float>]
     /// Tokens per row of the step in progress.
     private var pending: Int?
+    /// Real columns of each row up to the end of the step in progress, in order (shared by the layers).
+    private var stepColumns: [[Int]] = []
 
     /// An empty cache for `batch` rows of up to `capacity` tokens.
     public init(batch: Int, capacity: Int, layers: Int, kvHeads: Int, headDim: Int) {
@@ -102,6 +107,7 @@ public final class KVCache {
             }
         }
         pending = t
+        stepColumns = (0..<batch).map { row in (0..<(length + t)).filter { keyMask[row * capacity + $0] } }
         return positions
     }
 
@@ -145,8 +151,7 @@ public final class KVCache {
                 }
             }
         }
-        // Real columns of each row, in order.
-        let columns: [[Int]] = (0..<b).map { row in (0..<total).filter { keyMask[row * c + $0] } }
+        let columns = stepColumns
         let scale = 1 / Float(dh).squareRoot()
         var out = [Float](repeating: 0, count: b * t * h * dh)
         q.data.withUnsafeBufferPointer { pq in

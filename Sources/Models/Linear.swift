@@ -21,8 +21,11 @@ public final class Linear {
 
     /// The module path, e.g. `model.layers.0.self_attn.q_proj`; parameters are `<name>.weight`, `<name>.bias`.
     public let name: String
+    /// Input features (the last axis of `x`).
     public let inFeatures: Int
+    /// Output features.
     public let outFeatures: Int
+    /// How `weight` is stored.
     public let layout: Layout
     /// The weight, named `<name>.weight`.
     public let weight: Tensor

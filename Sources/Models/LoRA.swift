@@ -21,6 +21,7 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
     /// (`q_proj`, `v_proj`, `c_attn`, ...).
     public var targetModules: [String]
 
+    /// PEFT's defaults: rank 8, alpha 16 (scaling 2), no dropout, query and value projections.
     public init(rank: Int = 8, alpha: Float = 16, dropout: Float = 0, targetModules: [String] = ["q_proj", "v_proj"]) {
         self.rank = rank
         self.alpha = alpha
@@ -49,6 +50,7 @@ public final class LoRAAdapter {
     public let b: Tensor
     /// `alpha / rank`.
     public let scaling: Float
+    /// `lora_dropout`.
     public let dropout: Float
     let layerName: String
     /// Dropout masks come from this stream, one draw per training forward.

@@ -147,6 +147,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// A config from every field; prefer ``llama(vocabSize:hiddenSize:intermediateSize:layers:heads:kvHeads:headDim:maxPositions:normEps:ropeTheta:tieWordEmbeddings:initializerRange:bosTokenID:eosTokenIDs:padTokenID:)``
+    /// and ``gpt2(vocabSize:hiddenSize:layers:heads:intermediateSize:maxPositions:normEps:initializerRange:bosTokenID:eosTokenIDs:padTokenID:)``.
     public init(
         family: Family, architectures: [String], vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int,
         heads: Int, kvHeads: Int, headDim: Int, maxPositions: Int, normEps: Float, ropeTheta: Float,
@@ -265,7 +267,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try c.encode(family.rawValue, forKey: .modelType)
         try c.encode(architectures, forKey: .architectures)
         try c.encode(vocabSize, forKey: .vocabSize)
-        try c.encode(Double(initializerRange), forKey: .initializerRange)
+        try c.encode(shortest(initializerRange), forKey: .initializerRange)
         try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
         try c.encode(bosTokenID, forKey: .bosTokenID)
         if eosTokenIDs.count == 1 { try c.encode(eosTokenIDs[0], forKey: .eosTokenID) } else if !eosTokenIDs.isEmpty {
@@ -288,10 +290,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             try c.encode(kvHeads, forKey: .kvHeads)
             try c.encode(headDim, forKey: .headDim)
             try c.encode(maxPositions, forKey: .maxPositions)
-            try c.encode(Double(normEps), forKey: .rmsNormEps)
+            try c.encode(shortest(normEps), forKey: .rmsNormEps)
             // Both spellings: transformers 4 reads `rope_theta`, transformers 5 `rope_parameters`.
-            try c.encode(Double(ropeTheta), forKey: .ropeTheta)
-            try c.encode(RopeParameters(ropeTheta: Double(ropeTheta), ropeType: "default"), forKey: .ropeParameters)
+            try c.encode(shortest(ropeTheta), forKey: .ropeTheta)
+            try c.encode(RopeParameters(ropeTheta: shortest(ropeTheta), ropeType: "default"), forKey: .ropeParameters)
             try c.encode(attentionBias, forKey: .attentionBias)
             try c.encode(mlpBias, forKey: .mlpBias)
             try c.encode(activation, forKey: .hiddenAct)
@@ -301,13 +303,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             try c.encode(layers, forKey: .nLayer)
             try c.encode(heads, forKey: .nHead)
             try c.encode(maxPositions, forKey: .nPositions)
-            try c.encode(Double(normEps), forKey: .layerNormEpsilon)
+            try c.encode(shortest(normEps), forKey: .layerNormEpsilon)
             try c.encode(activation, forKey: .activationFunction)
             try c.encode(true, forKey: .scaleAttnWeights)
             try c.encode(false, forKey: .scaleAttnByInverseLayerIdx)
             try c.encode(false, forKey: .reorderAndUpcastAttn)
         }
     }
+
+    /// The Double with the Float's shortest decimal spelling (1e-05, not 9.999999747378752e-06).
+    private func shortest(_ value: Float) -> Double { Double("\(value)") ?? Double(value) }
 
     /// Checks that the sizes fit together (heads divide the width, KV heads divide the heads, ...).
     public func validate(source: String? = nil) throws {

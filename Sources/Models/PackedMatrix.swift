@@ -41,6 +41,7 @@ public enum PackedFormat: String, Sendable, CaseIterable {
 ///
 /// Built from Float32 values or from GGUF blocks; used only under `Tensor.withNoGrad`.
 public final class PackedMatrix {
+    /// How the weights are stored.
     public let format: PackedFormat
     /// Output features (rows of W).
     public let outFeatures: Int

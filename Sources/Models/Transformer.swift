@@ -93,6 +93,7 @@ func attention(q: Tensor, k: Tensor, v: Tensor, layer: Int, context: ForwardCont
 
 /// The decoder stack: embeddings, blocks, final norm (HF `LlamaModel` / `GPT2Model`).
 public final class Transformer {
+    /// The shape of the stack.
     public let config: ModelConfig
     /// `model` (Llama) or `transformer` (GPT-2): the prefix of every parameter name.
     public let prefix: String
