@@ -27,6 +27,9 @@ public struct RolloutExperience: Sendable {
     /// The response as the reward function reads it (stop token removed, special tokens skipped).
     public var responseText: String
     public var finishReason: FinishReason
+    /// The sampler's log-probability of each token (from the KV-cache decode), [A_i]; the loss
+    /// uses `actionLogProbs`, recomputed by the training forward, as OpenRLHF does.
+    public var samplingLogProbs: [Float] = []
     /// log π_old(a_t) from the training forward at the sampling temperature, [A_i].
     public var actionLogProbs: [Float] = []
     /// log π_ref(a_t), [A_i]; empty without a reference model.
@@ -117,9 +120,11 @@ public struct ExperienceMaker {
         return tokenizer.decode(tokens, skipSpecialTokens: true)
     }
 
-    /// Samples `n` responses for every prompt, `n` contiguous copies per prompt; response `k` of
-    /// the batch draws from `rng.fork(k)`.
-    func generate(_ prompts: [(index: Int, example: PromptExample)], n: Int, temperature: Double, rng: RNG) throws
+    /// Step 1: samples `n` responses for every prompt, `n` contiguous copies per prompt; response
+    /// `k` of the batch draws from `rng.fork(k)`.
+    ///
+    /// - Parameter prompts: Each prompt with its index in the prompt list.
+    public func generate(_ prompts: [(index: Int, example: PromptExample)], n: Int, temperature: Double, rng: RNG) throws
         -> [RolloutExperience] {
         var expanded: [(index: Int, example: PromptExample)] = []
         for p in prompts {
@@ -134,15 +139,16 @@ public struct ExperienceMaker {
                                        streams: expanded.indices.map { rng.fork($0) })
         return zip(expanded, completions).map { p, c in
             RolloutExperience(promptIndex: p.index, prompt: p.example, responseIDs: c.tokens, responseText: responseText(c),
-                              finishReason: c.finishReason)
+                              finishReason: c.finishReason, samplingLogProbs: c.logProbs)
         }
     }
 
-    /// Fills in log-probs, reference log-probs, values, per-token KL and rewards,
+    /// Step 2: fills in log-probs, reference log-probs, values, the per-token KL and the rewards,
     /// `microRolloutBatchSize` samples at a time, without gradients.
     ///
     /// - Parameter what: Names the batch in errors ("rollout 3").
-    func score(_ samples: inout [RolloutExperience], what: String) throws {
+    /// - Throws: ``TrainingError/invalidData(_:)`` naming the sample when a reward fails.
+    public func score(_ samples: inout [RolloutExperience], what: String) throws {
         let micro = options.microRolloutBatchSize
         try Tensor.withNoGrad {
             for start in stride(from: 0, to: samples.count, by: micro) {
@@ -173,9 +179,11 @@ public struct ExperienceMaker {
         for i in samples.indices { samples[i].reward = rewards[i] }
     }
 
-    /// Advantages and returns of the whole rollout (the group baselines need every sample of a
-    /// prompt), with β = `klCoef`; then the rollout's statistics.
-    func computeAdvantages(_ samples: inout [RolloutExperience], klCoef: Double) throws -> RolloutStatistics {
+    /// Step 3: advantages and returns of the whole rollout (the group baselines need every sample
+    /// of a prompt, the buffer normalisation every sample of the rollout), with β = `klCoef`.
+    ///
+    /// - Returns: The rollout's statistics.
+    public func computeAdvantages(_ samples: inout [RolloutExperience], klCoef: Double) throws -> RolloutStatistics {
         let n = samples.count, a = samples.map(\.responseIDs.count).max() ?? 0
         func padded(_ rows: (RolloutExperience) -> [Float]) -> Tensor {
             var data = [Float](repeating: 0, count: n * a)

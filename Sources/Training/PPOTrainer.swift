@@ -47,7 +47,8 @@ public struct PPOSummary: Sendable {
     public var stopped: Bool
     /// β after the last rollout.
     public var klCoef: Double
-    /// The metrics of the last rollout (wall-clock ones start with `time_`).
+    /// The metrics of the last rollout, and `time_train_s` (its critic and actor training);
+    /// wall-clock values start with `time_`.
     public var lastRollout: [String: Double]
     /// The evaluations of this call, in order.
     public var evaluations: [RLEvaluationPoint]
@@ -375,6 +376,7 @@ final class PPOTrainer {
 
         // 4. Actor.
         var trainedKL = 0.0, trainedSteps = 0
+        started = DispatchTime.now().uptimeNanoseconds
         if r > options.freezingActorSteps {
             for epoch in 0..<options.maxEpochs {
                 let rng = stream.fork("replay").fork(r).fork("actor").fork(epoch)
@@ -399,6 +401,7 @@ final class PPOTrainer {
         state.actorStep = actorLoop.step
         state.criticStep = criticLoop?.step ?? 0
         lastRollout = metrics
+        lastRollout["time_train_s"] = seconds(since: started) + (metrics["time_critic_s"] ?? 0)
 
         // 6. Evaluation and checkpoint.
         if try evaluateIfNeeded(force: false) { return true }

@@ -41,11 +41,13 @@ enum RLFixture {
     /// A copy of the warm-started policy for one test.
     static func policy() -> CausalLM { warmStart.copy() }
 
-    /// A few plain optimizer steps of token-mean cross-entropy on the demonstrations.
-    static func supervisedWarmStart(_ model: CausalLM, steps: Int, batchSize: Int = 32) throws {
-        let data = try SFTDataset.load(task.demonstrations, tokenizer: tokenizer, maxLen: task.maxLen)
+    /// A few plain optimizer steps of token-mean cross-entropy on SFT records (the task's
+    /// demonstrations by default).
+    static func supervisedWarmStart(_ model: CausalLM, steps: Int, batchSize: Int = 32, records: [Record]? = nil,
+                                    learningRate: Double = 3e-3) throws {
+        let data = try SFTDataset.load(records ?? task.demonstrations, tokenizer: tokenizer, maxLen: task.maxLen)
         var options = TrainingOptions()
-        options.learningRate = 3e-3
+        options.learningRate = learningRate
         options.trainBatchSize = batchSize
         options.microTrainBatchSize = batchSize
         options.lrScheduler = "constant"
