@@ -74,6 +74,8 @@ public struct PPOSummary: Sendable {
 ///
 /// - Parameters:
 ///   - reference: The frozen initial policy for the KL; needed when `initKLCoef > 0` or `useKLLoss`.
+///     Pass nil to skip its forward when no KL is used (OpenRLHF drops it at `init_kl_coef = 0`);
+///     with a reference and β = 0 the KL is still measured and logged.
 ///   - critic: A `ScalarModel` of kind `.critic`; needed by `gae`, refused by the other estimators.
 ///   - stageName: The run-file stage; default from the estimator (`ppo`, `grpo`, `rloo`, …).
 /// - Returns: A summary; the run file holds every step.

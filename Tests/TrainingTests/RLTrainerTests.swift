@@ -162,6 +162,55 @@ import Training
         #expect(whole == joined, "datasets differ: \(whole.differences(from: joined))")
     }
 
+    @Test(arguments: AdvantageEstimator.allCases)
+    func everyEstimatorTrains(estimator: AdvantageEstimator) throws {
+        let policy = RLFixture.policy()
+        let before = policy.parameters().map(\.tensor.data)
+        var options = RLFixture.options(estimator, rollouts: 2)
+        options.useKLLoss = estimator != .gae
+        options.initKLCoef = 0.01
+        let critic = estimator == .gae ? ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 3)) : nil
+        var losses: [Double] = []
+        let context = RunContext(seed: 5)
+        context.onProgress = { progress in
+            if case .step(let stage, _, _, let metrics, _) = progress, !stage.hasSuffix("_critic") { losses.append(metrics["loss"]!) }
+            return .continue
+        }
+        let summary = try trainPPO(actor: policy, reference: policy.frozen(), critic: critic, reward: RLFixture.reward,
+                                   prompts: RLFixture.prompts(for: options, rollouts: 2), tokenizer: RLFixture.tokenizer,
+                                   options: options, context: context)
+        #expect(summary.stage == estimator.stageName && summary.actorSteps == 2)
+        #expect(losses.count == 2 && losses.allSatisfy(\.isFinite))
+        #expect(policy.parameters().map(\.tensor.data) != before)
+    }
+
+    @Test func frozenActorLetsOnlyTheCriticTrain() throws {
+        let url = try rlTemporaryDirectory().appendingPathComponent("frozen.h5")
+        let run = try rlRunFile(url, seed: 5)
+        let policy = RLFixture.policy()
+        let critic = ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 3))
+        let before = policy.parameters().map(\.tensor.data)
+        var options = RLFixture.options(.gae, rollouts: 3)
+        options.freezingActorSteps = 2
+        var afterFrozen: [[Float]] = []
+        let context = RunContext(seed: 5, runFile: run)
+        context.onProgress = { progress in
+            if case .rollout(_, 3, _) = progress { afterFrozen = policy.parameters().map(\.tensor.data) }
+            return .continue
+        }
+        let summary = try trainPPO(actor: policy, reference: nil, critic: critic, reward: RLFixture.reward,
+                                   prompts: RLFixture.prompts(for: options, rollouts: 3), tokenizer: RLFixture.tokenizer,
+                                   options: options, context: context)
+        try run.close()
+        #expect(summary.actorSteps == 1 && summary.criticSteps == 3)
+        #expect(afterFrozen == before, "the actor changed while frozen")
+        let reader = try RunReader(path: url.path)
+        #expect(try reader.stage("ppo").metric("rollout") == [3])
+        let criticStage = try reader.stage("ppo_critic")
+        #expect(try criticStage.metric("rollout") == [1, 2, 3])
+        #expect(try criticStage.rollouts().map(\.step) == [1, 1, 1, 1, 2, 2, 2, 2], "frozen rollouts keep their samples with the critic")
+    }
+
     @Test(arguments: [AdvantageEstimator.rloo, .reinforceBaseline, .groupNorm, .drGRPO])
     func groupEstimatorWithOneSamplePerPromptIsAnError(estimator: AdvantageEstimator) throws {
         var options = RLFixture.options(estimator)
