@@ -131,12 +131,14 @@ public struct ExperienceMaker {
             var example = p.example
             example.ids = promptIDs(example)
             guard !example.ids.isEmpty else {
-                throw TrainingError.invalidData("prompt \(p.index) (\(example.text.debugDescription)) has no tokens; every prompt needs at least one")
+                throw TrainingError.invalidData(
+                    "prompt \(p.index) (\(example.text.debugDescription)) has no tokens; every prompt needs at least one")
             }
             expanded += [(index: Int, example: PromptExample)](repeating: (p.index, example), count: n)
         }
-        let completions = try Generation.generate(model: actor, prompts: expanded.map(\.example.ids), params: samplingParams(temperature: temperature),
-                                       streams: expanded.indices.map { rng.fork($0) })
+        let completions = try Generation.generate(model: actor, prompts: expanded.map(\.example.ids),
+                                                  params: samplingParams(temperature: temperature),
+                                                  streams: expanded.indices.map { rng.fork($0) })
         return zip(expanded, completions).map { p, c in
             RolloutExperience(promptIndex: p.index, prompt: p.example, responseIDs: c.tokens, responseText: responseText(c),
                               finishReason: c.finishReason, samplingLogProbs: c.logProbs)

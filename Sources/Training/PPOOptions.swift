@@ -148,17 +148,19 @@ public struct PPOOptions: Codable, Equatable, Sendable {
         }
         if nSamplesPerPrompt < 1 { try fail("nSamplesPerPrompt", "must be ≥ 1, got \(nSamplesPerPrompt)") }
         if advantageEstimator.usesGroups && nSamplesPerPrompt < 2 {
-            try fail("nSamplesPerPrompt",
-                     "is \(nSamplesPerPrompt): " + AlignmentError.groupTooSmall(estimator: advantageEstimator.rawValue, nSamplesPerPrompt: nSamplesPerPrompt).description)
+            let reason = AlignmentError.groupTooSmall(estimator: advantageEstimator.rawValue, nSamplesPerPrompt: nSamplesPerPrompt)
+            try fail("nSamplesPerPrompt", "is \(nSamplesPerPrompt): \(reason)")
         }
         if advantageEstimator.usesGroups && gamma != 1 {
-            try fail("gamma", "must be 1 for \(advantageEstimator.rawValue) (its baseline-shaped reward sits on the last token), got \(gamma)")
+            try fail("gamma",
+                     "must be 1 for \(advantageEstimator.rawValue) (its baseline-shaped reward sits on the last token), got \(gamma)")
         }
         if rolloutBatchSize < 1 { try fail("rolloutBatchSize", "must be ≥ 1, got \(rolloutBatchSize)") }
         if microRolloutBatchSize < 1 { try fail("microRolloutBatchSize", "must be ≥ 1, got \(microRolloutBatchSize)") }
         if rolloutSamples % trainBatchSize != 0 {
             try fail("trainBatchSize",
-                     "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(rolloutSamples), got \(trainBatchSize)")
+                     "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(rolloutSamples), "
+                        + "got \(trainBatchSize)")
         }
         if numEpisodes < 1 { try fail("numEpisodes", "must be ≥ 1, got \(numEpisodes)") }
         if promptMaxLen < 1 { try fail("promptMaxLen", "must be ≥ 1, got \(promptMaxLen)") }
@@ -167,7 +169,9 @@ public struct PPOOptions: Codable, Equatable, Sendable {
             try fail("temperature", "must be > 0 (rollouts are sampled, and the training forward divides by it), got \(temperature)")
         }
         if !(topP > 0 && topP <= 1) { try fail("topP", "must be in (0, 1], got \(topP)") }
-        if !(evalTemperature >= 0) || !evalTemperature.isFinite { try fail("evalTemperature", "must be ≥ 0 (0: greedy), got \(evalTemperature)") }
+        if !(evalTemperature >= 0) || !evalTemperature.isFinite {
+            try fail("evalTemperature", "must be ≥ 0 (0: greedy), got \(evalTemperature)")
+        }
         if evalNSamplesPerPrompt < 1 { try fail("evalNSamplesPerPrompt", "must be ≥ 1, got \(evalNSamplesPerPrompt)") }
         if !(initKLCoef >= 0) || !initKLCoef.isFinite { try fail("initKLCoef", "must be ≥ 0, got \(initKLCoef)") }
         if let klTarget, !(klTarget > 0) { try fail("klTarget", "must be > 0 (or nil for a fixed β), got \(klTarget)") }

@@ -212,7 +212,8 @@ final class PPOTrainer {
         func fail(_ name: String, _ message: String) -> Error { TrainingError.invalidOption(name, message) }
         let estimator = options.advantageEstimator
         if estimator == .gae && critic == nil {
-            throw fail("critic", "gae (PPO) needs a critic: ScalarModel(kind: .critic, from: policy, rng: …), or pick a critic-free estimator (groupNorm, rloo, reinforce, …)")
+            throw fail("critic", "gae (PPO) needs a critic: ScalarModel(kind: .critic, from: policy, rng: …), "
+                           + "or pick a critic-free estimator (groupNorm, rloo, reinforce, …)")
         }
         if estimator != .gae && critic != nil {
             throw fail("critic", "\(estimator.rawValue) does not use a critic; pass critic: nil (or use gae)")
@@ -227,19 +228,23 @@ final class PPOTrainer {
             throw fail("freezingActorSteps", "freezes the actor while the critic warms up; without a critic nothing would train")
         }
         if let reference {
-            guard reference !== actor else { throw fail("reference", "is the actor itself; pass a frozen copy (actor.frozen()) made before training") }
+            guard reference !== actor else {
+                throw fail("reference", "is the actor itself; pass a frozen copy (actor.frozen()) made before training")
+            }
             guard reference.config.vocabSize == actor.config.vocabSize else {
                 throw fail("reference", "reads a vocabulary of \(reference.config.vocabSize) tokens, the actor \(actor.config.vocabSize)")
             }
         } else if options.initKLCoef > 0 || options.useKLLoss {
-            throw fail("reference", "is needed for the KL penalty (initKLCoef = \(options.initKLCoef)\(options.useKLLoss ? ", useKLLoss" : "")); pass actor.frozen() made before training, or set initKLCoef = 0")
+            let why = "initKLCoef = \(options.initKLCoef)" + (options.useKLLoss ? ", useKLLoss" : "")
+            throw fail("reference", "is needed for the KL penalty (\(why)); pass actor.frozen() made before training, or set initKLCoef = 0")
         }
         guard tokenizer.eosTokenID != nil || !actor.config.eosTokenIDs.isEmpty else {
             throw fail("tokenizer", "has no EOS token, so responses could never end; use a tokenizer with one")
         }
         try reward.validate(vocabularySize: actor.config.vocabSize)
         guard prompts.count >= options.rolloutBatchSize else {
-            throw fail("rolloutBatchSize", "is \(options.rolloutBatchSize) but there are only \(prompts.count) prompts; lower it or add prompts")
+            throw fail("rolloutBatchSize",
+                       "is \(options.rolloutBatchSize) but there are only \(prompts.count) prompts; lower it or add prompts")
         }
         let parameters = actor.trainableParameters()
         guard !parameters.isEmpty else { throw fail("actor", "has no trainable parameters (is it frozen?)") }
@@ -359,7 +364,7 @@ final class PPOTrainer {
             var lossSum = 0.0, valueSum = 0.0, steps = 0
             for epoch in 0..<options.maxEpochs {
                 let rng = stream.fork("replay").fork(r).fork("critic").fork(epoch)
-                for micro in buffer.steps(trainBatchSize: options.trainBatchSize, microTrainBatchSize: options.microTrainBatchSize, rng: rng) {
+                for micro in stepsOf(buffer, rng: rng) {
                     try criticStage.recorder?.record(metrics: metrics)
                     if r <= options.freezingActorSteps && !samplesToRecord.isEmpty {
                         try criticStage.recorder?.record(rollouts: samplesToRecord)
@@ -382,7 +387,7 @@ final class PPOTrainer {
         if r > options.freezingActorSteps {
             for epoch in 0..<options.maxEpochs {
                 let rng = stream.fork("replay").fork(r).fork("actor").fork(epoch)
-                for micro in buffer.steps(trainBatchSize: options.trainBatchSize, microTrainBatchSize: options.microTrainBatchSize, rng: rng) {
+                for micro in stepsOf(buffer, rng: rng) {
                     try stage.recorder?.record(metrics: metrics)
                     if !samplesToRecord.isEmpty {
                         try stage.recorder?.record(rollouts: samplesToRecord)
@@ -411,6 +416,11 @@ final class PPOTrainer {
             try recorded { try saveCheckpoint(URL(fileURLWithPath: path)) }
         }
         return false
+    }
+
+    /// One pass over the buffer: the micro-batches of each optimizer step.
+    private func stepsOf(_ buffer: ReplayBuffer, rng: RNG) -> [[[Int]]] {
+        buffer.steps(trainBatchSize: options.trainBatchSize, microTrainBatchSize: options.microTrainBatchSize, rng: rng)
     }
 
     /// A rollout sample as the run file keeps it.
@@ -443,7 +453,8 @@ final class PPOTrainer {
                 }
                 for v in kl.data { klTokens += Double(v) }
                 if options.useKLLoss {
-                    let perToken = try computeApproxKL(logProbs: logProbs, logProbsBase: base, estimator: options.klEstimator, actionMask: mask)
+                    let perToken = try computeApproxKL(logProbs: logProbs, logProbsBase: base, estimator: options.klEstimator,
+                                                       actionMask: mask)
                     let term = try klLoss(perToken, actionMask: mask, aggregation: .sequenceMean(sequenceCount: rows))
                     klLossSum += Double(try term.item)
                     total = try total + term * Float(beta)

@@ -19,7 +19,7 @@ public struct DatasourceScore: Sendable, Equatable {
     public var prompts: Int
 }
 
-/// The result of ``evaluatePassAtK(model:prompts:reward:tokenizer:nSamplesPerPrompt:temperature:topP:maxNewTokens:promptMaxLen:microBatchSize:rng:)``.
+/// The result of `evaluatePassAtK`: pass@k and pass@1 per data source.
 public struct RLEvalResult: Sendable, Equatable {
     /// Samples per prompt.
     public var k: Int
@@ -72,7 +72,9 @@ public struct RLEvalResult: Sendable, Equatable {
 public func evaluatePassAtK(model: CausalLM, prompts: [PromptExample], reward: RewardSource, tokenizer: any TextTokenizer,
                             nSamplesPerPrompt: Int, temperature: Double, topP: Double = 1, maxNewTokens: Int,
                             promptMaxLen: Int? = nil, microBatchSize: Int = 8, rng: RNG) throws -> RLEvalResult {
-    guard nSamplesPerPrompt >= 1 else { throw TrainingError.invalidOption("evalNSamplesPerPrompt", "must be ≥ 1, got \(nSamplesPerPrompt)") }
+    guard nSamplesPerPrompt >= 1 else {
+        throw TrainingError.invalidOption("evalNSamplesPerPrompt", "must be ≥ 1, got \(nSamplesPerPrompt)")
+    }
     var options = PPOOptions()
     options.temperature = max(temperature, 1e-6)
     options.topP = topP

@@ -53,7 +53,8 @@ public struct ReplayBuffer: Sendable {
         return TrainingBatch(
             sequences: sequences,
             oldLogProbs: sequences.padded(samples.map(\.actionLogProbs)),
-            baseLogProbs: samples.allSatisfy({ !$0.baseActionLogProbs.isEmpty }) ? sequences.padded(samples.map(\.baseActionLogProbs)) : nil,
+            baseLogProbs: samples.allSatisfy({ !$0.baseActionLogProbs.isEmpty })
+                ? sequences.padded(samples.map(\.baseActionLogProbs)) : nil,
             oldValues: samples.allSatisfy({ !$0.values.isEmpty }) ? sequences.padded(samples.map(\.values)) : nil,
             returns: sequences.padded(samples.map(\.returns)),
             advantages: sequences.padded(samples.map(\.advantages)))
