@@ -47,10 +47,10 @@ public struct ReplayBuffer: Sendable {
     }
 
     /// The samples at `indices`, collated for a training forward.
-    func batch(_ indices: [Int], padTokenID: Int) -> TrainingBatch {
+    func batch(_ indices: [Int], padTokenID: Int) -> ExperienceBatch {
         let samples = indices.map { items[$0] }
         let sequences = ActionBatch(samples.map { (prompt: $0.prompt.ids, response: $0.responseIDs) }, padTokenID: padTokenID)
-        return TrainingBatch(
+        return ExperienceBatch(
             sequences: sequences,
             oldLogProbs: sequences.padded(samples.map(\.actionLogProbs)),
             baseLogProbs: samples.allSatisfy({ !$0.baseActionLogProbs.isEmpty })
@@ -62,7 +62,7 @@ public struct ReplayBuffer: Sendable {
 }
 
 /// A micro-batch of experience, padded to [B, A].
-struct TrainingBatch {
+struct ExperienceBatch {
     let sequences: ActionBatch
     let oldLogProbs: Tensor
     let baseLogProbs: Tensor?
