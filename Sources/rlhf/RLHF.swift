@@ -7,6 +7,7 @@ struct RLHF: ParsableCommand {
         commandName: "rlhf",
         abstract: "A reproducible RLHF runtime: recipes, run files, reports.",
         subcommands: [
+            RunCommand.self, ReplCommand.self, NotebookCommand.self, DocsCommand.self,
             Bench.self, Chat.self,
         ])
 }

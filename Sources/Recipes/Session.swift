@@ -1,0 +1,250 @@
+import Foundation
+import Recording
+import Tensors
+import Training
+
+/// The state one recipe run, REPL or notebook shares: the seed, the output folder, what the recipe
+/// may read and write, where printed output goes, and the run file.
+///
+/// The builtins' Swift API acts on `Session.current`. The interpreter makes its own session current
+/// while it evaluates; a compiled program uses `Session.shared`, whose output folder is
+/// `results/<program name>` and whose output goes to standard output.
+///
+/// The run file is opened by `beginRun()` and closed, with its report written, by `finishRun()`:
+/// this is the one place that does either.
+public final class Session {
+    /// The session of a compiled program that imports `Recipes`.
+    public static let shared: Session = {
+        let program = URL(fileURLWithPath: CommandLine.arguments.first ?? "recipe").deletingPathExtension().lastPathComponent
+        let session = Session(outputDirectory: URL(fileURLWithPath: "results").appendingPathComponent(program))
+        session.recordsRun = true
+        return session
+    }()
+
+    private static let lock = NSLock()
+    private nonisolated(unsafe) static var currentSession: Session?
+
+    /// The session the Swift API acts on: the interpreter's while it runs, `shared` otherwise.
+    public static var current: Session {
+        lock.lock()
+        defer { lock.unlock() }
+        return currentSession ?? shared
+    }
+
+    /// Makes this session current while `body` runs.
+    public func makeCurrent<T>(_ body: () throws -> T) rethrows -> T {
+        Session.lock.lock()
+        let previous = Session.currentSession
+        Session.currentSession = self
+        Session.lock.unlock()
+        defer {
+            Session.lock.lock()
+            Session.currentSession = previous
+            Session.lock.unlock()
+        }
+        return try body()
+    }
+
+    /// The seed `seed(_:)` set; nil until a recipe (or `--seed`) sets one.
+    public var seed: Int?
+    /// A seed from the command line (`rlhf run --seed N`): it wins over the recipe's `seed(...)`,
+    /// so a sweep over seeds needs no edit of the recipe.
+    public var fixedSeed: Int? {
+        didSet { if let fixedSeed { seed = fixedSeed } }
+    }
+    /// Where the run file, the report and every file a recipe writes go.
+    public var outputDirectory: URL
+    /// Folders a recipe may read under (besides the working directory and the output folder).
+    public var readableRoots: [URL] = []
+    /// Folders a recipe may write under besides the output folder.
+    public var writableRoots: [URL] = []
+    /// The recipe being run (its text and `--set` overrides), recorded in the run file.
+    public var recipe: Recipe?
+    /// Receives everything a recipe prints or displays.
+    public var display: (OutputItem) -> Void
+    /// How long-running work reports progress.
+    public var progressStyle: ProgressBar.Style
+    /// State that builtin areas keep per session (e.g. the open run file's stage counters), by key.
+    public var storage: [String: AnyObject] = [:]
+    /// Hooks called by `beginRun()` and `finishRun()`, after the run file is opened and before it
+    /// is closed: a report writer registers here.
+    public var runHooks = RunHooks()
+    /// Whether training records into a run file (`rlhf run` and compiled programs do; the REPL and
+    /// notebooks train without one).
+    public var recordsRun = false
+    /// The run's name, recorded in the run file; by default the output folder's name.
+    public lazy var runName: String = outputDirectory.lastPathComponent
+    /// The open run file, once a trainer has asked for `runContext()`.
+    public private(set) var runFile: RunFile?
+    private var context: RunContext?
+    private var progressBars: [String: ProgressBar] = [:]
+
+    /// Called when a run starts and ends.
+    public struct RunHooks {
+        public var begin: [(Session) throws -> Void] = []
+        public var finish: [(Session) throws -> Void] = []
+        public init() {}
+    }
+
+    public init(outputDirectory: URL, display: ((OutputItem) -> Void)? = nil,
+                progressStyle: ProgressBar.Style = .automatic) {
+        self.outputDirectory = outputDirectory.standardizedFileURL
+        self.progressStyle = progressStyle
+        self.display = display ?? { item in writeToStandardOutput(item.plainText) }
+    }
+
+    /// Writes text exactly as `print` would (include the terminator).
+    public func write(_ text: String) {
+        display(.text(text))
+    }
+
+    /// Shows a table, a chart or text.
+    public func show(_ item: OutputItem) {
+        display(item)
+    }
+
+    // MARK: - The run file
+
+    /// The file the run records into: `run.h5` in the output folder.
+    public var runFileURL: URL { outputDirectory.appendingPathComponent("run.h5") }
+
+    /// Starts a run: creates the output folder and calls the `begin` hooks.
+    public func beginRun() throws {
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        for hook in runHooks.begin { try hook(self) }
+    }
+
+    /// Ends a run: calls the `finish` hooks (the report), then closes the run file. Safe to call
+    /// twice and after a failure, so a failed run keeps a readable run file.
+    public func finishRun() throws {
+        defer {
+            try? runFile?.close()
+            runFile = nil
+            context = nil
+            for bar in progressBars.values { bar.finish() }
+            progressBars = [:]
+        }
+        for hook in runHooks.finish { try hook(self) }
+    }
+
+    /// Where trainers record and report: created at the first training stage, from the seed set by
+    /// then. With `recordsRun`, it opens the run file, whose root attributes hold the recipe text,
+    /// the `--set` overrides and the seed. Progress goes to a progress bar per stage, and Ctrl-C
+    /// stops the stage after its current step.
+    public func runContext() throws -> RunContext {
+        if let context { return context }
+        var file: RunFile?
+        if recordsRun {
+            try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+            var extra: [String: ConfigValue] = [:]
+            if let recipe, !recipe.overrides.isEmpty {
+                extra["overrides"] = .strings(recipe.overrides.map { "\($0.name)=\($0.value)" })
+            }
+            if let path = recipe?.fileName { extra["recipe_file"] = .string(path) }
+            file = try RunFile.create(at: runFileURL, attributes: RunAttributes(
+                name: runName, recipe: recipe?.text ?? "", seed: UInt64(bitPattern: Int64(seed ?? 0)),
+                threads: Parallel.threads, version: Session.version, extra: extra))
+            runFile = file
+        }
+        let made = RunContext(seed: UInt64(bitPattern: Int64(seed ?? 0)), runFile: file)
+        made.onProgress = { [weak self] progress in
+            self?.report(progress)
+            return Interrupt.isRequested ? .stop : .continue
+        }
+        context = made
+        if self === Session.shared, file != nil { closeSharedRunAtExit() }
+        return made
+    }
+
+    /// Whether a training stage has started (after which `seed(...)` can no longer change the run).
+    public var hasRunContext: Bool { context != nil }
+
+    /// The version written into run files.
+    public static let version = "0.1.0"
+
+    private func report(_ progress: TrainingProgress) {
+        switch progress {
+        case .step(let stage, let step, let total, let metrics, let tokens):
+            let bar = progressBars[stage] ?? ProgressBar(label: stage, total: total, session: self)
+            progressBars[stage] = bar
+            bar.update(step: step + 1, loss: metrics["loss"], tokens: tokens)
+            if step + 1 >= total {
+                bar.finish()
+                progressBars[stage] = nil
+            }
+        case .eval, .rollout:
+            break
+        }
+    }
+
+    // MARK: - What a recipe may touch
+
+    /// The URL for writing `path` (relative to the output folder), refused when it leaves the
+    /// output folder and every allowed write folder.
+    public func writableURL(_ path: String) throws -> URL {
+        let url = resolve(path, relativeTo: outputDirectory)
+        guard ([outputDirectory] + writableRoots).contains(where: { url.isInside($0.resolvedForChecking) }) else {
+            throw RecipeError(
+                .file,
+                "a recipe writes only under its output folder \(outputDirectory.relativeToWorkingDirectory); "
+                    + "`\(path)` is outside it (allow more with --allow-write DIR)")
+        }
+        return url
+    }
+
+    /// The URL for reading `path` (relative to the working directory), refused when it is outside
+    /// the working directory, the output folder and every allowed read folder.
+    public func readableURL(_ path: String) throws -> URL {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let url = resolve(path, relativeTo: cwd)
+        let roots = [cwd, outputDirectory] + readableRoots + writableRoots
+        guard roots.contains(where: { url.isInside($0.resolvedForChecking) }) else {
+            throw RecipeError(
+                .file,
+                "a recipe reads only under the working directory; `\(path)` is outside it "
+                    + "(allow more with --allow-read DIR)")
+        }
+        return url
+    }
+
+    private func resolve(_ path: String, relativeTo base: URL) -> URL {
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+        return url.resolvedForChecking
+    }
+}
+
+/// A compiled program's run file is closed when the program exits.
+private func closeSharedRunAtExit() {
+    atexit { try? Session.shared.finishRun() }
+}
+
+extension URL {
+    /// The absolute path with `..` removed and existing symbolic links followed, so that a link
+    /// cannot lead a path out of an allowed folder.
+    var resolvedForChecking: URL {
+        let standardized = standardizedFileURL
+        // Resolve the longest existing prefix; the rest does not exist yet and holds no links.
+        var existing = standardized
+        var rest: [String] = []
+        while !FileManager.default.fileExists(atPath: existing.path), existing.path != "/" {
+            rest.insert(existing.lastPathComponent, at: 0)
+            existing.deleteLastPathComponent()
+        }
+        var resolved = existing.resolvingSymlinksInPath()
+        for component in rest { resolved.appendPathComponent(component) }
+        return resolved.standardizedFileURL
+    }
+
+    func isInside(_ folder: URL) -> Bool {
+        let a = standardizedFileURL.pathComponents, b = folder.standardizedFileURL.pathComponents
+        return a.count >= b.count && Array(a.prefix(b.count)) == b
+    }
+
+    /// The path relative to the working directory when inside it, for messages.
+    var relativeToWorkingDirectory: String {
+        let cwd = FileManager.default.currentDirectoryPath
+        let p = standardizedFileURL.path
+        if p.hasPrefix(cwd + "/") { return String(p.dropFirst(cwd.count + 1)) }
+        return p
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Recipes
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `rlhf repl`: an interactive session in the recipe language.
+struct ReplCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repl",
+        abstract: "Explore interactively: recipe statements line by line, with completion and :help.",
+        discussion: """
+            Input continues while brackets are open. Commands: :help [NAME], :load FILE, :vars, :reset, :quit.
+            Ctrl-C stops the running statement and keeps the session. History is kept in ~/.rlhf_history
+            (or $RLHF_HISTORY). With standard input not a terminal, lines are read from it without echo.
+            """)
+
+    @Option(help: "The seed; it wins over seed(...) calls.")
+    var seed: Int?
+
+    @Option(help: "The output folder for files the session writes.")
+    var out: String = "results/repl"
+
+    @Option(help: "A recipe file to run before the first prompt.")
+    var load: String?
+
+    @Option(name: .customLong("allow-read"), help: ArgumentHelp("Also let recipes read under this folder (repeatable).", valueName: "dir"))
+    var allowRead: [String] = []
+
+    @Option(name: .customLong("allow-write"), help: ArgumentHelp("Also let recipes write under this folder (repeatable).", valueName: "dir"))
+    var allowWrite: [String] = []
+
+    func run() throws {
+        let session = Session(outputDirectory: URL(fileURLWithPath: out))
+        let display = TerminalDisplay(session: session)
+        session.display = display.show
+        session.fixedSeed = seed
+        session.readableRoots = allowRead.map { URL(fileURLWithPath: $0) }
+        session.writableRoots = allowWrite.map { URL(fileURLWithPath: $0) }
+        let repl = Repl(interpreter: Interpreter(session: session), write: writeToStandardOutput)
+        Interrupt.installHandler()
+        if let load { _ = repl.submit(":load \(load)") }
+        if isatty(STDIN_FILENO) != 0 {
+            LineEditor(repl: repl).run()
+        } else {
+            var lines = StandardInputLines()
+            repl.run(lines: &lines)
+        }
+    }
+}
+
+/// Lines of standard input, for piped use of the REPL.
+struct StandardInputLines: IteratorProtocol {
+    mutating func next() -> String? {
+        readLine(strippingNewline: true)
+    }
+}

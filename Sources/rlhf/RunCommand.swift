@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Recipes
+
+/// `rlhf run FILE.swift`: runs a recipe; its run file and report go to the output folder.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a recipe file; its run file and report go to the output folder.",
+        discussion: """
+            The recipe is Swift source (see docs/recipes.md). --set replaces the value of a top-level `let`,
+            so a sweep needs no edit of the file:
+
+              rlhf run recipes/dpo.swift --set beta=0.05 --set learningRate=5e-4 --out results/dpo-beta0.05
+
+            The run file records the recipe text, the overrides and the seed.
+            """)
+
+    @Argument(help: "The recipe file.")
+    var file: String
+
+    @Option(help: "The seed; it wins over the recipe's seed(...) call.")
+    var seed: Int?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Replace a top-level `let`: name=value (repeatable).", valueName: "name=value"))
+    var overrides: [String] = []
+
+    @Option(help: "The output folder (default: results/<file name>).")
+    var out: String?
+
+    @Option(name: .customLong("allow-read"), help: ArgumentHelp("Also let the recipe read under this folder (repeatable).", valueName: "dir"))
+    var allowRead: [String] = []
+
+    @Option(name: .customLong("allow-write"), help: ArgumentHelp("Also let the recipe write under this folder (repeatable).", valueName: "dir"))
+    var allowWrite: [String] = []
+
+    func run() throws {
+        var recipe: Recipe
+        do {
+            recipe = try Recipe(contentsOf: URL(fileURLWithPath: file), fileName: file)
+            for assignment in overrides { try recipe.override(assignment: assignment) }
+        } catch let error as RecipeError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let outputDirectory = URL(fileURLWithPath: out ?? "results/\(stem)")
+        let session = Session(outputDirectory: outputDirectory)
+        let display = TerminalDisplay(session: session)
+        session.display = display.show
+        session.fixedSeed = seed
+        session.recipe = recipe
+        session.readableRoots = allowRead.map { URL(fileURLWithPath: $0) }
+        session.writableRoots = allowWrite.map { URL(fileURLWithPath: $0) }
+        Interrupt.installHandler()
+
+        let interpreter = Interpreter(session: session)
+        do {
+            try session.beginRun()
+            try interpreter.run(recipe)
+            try session.finishRun()
+        } catch let error as RecipeError {
+            // Close the run file so that every completed step stays readable.
+            try? session.finishRun()
+            FileHandle.standardError.write(Data((error.rendered(source: recipe.text) + "\n").utf8))
+            throw ExitCode.failure
+        }
+    }
+}

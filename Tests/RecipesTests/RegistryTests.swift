@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import Recipes
+
+/// The builtin table: well formed, documented, complete, and the generated reference up to date.
+@Suite struct RegistryTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test func everyBuiltinIsDocumented() {
+        for b in Registry.builtins {
+            #expect(!b.doc.isEmpty, "\(b.qualifiedName) has no doc line")
+            #expect(!b.doc.contains("\n"), "\(b.qualifiedName): the doc is one line")
+        }
+        for area in Registry.areas {
+            #expect(!area.doc.isEmpty)
+            for type in area.types { #expect(!type.doc.isEmpty, "type \(type.name)") }
+        }
+    }
+
+    @Test func overloadsDifferByLabels() {
+        var seen: [String: [String]] = [:]
+        for b in Registry.builtins {
+            let key = "\(b.kind) \(b.name)(" + b.parameters.map { ($0.label ?? "_") + ":" }.joined() + ")"
+            seen[key, default: []].append(b.doc)
+        }
+        for (key, docs) in seen { #expect(docs.count == 1, "\(key) is declared \(docs.count) times") }
+    }
+
+    @Test func parametersAreWellFormed() {
+        for b in Registry.builtins {
+            let names = b.parameters.map(\.name)
+            #expect(Set(names).count == names.count, "\(b.qualifiedName) repeats a parameter name")
+            for p in b.parameters {
+                if let value = p.defaultValue {
+                    #expect(p.type.coerce(value, integerLiteral: true) != nil,
+                            "\(b.qualifiedName): default of \(p.name) is not a \(p.type)")
+                }
+            }
+        }
+    }
+
+    /// Every `Builtins+*.swift` file's area is listed in `Registry.areas`, so no area is forgotten.
+    @Test func everyAreaFileIsRegistered() throws {
+        let folder = Self.repository.appendingPathComponent("Sources/Recipes")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("Builtins+") }
+        let registry = try String(contentsOf: folder.appendingPathComponent("Registry.swift"), encoding: .utf8)
+        let listed = registry.components(separatedBy: "areas: [BuiltinArea] = [")[1].components(separatedBy: "]")[0]
+        for file in files {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") where line.contains("static let") && line.contains("= BuiltinArea(") {
+                let name = line.components(separatedBy: "static let ")[1].components(separatedBy: " ")[0]
+                #expect(listed.contains(".\(name)"), "\(file) declares the area `\(name)`; add `.\(name)` to Registry.areas")
+            }
+        }
+    }
+
+    @Test func didYouMeanFindsTypos() {
+        #expect(Suggestions.closest(to: "betta", in: ["beta", "learningRate"]) == "beta")
+        #expect(Suggestions.closest(to: "learningrate", in: ["beta", "learningRate"]) == "learningRate")
+        #expect(Suggestions.closest(to: "stpes", in: ["steps"]) == "steps")
+        #expect(Suggestions.closest(to: "zzz", in: ["beta"]) == nil)
+        #expect(Suggestions.editDistance("kitten", "sitting") == 3)
+    }
+
+    @Test func signaturesReadLikeSwift() {
+        let print = Registry.functions["print"]![0]
+        #expect(print.signature == "print(_ items: Any..., separator: String = \" \", terminator: String = \"\\n\")")
+        let pi = Registry.staticMembers("pi", of: "Double")[0]
+        #expect(pi.signature == "Double.pi: Double")
+        let upper = Registry.instanceMembers("uppercased", of: "String")[0]
+        #expect(upper.signature == "string.uppercased() -> String")
+    }
+
+    /// docs/recipes.md is generated from the registry; regenerate it with `swift run rlhf docs`.
+    @Test func referenceIsUpToDate() throws {
+        let url = Self.repository.appendingPathComponent("docs/recipes.md")
+        let committed = try String(contentsOf: url, encoding: .utf8)
+        #expect(committed == Reference.markdown(), "docs/recipes.md is out of date: run `swift run rlhf docs`")
+    }
+
+    @Test func referenceCoversEveryBuiltin() {
+        let text = Reference.markdown()
+        for b in Registry.builtins {
+            // Enum cases are listed in their type's table of cases.
+            let isCase = b.owner.flatMap { Registry.types[$0] }?.cases.contains { $0.name == b.name } ?? false
+            let shown = isCase ? "`.\(b.name)`" : "`\(b.signature)`"
+            #expect(text.contains(shown), "\(b.qualifiedName) is missing")
+        }
+    }
+
+    @Test func builtinsAreReachableFromSwift() throws {
+        // A builtin is a value with the Swift API behind it: calling it positionally works too.
+        let seedBuiltin = Registry.functions["seed"]![0]
+        let session = Session(outputDirectory: FileManager.default.temporaryDirectory, display: { _ in })
+        _ = try session.makeCurrent { try seedBuiltin.implementation(Arguments(seedBuiltin, [.int(9)]), session) }
+        #expect(session.seed == 9)
+        session.makeCurrent { seed(11) }
+        #expect(session.seed == 11)
+    }
+
+    @Test func noBuiltinRunsProcesses() throws {
+        let folder = Self.repository.appendingPathComponent("Sources/Recipes")
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for forbidden in ["Process(", "posix_spawn", "system(", "popen(", "execv"] {
+                #expect(!text.contains(forbidden), "\(file) uses \(forbidden)")
+            }
+        }
+    }
+}
