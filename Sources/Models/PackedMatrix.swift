@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Tensors
 
@@ -159,12 +160,26 @@ enum PackedKernels {
         max(4, 16_384 / max(1, inFeatures * max(rows, 1)))
     }
 
+    /// Splits `0..<count` into chunks of at least `minRows` (at most 32; boundaries depend on the
+    /// shape only) and runs `body` on each. Chunks go to whichever thread is free (the caller
+    /// included), so a worker that the OS has not scheduled yet does not hold the product up;
+    /// each output is still computed whole by one thread, so the bits never depend on the threads.
+    static func chunks(_ count: Int, minRows: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let n = max(1, min(32, count / max(1, minRows)))
+        if n == 1 || Parallel.threads <= 1 {
+            for c in 0..<n { body((count * c / n)..<(count * (c + 1) / n)) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: n) { c in body((count * c / n)..<(count * (c + 1) / n)) }
+    }
+
     // MARK: Float32
 
     static func f32(_ w: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int,
                     y: UnsafeMutablePointer<Float>) {
         let wa = Int(bitPattern: w), xa = Int(bitPattern: x), ya = Int(bitPattern: y)
-        Parallel.rows(out, minRows: minOutputs(in: n, rows: rows), maxChunks: 32) { outputs in
+        chunks(out, minRows: minOutputs(in: n, rows: rows)) { outputs in
             let w = UnsafePointer<Float>(bitPattern: wa)!, x = UnsafePointer<Float>(bitPattern: xa)!
             let y = UnsafeMutablePointer<Float>(bitPattern: ya)!
             // Each weight row is read once from memory and reused, from L1, by every group of rows.
@@ -249,7 +264,7 @@ enum PackedKernels {
         let blocks = n / 32
         halfTable.withUnsafeBufferPointer { table in
             let ta = Int(bitPattern: table.baseAddress!)
-            Parallel.rows(out, minRows: minOutputs(in: n, rows: rows), maxChunks: 32) { outputs in
+            chunks(out, minRows: minOutputs(in: n, rows: rows)) { outputs in
                 let w = UnsafeRawPointer(bitPattern: wa)!, x = UnsafePointer<Float>(bitPattern: xa)!
                 let sums = UnsafePointer<Float>(bitPattern: sa)!, y = UnsafeMutablePointer<Float>(bitPattern: ya)!
                 let table = UnsafePointer<Float>(bitPattern: ta)!
