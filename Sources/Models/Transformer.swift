@@ -154,8 +154,10 @@ public final class Transformer {
     ///
     /// - Parameters:
     ///   - ids: B·T token ids, row-major.
-    ///   - positions: B·T position ids; default 0…T−1 per row, or, with a cache, each row's next
-    ///     positions. Packed rows pass positions that restart at every sample.
+    ///   - positions: B·T position ids; default: each token's count of real tokens before it in its
+    ///     row (0…T−1 without a mask; left padding shifts them, as HF's `cumsum(mask) − 1`), or,
+    ///     with a cache, each row's next positions. Packed rows pass positions that restart at
+    ///     every sample.
     ///   - segments: B·T sample ids for packed rows: no attention across samples.
     ///   - keyMask: B·T flags, false for padding tokens (never attended to).
     ///   - cache: Keys and values of the tokens before these; they are appended (needs `withNoGrad`).
@@ -184,7 +186,7 @@ public final class Transformer {
             let defaults = try cache.beginStep(length: length, keyMask: keyMask)
             if positions == nil { positions = defaults }
         }
-        let resolved = positions ?? (0..<n).map { $0 % length }
+        let resolved = positions ?? Transformer.defaultPositions(batch: batch, length: length, keyMask: keyMask)
         let context = ForwardContext(batch: batch, length: length, positions: resolved, segments: segments,
                                      keyMask: keyMask, cache: cache)
         do {
@@ -198,6 +200,20 @@ public final class Transformer {
             cache?.abortStep()
             throw error
         }
+    }
+
+    /// Each token's number of real tokens before it in its row (padding counts none).
+    static func defaultPositions(batch: Int, length: Int, keyMask: [Bool]?) -> [Int] {
+        guard let keyMask else { return (0..<(batch * length)).map { $0 % length } }
+        var positions = [Int](repeating: 0, count: batch * length)
+        for row in 0..<batch {
+            var next = 0
+            for t in 0..<length {
+                positions[row * length + t] = next
+                if keyMask[row * length + t] { next += 1 }
+            }
+        }
+        return positions
     }
 
     private func run(ids: [Int], context: ForwardContext) throws -> Tensor {

@@ -254,3 +254,24 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         }
     }
 }
+
+@Suite struct LeftPaddingTests {
+    @Test(arguments: TinyModels.names)
+    func leftPaddedForwardGivesEachRowsLogitsWithoutACache(family: String) throws {
+        let model = TinyModels.named(family)
+        let prompts = [tinyPrompts[0], tinyPrompts[1]]
+        let t = prompts.map(\.count).max()!, v = model.config.vocabSize
+        var ids: [Int] = [], mask: [Bool] = []
+        for p in prompts {
+            ids += [Int](repeating: 0, count: t - p.count) + p
+            mask += [Bool](repeating: false, count: t - p.count) + [Bool](repeating: true, count: p.count)
+        }
+        // Positions default to each row's real-token count, so padding does not shift them.
+        let padded = try model.logits(ids: ids, batch: 2, length: t, keyMask: mask)
+        for (row, p) in prompts.enumerated() {
+            let alone = try model.logits(ids: p, batch: 1, length: p.count)
+            let tail = Array(padded.data[((row * t + t - p.count) * v)..<((row + 1) * t * v)])
+            #expect(maxDifference(tail, alone.data) < 1e-5)
+        }
+    }
+}
