@@ -117,9 +117,7 @@ public final class CausalLM {
     public func copy(requiresGrad: Bool = true) -> CausalLM {
         let result = CausalLM(config: config, initializer: nil)
         let source = linearLayers, target = result.linearLayers
-        for (from, to) in zip(source, target) {
-            if let lora = from.lora { to.lora = LoRAAdapter(copying: lora, requiresGrad: requiresGrad) }
-        }
+        copyLoRA(from: source, to: target, requiresGrad: requiresGrad)
         for ((_, from), (_, to)) in zip(parameters(), result.parameters()) {
             to.data = from.data
             to.requiresGrad = requiresGrad
@@ -137,14 +135,9 @@ public final class CausalLM {
     ///
     /// - Throws: ``ModelError/loraTargetsNotFound(targets:available:)`` when no layer matches.
     public func enableLoRA(_ lora: LoRAConfig, rng: RNG) throws {
-        guard lora.rank > 0 else { throw ModelError.invalidInput("LoRA rank must be positive, got \(lora.rank)") }
-        let targets = transformer.linears.filter { lora.matches($0.name) }
-        guard !targets.isEmpty else {
-            let kinds = Set(transformer.linears.map { $0.name.split(separator: ".").last.map(String.init) ?? $0.name })
-            throw ModelError.loraTargetsNotFound(targets: lora.targetModules, available: kinds.sorted())
-        }
-        setRequiresGrad(false)
-        for layer in targets { layer.lora = LoRAAdapter(layer: layer, config: lora, rng: rng) }
+        let frozen = parameters().map(\.tensor)
+        try addLoRA(lora, to: transformer.linears, rng: rng)
+        for t in frozen { t.requiresGrad = false }
     }
 
     /// Whether any layer has a LoRA adapter.

@@ -71,14 +71,30 @@ public final class ScalarModel {
         parameters().filter { $0.tensor.requiresGrad }
     }
 
-    /// A copy that records no gradients (a fixed reward model).
+    /// A copy that records no gradients (a fixed reward model), LoRA adapters included.
     public func frozen() -> ScalarModel {
         let result = ScalarModel(kind: kind, config: config, initializer: nil)
+        copyLoRA(from: transformer.linears, to: result.transformer.linears, requiresGrad: false)
         for ((_, from), (_, to)) in zip(parameters(), result.parameters()) {
             to.data = from.data
             to.requiresGrad = false
         }
         return result
+    }
+
+    /// Adds LoRA adapters to the stack's layers matching `config.targetModules` and freezes the
+    /// rest of the stack; the head keeps training (OpenRLHF trains the value head with LoRA).
+    public func enableLoRA(_ config: LoRAConfig, rng: RNG) throws {
+        let frozen = transformer.parameters().map(\.tensor)
+        try addLoRA(config, to: transformer.linears, rng: rng)
+        for t in frozen { t.requiresGrad = false }
+    }
+
+    /// Folds every adapter into its base weight and removes it; all parameters train again.
+    public func mergeLoRA() throws {
+        guard transformer.linears.contains(where: { $0.lora != nil }) else { return }
+        for layer in transformer.linears { try layer.mergeLoRA() }
+        for (_, t) in parameters() { t.requiresGrad = true }
     }
 
     /// The head on every token: `[B, T]`. Arguments as ``Transformer/forward(ids:batch:length:positions:segments:keyMask:cache:)``.

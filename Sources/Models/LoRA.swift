@@ -101,6 +101,26 @@ public final class LoRAAdapter {
     }
 }
 
+/// Adds adapters to the layers of `linears` that `config` targets.
+///
+/// - Throws: ``ModelError/loraTargetsNotFound(targets:available:)`` when no layer matches.
+func addLoRA(_ config: LoRAConfig, to linears: [Linear], rng: RNG) throws {
+    guard config.rank > 0 else { throw ModelError.invalidInput("LoRA rank must be positive, got \(config.rank)") }
+    let targets = linears.filter { config.matches($0.name) }
+    guard !targets.isEmpty else {
+        let kinds = Set(linears.map { $0.name.split(separator: ".").last.map(String.init) ?? $0.name })
+        throw ModelError.loraTargetsNotFound(targets: config.targetModules, available: kinds.sorted())
+    }
+    for layer in targets { layer.lora = LoRAAdapter(layer: layer, config: config, rng: rng) }
+}
+
+/// Gives each layer of `target` a copy of the adapter of the layer at the same place in `source`.
+func copyLoRA(from source: [Linear], to target: [Linear], requiresGrad: Bool) {
+    for (from, to) in zip(source, target) {
+        to.lora = from.lora.map { LoRAAdapter(copying: $0, requiresGrad: requiresGrad) }
+    }
+}
+
 extension Linear {
     /// Folds the adapter into the base weight (`W += (alpha/r) B A`, transposed for `Conv1D`) and removes it.
     func mergeLoRA() throws {

@@ -145,3 +145,18 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool { a.map(\.bitPattern) == b.ma
         #expect(worst < 1e-5)
     }
 }
+
+@Suite struct ScalarLoRATests {
+    @Test func rewardModelWithLoRATrainsAdaptersAndHead() throws {
+        let reward = ScalarModel(kind: .reward, from: smallLlama(), rng: RNG(seed: 2))
+        try reward.enableLoRA(LoRAConfig(rank: 2, alpha: 4, targetModules: ["q_proj", "k_proj", "v_proj"]), rng: RNG(seed: 3))
+        let trainable = reward.trainableParameters().map(\.name)
+        #expect(trainable.contains("score.weight") && trainable.contains("model.layers.1.self_attn.k_proj.lora_B.weight"))
+        #expect(!trainable.contains("model.embed_tokens.weight"))
+        let frozen = reward.frozen()
+        #expect(frozen.parameters().map(\.name) == reward.parameters().map(\.name))
+        #expect(bitsEqual(try frozen.rewards(ids: sampleIDs, batch: 2, length: 6).data, try reward.rewards(ids: sampleIDs, batch: 2, length: 6).data))
+        try reward.rewards(ids: sampleIDs, batch: 2, length: 6).sum().backward()
+        #expect(reward.parameters().allSatisfy { ($0.tensor.grad != nil) == ($0.name.contains("lora_") || $0.name == "score.weight") })
+    }
+}
