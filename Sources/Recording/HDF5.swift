@@ -17,17 +17,23 @@ import CHDF5
 enum HDF5 {
     nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        initialize(mutex)
+        // The child of fork() has a new thread id, so it cannot unlock what the parent's thread
+        // locked: it starts from a fresh lock instead (no other thread exists there to hold it).
+        pthread_atfork(
+            { pthread_mutex_lock(HDF5.mutex) },
+            { pthread_mutex_unlock(HDF5.mutex) },
+            { HDF5.initialize(HDF5.mutex) })
+        return mutex
+    }()
+
+    private static func initialize(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) {
         var attributes = pthread_mutexattr_t()
         pthread_mutexattr_init(&attributes)
         pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
         pthread_mutex_init(mutex, &attributes)
         pthread_mutexattr_destroy(&attributes)
-        pthread_atfork(
-            { pthread_mutex_lock(HDF5.mutex) },
-            { pthread_mutex_unlock(HDF5.mutex) },
-            { pthread_mutex_unlock(HDF5.mutex) })
-        return mutex
-    }()
+    }
 
     /// Runs `body` holding the HDF5 lock, with HDF5's error printing off on this thread.
     static func locked<T>(_ body: () throws -> T) rethrows -> T {

@@ -116,6 +116,15 @@ public final class StageRecorder {
         try record(tensor: name, kind: kind, stats: TensorStatistics(values))
     }
 
+    /// Computes (on up to `threads` threads) and records the statistics of many parameters' buffers
+    /// of one kind, in the order given. The statistics do not depend on `threads`.
+    public func record(tensors: [(name: String, values: UnsafeBufferPointer<Float>)], kind: TensorKind, threads: Int = 2)
+        throws
+    {
+        let stats = TensorStatistics.of(tensors.map(\.values), threads: threads)
+        for (tensor, s) in zip(tensors, stats) { try record(tensor: tensor.name, kind: kind, stats: s) }
+    }
+
     /// Records the statistics of one layer's output activations for the current step.
     public func record(activation layer: String, stats: TensorStatistics) throws {
         try file.ensureOpen()

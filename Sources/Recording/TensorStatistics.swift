@@ -2,9 +2,11 @@
 //
 // n = number of elements, K = the first element (a shift: sums of (x - K) keep the variance exact
 // when the mean is large against the spread, e.g. a norm weight of ones has std exactly 0).
-// The pass accumulates in Float64, in a fixed order (16 lanes, then the tail), so the same buffer
+// The pass accumulates in Float64, in a fixed order (8 lanes, then the tail), so the same buffer
 // always gives the same bits. Non-finite elements (NaN, ±inf) are counted and left out of the other
 // statistics; a buffer with any of them takes a second, element-by-element pass.
+
+import Dispatch
 
 /// Summary statistics of a Float buffer, as recorded per step for every parameter.
 ///
@@ -60,18 +62,19 @@ public struct TensorStatistics: Sendable, Equatable, Hashable {
         }
         let first = base[0]
         let shift = Double(first)
-        let shiftLanes = SIMD8<Double>(repeating: shift)
-        var s1a = SIMD8<Double>(), s1b = SIMD8<Double>()
-        var s2a = SIMD8<Double>(), s2b = SIMD8<Double>()
-        var lo = SIMD16<Float>(repeating: first), hi = SIMD16<Float>(repeating: first)
+        let shiftLanes = SIMD4<Double>(repeating: shift)
+        var s1a = SIMD4<Double>(), s1b = SIMD4<Double>()
+        var s2a = SIMD4<Double>(), s2b = SIMD4<Double>()
+        var lo = SIMD8<Float>(repeating: first), hi = SIMD8<Float>(repeating: first)
         let raw = UnsafeRawPointer(base)
-        let blocks = n / 16
+        let blocks = n / 8
         for block in 0..<blocks {
-            let v = raw.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Float>.self)
-            lo = pointwiseMin(lo, v)
-            hi = pointwiseMax(hi, v)
-            let a = SIMD8<Double>(v.lowHalf) - shiftLanes
-            let b = SIMD8<Double>(v.highHalf) - shiftLanes
+            let v = raw.loadUnaligned(fromByteOffset: block &* 32, as: SIMD8<Float>.self)
+            // `replace(with:where:)` compiles to minps/maxps; `pointwiseMin` is a call per block.
+            lo.replace(with: v, where: v .< lo)
+            hi.replace(with: v, where: v .> hi)
+            let a = Self.widen(v.lowHalf) - shiftLanes
+            let b = Self.widen(v.highHalf) - shiftLanes
             s1a += a
             s1b += b
             s2a += a * a
@@ -81,7 +84,7 @@ public struct TensorStatistics: Sendable, Equatable, Hashable {
         var s2 = (s2a + s2b).sum()
         var mn = lo.min()
         var mx = hi.max()
-        for i in (blocks * 16)..<n {
+        for i in (blocks * 8)..<n {
             let x = base[i]
             mn = Swift.min(mn, x)
             mx = Swift.max(mx, x)
@@ -98,9 +101,38 @@ public struct TensorStatistics: Sendable, Equatable, Hashable {
         }
     }
 
+    /// Float lanes to Double lanes; compiles to cvtps2pd (the generic SIMD conversion does not).
+    @inline(__always)
+    private static func widen(_ v: SIMD4<Float>) -> SIMD4<Double> {
+        SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
+    }
+
     /// Computes the statistics of `values` in one pass.
     public init(_ values: [Float]) {
         self = values.withUnsafeBufferPointer { TensorStatistics($0) }
+    }
+
+    /// The statistics of many buffers, computed on up to `threads` threads.
+    ///
+    /// Each buffer's statistics are computed by one thread in the same order as `init(_:)`, so
+    /// the result does not depend on `threads`. Buffers are dealt to threads largest first.
+    public static func of(_ buffers: [UnsafeBufferPointer<Float>], threads: Int = 2) -> [TensorStatistics] {
+        let workers = Swift.max(1, Swift.min(threads, buffers.count))
+        guard workers > 1 else { return buffers.map { TensorStatistics($0) } }
+        // Largest first onto the least loaded worker: a fixed plan from the sizes alone.
+        var plans = [[Int]](repeating: [], count: workers)
+        var loads = [Int](repeating: 0, count: workers)
+        for i in buffers.indices.sorted(by: { (buffers[$0].count, $1) > (buffers[$1].count, $0) }) {
+            let w = loads.indices.min { (loads[$0], $0) < (loads[$1], $1) }!
+            plans[w].append(i)
+            loads[w] += buffers[i].count + 64
+        }
+        let results = UnsafeMutableBufferPointer<TensorStatistics>.allocate(capacity: buffers.count)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in plans[w] { (results.baseAddress! + i).initialize(to: TensorStatistics(buffers[i])) }
+        }
+        return Array(results)
     }
 
     /// The element-by-element pass for buffers holding NaN or infinities.
