@@ -1,0 +1,135 @@
+import Datasets
+import Foundation
+import Tokenizers
+
+/// What a dataset holds, in OpenRLHF's formats.
+public enum DataKind: String {
+    /// `input` / `output` (or chat `messages`): supervised fine-tuning.
+    case sft
+    /// `prompt` / `chosen` / `rejected` (optional `margin`): reward models, DPO.
+    case preference
+    /// `input` / `output` / `label`: KTO.
+    case unpaired
+    /// `input` / `label` / `datasource`: online RL and evaluation.
+    case prompts
+    /// `input` with step placeholders / `label` list: process reward models.
+    case processReward
+}
+
+/// Training records with their held-out split: what every trainer builtin takes.
+///
+/// The records stay text until a trainer tokenizes them with its model's tokenizer, so the same
+/// data serves a byte-level toy model and SmolLM2 alike. `eval` is never the training data unless
+/// a recipe says so.
+public final class TrainingData: RecipeObject {
+    public static var recipeTypeName: String { "TrainingData" }
+
+    public let kind: DataKind
+    public let name: String
+    public let records: [Record]
+    /// The held-out records the trainers evaluate on (empty: no evaluation).
+    public let evalRecords: [Record]
+    /// OpenRLHF's `input_template` (`{}` is the prompt), if any.
+    public let inputTemplate: String?
+    /// OpenRLHF's `apply_chat_template`.
+    public let applyChatTemplate: Bool
+    /// The task that made the records, whose `score` rewards responses (nil for files).
+    public let task: SyntheticTask?
+
+    public init(kind: DataKind, name: String, records: [Record], evalRecords: [Record], inputTemplate: String? = nil,
+                applyChatTemplate: Bool = false, task: SyntheticTask? = nil) {
+        self.kind = kind
+        self.name = name
+        self.records = records
+        self.evalRecords = evalRecords
+        self.inputTemplate = inputTemplate
+        self.applyChatTemplate = applyChatTemplate
+        self.task = task
+    }
+
+    public func describe() -> String {
+        "TrainingData(\(kind.rawValue), \(name)): \(records.count) records, \(evalRecords.count) held out"
+    }
+
+    /// The number of training records.
+    public var count: Int { records.count }
+
+    /// The prompt format these records ask for, for `tokenizer`.
+    func format(for tokenizer: any TextTokenizer) throws -> PromptFormat {
+        try PromptFormat.resolve(inputTemplate: inputTemplate, applyChatTemplate: applyChatTemplate, tokenizer: tokenizer)
+    }
+
+    /// Reads a JSONL (or JSON array) file of `kind` records; `evalPath` names the held-out file.
+    public static func load(_ path: String, kind: DataKind, evalPath: String? = nil, inputTemplate: String? = nil,
+                            applyChatTemplate: Bool = false) -> TrainingData {
+        orExit { try makeLoaded(path, kind: kind, evalPath: evalPath, inputTemplate: inputTemplate, applyChatTemplate: applyChatTemplate) }
+    }
+
+    static func makeLoaded(_ path: String, kind: DataKind, evalPath: String?, inputTemplate: String?,
+                           applyChatTemplate: Bool) throws -> TrainingData {
+        let session = Session.current
+        let records = try JSONLines.read(try session.readableURL(path).path)
+        let eval = try evalPath.map { try JSONLines.read(try session.readableURL($0).path) } ?? []
+        return TrainingData(kind: kind, name: (path as NSString).lastPathComponent, records: records, evalRecords: eval,
+                            inputTemplate: inputTemplate, applyChatTemplate: applyChatTemplate)
+    }
+}
+
+/// A generated task for tiny models — digit sorting or addition — with demonstrations, preference
+/// pairs, unpaired labels, prompts with a programmatic score, and a held-out split.
+public final class SyntheticTask: RecipeObject {
+    public static var recipeTypeName: String { "SyntheticTask" }
+
+    public let task: Datasets.SyntheticTask
+
+    init(_ task: Datasets.SyntheticTask) { self.task = task }
+
+    public func describe() -> String {
+        "SyntheticTask(\(task.name)): \(task.train.problems.count) training problems, \(task.eval.problems.count) held out"
+    }
+
+    /// Sorting 3–6 digits: `"3 1 2="` → `"123"`. The problems come from the session's seed.
+    public static func sortDigits(count: Int = 4000, evalCount: Int = 200) -> SyntheticTask {
+        SyntheticTask(.sortDigits(count: count, evalCount: evalCount, seed: Session.current.taskSeed))
+    }
+
+    /// Adding two numbers below 100: `"12+34="` → `"46"`.
+    public static func addition(count: Int = 4000, evalCount: Int = 200) -> SyntheticTask {
+        SyntheticTask(.addition(count: count, evalCount: evalCount, seed: Session.current.taskSeed))
+    }
+
+    private func data(_ kind: DataKind, _ label: String, _ train: [Record], _ eval: [Record]) -> TrainingData {
+        TrainingData(kind: kind, name: "\(task.name) \(label)", records: train, evalRecords: eval, task: self)
+    }
+
+    /// Prompt/answer pairs for SFT.
+    public var demonstrations: TrainingData { data(.sft, "demonstrations", task.train.demonstrations, task.eval.demonstrations) }
+    /// Correct vs. plausible wrong answers, for reward models and DPO.
+    public var preferences: TrainingData { data(.preference, "preferences", task.train.preferences, task.eval.preferences) }
+    /// Answers labelled desirable or not, for KTO.
+    public var unpaired: TrainingData { data(.unpaired, "unpaired", task.train.unpaired, task.eval.unpaired) }
+    /// Prompts with their answers as labels, for online RL.
+    public var prompts: TrainingData { data(.prompts, "prompts", task.train.prompts, task.eval.prompts) }
+    /// Step-labelled solutions, for process reward models.
+    public var processRewards: TrainingData {
+        data(.processReward, "process rewards", task.train.processRewards, task.eval.processRewards)
+    }
+    /// The held-out prompts (for `evaluate`).
+    public var eval: TrainingData { data(.prompts, "eval", task.eval.prompts, task.eval.prompts) }
+
+    /// The reward of `response` to `prompt` in [0, 1] (1 = exact answer, partial credit per position).
+    public func score(_ prompt: String, _ response: String) -> Double { task.score(prompt, response) }
+}
+
+extension Session {
+    /// The seed synthetic tasks are generated from (the session's seed, forked by name inside).
+    var taskSeed: UInt64 { UInt64(bitPattern: Int64(seed ?? 0)) }
+}
+
+extension TrainingData: CustomStringConvertible {
+    public var description: String { describe() }
+}
+
+extension SyntheticTask: CustomStringConvertible {
+    public var description: String { describe() }
+}
