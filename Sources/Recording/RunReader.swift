@@ -366,6 +366,12 @@ public final class StageReader {
         return try read("eval/\(metric)") { readDoubles($0, rows: evalSteps.count, width: 0) }
     }
 
+    /// The step of every committed rollout sample.
+    public func rolloutSteps() throws -> [Int] {
+        guard rolloutCount > 0 else { return [] }
+        return try read("rollouts/step") { readInt64s($0, rows: rolloutCount) }.map { Int($0) }
+    }
+
     /// Committed rollout samples `range` (all by default), with the step that generated each.
     public func rollouts(_ range: Range<Int>? = nil) throws -> [RecordedRollout] {
         let range = range ?? 0..<rolloutCount

@@ -14,6 +14,7 @@ struct KillTests {
     @Test(arguments: [(12, 0), (15, 300), (20, 1100), (25, 2500), (30, 4000)])
     func aRunKilledMidStepKeepsEveryCommittedStep(least: Int, extraMicroseconds: UInt32) throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("killed.h5").path
         // Warm the code paths in this process first, so the child runs no first-time setup.
         try SyntheticRun.write(to: dir.appendingPathComponent("warm.h5").path, steps: 3)

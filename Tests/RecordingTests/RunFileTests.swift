@@ -55,6 +55,7 @@ let h5pySyntheticCheck = numpySyntheticBuffer + "\n" + """
 struct RunFileTests {
     @Test func readerFindsEveryStatisticAtEveryStep() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         try SyntheticRun.write(to: path, steps: 7)
         let run = try RunReader(path: path)
@@ -83,6 +84,7 @@ struct RunFileTests {
 
     @Test func h5pyFindsEveryStatisticAtEveryStep() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         try SyntheticRun.write(to: path, steps: 7)
         let output = try runPython(h5pySyntheticCheck, [path, "7", "1"])
@@ -91,6 +93,7 @@ struct RunFileTests {
 
     @Test func statsEveryThinsTensorStatisticsButNotMetrics() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         try SyntheticRun.write(to: path, steps: 8, statsEvery: 3)
         let sft = try RunReader(path: path).stage("sft")
@@ -105,6 +108,7 @@ struct RunFileTests {
 
     @Test func twoRecordingsOfTheSameDataHaveIdenticalDatasets() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let a = dir.appendingPathComponent("a.h5").path
         let b = dir.appendingPathComponent("b.h5").path
         try SyntheticRun.write(to: a, steps: 5)
@@ -135,6 +139,7 @@ struct RunFileTests {
 
     @Test func aFailedRunRecordsItsErrorAndStaysReadable() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         let run = try RunFile.create(at: path, attributes: SyntheticRun.attributes)
         let stage = try run.stage("sft")
@@ -158,6 +163,7 @@ struct RunFileTests {
 
     @Test func aRunClosedWithoutCommitsIsEmptyButValid() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         let run = try RunFile.create(at: path, attributes: RunAttributes(name: "empty"))
         _ = try run.stage("sft")
@@ -169,6 +175,7 @@ struct RunFileTests {
 
     @Test func namesThatCannotBeHDF5NamesAreRejected() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         let run = try RunFile.create(at: path, attributes: RunAttributes(name: "names"))
         defer { try? run.close() }
@@ -194,6 +201,7 @@ struct RunFileTests {
 
     @Test func missingTruncatedAndForeignFilesGiveClearErrors() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let missing = dir.appendingPathComponent("missing.h5").path
         #expect(throws: RunFileError.fileNotFound(path: missing)) { try RunReader(path: missing) }
 
@@ -231,6 +239,7 @@ struct RunFileTests {
 
     @Test func unknownNamesListWhatTheFileHolds() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         try SyntheticRun.write(to: path, steps: 2)
         let run = try RunReader(path: path)
@@ -248,6 +257,7 @@ struct RunFileTests {
 
     @Test func objectsListEveryGroupAndDataset() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("run.h5").path
         try SyntheticRun.write(to: path, steps: 3)
         let objects = try RunReader(path: path).objects()

@@ -1,0 +1,96 @@
+// Line charts: one or more series against the step, with axes, ticks, grid, axis titles and a
+// legend. NaN values break a line (a step that did not record the value).
+
+/// One line of a chart.
+struct Series {
+    var label: String
+    var x: [Double]
+    var y: [Double]
+}
+
+/// A line chart rendered to SVG.
+struct LineChart {
+    var title: String
+    var xLabel: String
+    var yLabel: String
+    var series: [Series]
+    /// Plot at most this many points per series; longer series are averaged in equal buckets.
+    var maxPoints = 1500
+
+    static let width = 760.0
+    static let height = 360.0
+
+    func render() -> String {
+        let legendWidth = min(220, 30 + 6.5 * Double(series.map(\.label.count).max() ?? 0))
+        let left = 72.0, right = 16 + legendWidth, top = 34.0, bottom = 48.0
+        let plotW = Self.width - left - right
+        let plotH = Self.height - top - bottom
+        let drawn = series.map { thin($0) }
+        let xs = drawn.flatMap { s in zip(s.x, s.y).filter { $0.1.isFinite }.map(\.0) }
+        let ys = drawn.flatMap { $0.y.filter(\.isFinite) }
+        let xTicks = Ticks(xs.min() ?? 0, xs.max() ?? 1, count: 6, integer: true)
+        let yTicks = Ticks(ys.min() ?? 0, ys.max() ?? 1, count: 5)
+        func px(_ x: Double) -> Double { left + (x - xTicks.lo) / (xTicks.hi - xTicks.lo) * plotW }
+        func py(_ y: Double) -> Double { top + plotH - (y - yTicks.lo) / (yTicks.hi - yTicks.lo) * plotH }
+
+        var svg = SVG(width: Self.width, height: Self.height)
+        svg.title(title)
+        svg.text(left, 20, title, size: 14, bold: true)
+        for t in yTicks.values {
+            svg.line(left, py(t), left + plotW, py(t), stroke: "#e6e6e6")
+            svg.line(left - 4, py(t), left, py(t), stroke: "#444444")
+            svg.text(left - 7, py(t) + 4, yTicks.label(t), anchor: .end, size: 10.5)
+        }
+        for t in xTicks.values {
+            svg.line(px(t), top + plotH, px(t), top + plotH + 4, stroke: "#444444")
+            svg.text(px(t), top + plotH + 17, xTicks.label(t), anchor: .middle, size: 10.5)
+        }
+        svg.line(left, top, left, top + plotH, stroke: "#444444")
+        svg.line(left, top + plotH, left + plotW, top + plotH, stroke: "#444444")
+        svg.text(left + plotW / 2, Self.height - 10, xTicks.title(xLabel), anchor: .middle, size: 12)
+        svg.text(16, top + plotH / 2, yTicks.title(yLabel), anchor: .middle, size: 12, rotate: true)
+        if ys.isEmpty {
+            svg.text(left + plotW / 2, top + plotH / 2, "no finite values", anchor: .middle, size: 12, fill: "#888888")
+        }
+
+        for (i, s) in drawn.enumerated() {
+            let colour = palette[i % palette.count]
+            var segment: [(Double, Double)] = []
+            func flush() {
+                if segment.count == 1 {
+                    svg.circle(segment[0].0, segment[0].1, r: 2.5, fill: colour)
+                } else if segment.count > 1 {
+                    svg.polyline(segment, stroke: colour)
+                }
+                segment.removeAll()
+            }
+            for (x, y) in zip(s.x, s.y) {
+                if y.isFinite { segment.append((px(x), py(y))) } else { flush() }
+            }
+            flush()
+        }
+        do {
+            let x0 = left + plotW + 14
+            for (i, s) in series.enumerated() {
+                let y = top + 8 + Double(i) * 18
+                svg.line(x0, y, x0 + 18, y, stroke: palette[i % palette.count], width: 3)
+                svg.text(x0 + 24, y + 4, s.label, size: 11)
+            }
+        }
+        return svg.rendered
+    }
+
+    /// The series averaged in equal buckets when it has more than `maxPoints` points.
+    private func thin(_ s: Series) -> Series {
+        let n = s.x.count
+        guard n > maxPoints else { return s }
+        var out = Series(label: s.label, x: [], y: [])
+        for b in 0..<maxPoints {
+            let range = (b * n / maxPoints)..<((b + 1) * n / maxPoints)
+            let finite = range.filter { s.y[$0].isFinite }
+            out.x.append(range.map { s.x[$0] }.reduce(0, +) / Double(range.count))
+            out.y.append(finite.isEmpty ? .nan : finite.map { s.y[$0] }.reduce(0, +) / Double(finite.count))
+        }
+        return out
+    }
+}

@@ -1,1 +1,0 @@
-// The Reports module: the markdown + SVG report made from a run file.
