@@ -95,3 +95,21 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
         }
     }
 }
+
+@Suite struct CacheSoftmaxTests {
+    @Test func vectorExpMatchesTheLibrary() {
+        var worst: Double = 0
+        var x: Float = -90
+        while x <= 0 {
+            let e = KVCache.exp4(SIMD4<Float>(x, x / 3, x / 7, x / 11))
+            for (k, v) in [x, x / 3, x / 7, x / 11].enumerated() {
+                let expected = Foundation.exp(Double(v))
+                if v >= -87 { worst = max(worst, abs(Double(e[k]) - expected) / expected) } else { #expect(e[k] == 0) }
+            }
+            x += 0.01
+        }
+        #expect(worst < 3e-7, "relative error \(worst)")
+        #expect(KVCache.exp4(SIMD4<Float>(repeating: -.infinity)) == SIMD4<Float>(repeating: 0))
+        #expect(KVCache.exp4(SIMD4<Float>(repeating: 0)) == SIMD4<Float>(repeating: 1))
+    }
+}
