@@ -9,7 +9,8 @@ import Recording
 /// `rolloutBatchSize` prompts, turns them into experience, and trains on that replay buffer for
 /// `maxEpochs` passes of shuffled micro-batches of `microTrainBatchSize`; every `trainBatchSize`
 /// samples make one optimizer step whose loss is one exact token mean. An episode is one pass
-/// over the prompts. `evalSteps` and `saveSteps` count rollouts, as in OpenRLHF.
+/// over the prompts. `evalSteps`, `saveSteps` and `training.maxSteps` count rollouts (OpenRLHF's
+/// global steps).
 ///
 /// ```swift
 /// var options = PPOOptions()
@@ -123,6 +124,12 @@ public struct PPOOptions: Codable, Equatable, Sendable {
         set { training.saveSteps = newValue }
     }
 
+    /// Stop after this many rollouts (nil: `numEpisodes` passes over the prompts).
+    public var maxSteps: Int? {
+        get { training.maxSteps }
+        set { training.maxSteps = newValue }
+    }
+
     /// The checkpoint folder.
     public var ckptPath: String? {
         get { training.ckptPath }
@@ -143,8 +150,8 @@ public struct PPOOptions: Codable, Equatable, Sendable {
     public func validate() throws {
         func fail(_ name: String, _ message: String) throws { throw TrainingError.invalidOption(name, message) }
         try training.validate()
-        if training.maxSteps != nil {
-            try fail("maxSteps", "is not used by online RL; the run length is numEpisodes × (prompts / rolloutBatchSize) rollouts")
+        if let maxSteps = training.maxSteps, maxSteps < 1 {
+            try fail("maxSteps", "must be ≥ 1 rollouts (or nil: numEpisodes × prompts / rolloutBatchSize), got \(maxSteps)")
         }
         if nSamplesPerPrompt < 1 { try fail("nSamplesPerPrompt", "must be ≥ 1, got \(nSamplesPerPrompt)") }
         if advantageEstimator.usesGroups && nSamplesPerPrompt < 2 {
@@ -234,6 +241,7 @@ public struct PPOOptions: Codable, Equatable, Sendable {
         if let valueClip { values["value_clip"] = .double(valueClip) }
         if let range = rewardClipRange { values["reward_clip_range"] = .doubles([range.lowerBound, range.upperBound]) }
         if let ckptPath { values["ckpt_path"] = .string(ckptPath) }
+        if let maxSteps { values["max_steps"] = .int(maxSteps) }
         return values
     }
 }

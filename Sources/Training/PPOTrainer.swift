@@ -257,7 +257,7 @@ final class PPOTrainer {
         self.options = options
         maker = ExperienceMaker(actor: actor, reference: reference, critic: critic, reward: reward, tokenizer: tokenizer, options: options)
         rolloutsPerEpisode = prompts.count / options.rolloutBatchSize
-        totalRollouts = options.numEpisodes * rolloutsPerEpisode
+        totalRollouts = min(options.numEpisodes * rolloutsPerEpisode, options.maxSteps ?? .max)
         let totalSteps = totalRollouts * (options.rolloutSamples / options.trainBatchSize) * options.maxEpochs
 
         var config = options.configValues

@@ -169,6 +169,7 @@ import Training
         var options = RLFixture.options(estimator, rollouts: 2)
         options.useKLLoss = estimator != .gae
         options.initKLCoef = 0.01
+        options.maxSteps = 2
         let critic = estimator == .gae ? ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 3)) : nil
         var losses: [Double] = []
         let context = RunContext(seed: 5)
@@ -177,9 +178,9 @@ import Training
             return .continue
         }
         let summary = try trainPPO(actor: policy, reference: policy.frozen(), critic: critic, reward: RLFixture.reward,
-                                   prompts: RLFixture.prompts(for: options, rollouts: 2), tokenizer: RLFixture.tokenizer,
+                                   prompts: RLFixture.prompts(for: options, rollouts: 3), tokenizer: RLFixture.tokenizer,
                                    options: options, context: context)
-        #expect(summary.stage == estimator.stageName && summary.actorSteps == 2)
+        #expect(summary.stage == estimator.stageName && summary.actorSteps == 2, "maxSteps caps the rollouts")
         #expect(losses.count == 2 && losses.allSatisfy(\.isFinite))
         #expect(policy.parameters().map(\.tensor.data) != before)
     }
@@ -280,5 +281,6 @@ import Training
         #expect(message({ _ in }, critic: true).contains("critic"))
         #expect(message { $0.advantageEstimator = .gae }.contains("needs a critic"))
         #expect(message { $0.saveSteps = 1 }.contains("ckptPath"))
+        #expect(message { $0.maxSteps = 0 }.contains("maxSteps"))
     }
 }
