@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Tensors
 
@@ -177,8 +178,9 @@ public final class KVCache {
                                             scores: &scores, out: o + ((row * t + i) * h + firstHead) * dh)
                     }
                 }
-                if work >= 1 << 16 {
-                    Parallel.forEach(b * hkv, body)
+                if work >= 1 << 16 && Parallel.threads > 1 {
+                    // Tasks go to whichever thread is free; each writes only its own outputs.
+                    DispatchQueue.concurrentPerform(iterations: b * hkv, execute: body)
                 } else {
                     for pair in 0..<(b * hkv) { body(pair) }
                 }
