@@ -18,30 +18,25 @@ public final class Session {
         let program = URL(fileURLWithPath: CommandLine.arguments.first ?? "recipe").deletingPathExtension().lastPathComponent
         let session = Session(outputDirectory: URL(fileURLWithPath: "results").appendingPathComponent(program))
         session.recordsRun = true
+        closeSharedRunAtExit()
         return session
     }()
 
-    private static let lock = NSLock()
-    private nonisolated(unsafe) static var currentSession: Session?
+    private static let threadKey = "swift-rlhf.session"
 
-    /// The session the Swift API acts on: the interpreter's while it runs, `shared` otherwise.
+    /// The session the Swift API acts on: the one an interpreter made current on this thread
+    /// while it runs, `shared` otherwise. Each interpreter runs on its own thread, so several
+    /// sessions can run at once in one process.
     public static var current: Session {
-        lock.lock()
-        defer { lock.unlock() }
-        return currentSession ?? shared
+        (Thread.current.threadDictionary[threadKey] as? Session) ?? shared
     }
 
-    /// Makes this session current while `body` runs.
+    /// Makes this session current on this thread while `body` runs.
     public func makeCurrent<T>(_ body: () throws -> T) rethrows -> T {
-        Session.lock.lock()
-        let previous = Session.currentSession
-        Session.currentSession = self
-        Session.lock.unlock()
-        defer {
-            Session.lock.lock()
-            Session.currentSession = previous
-            Session.lock.unlock()
-        }
+        let dictionary = Thread.current.threadDictionary
+        let previous = dictionary[Session.threadKey]
+        dictionary[Session.threadKey] = self
+        defer { dictionary[Session.threadKey] = previous }
         return try body()
     }
 
@@ -114,9 +109,12 @@ public final class Session {
         for hook in runHooks.begin { try hook(self) }
     }
 
-    /// Ends a run: calls the `finish` hooks (the report), then closes the run file. Safe to call
-    /// twice and after a failure, so a failed run keeps a readable run file.
-    public func finishRun() throws {
+    /// Ends a run: records `error` when the run failed, calls the `finish` hooks (the report), then
+    /// closes the run file. With `recordsRun`, a run that never trained still leaves a run file
+    /// holding its recipe, overrides and seed. Safe to call twice.
+    public func finishRun(error: Error? = nil) throws {
+        if recordsRun, context == nil { _ = try runContext() }
+        if let error { try runFile?.recordError("\(error)") }
         defer {
             try? runFile?.close()
             runFile = nil
@@ -152,7 +150,6 @@ public final class Session {
             return Interrupt.isRequested ? .stop : .continue
         }
         context = made
-        if self === Session.shared, file != nil { closeSharedRunAtExit() }
         return made
     }
 
@@ -213,9 +210,15 @@ public final class Session {
     }
 }
 
-/// A compiled program's run file is closed when the program exits.
+/// A compiled program writes its run file, and closes it, when it exits.
 private func closeSharedRunAtExit() {
-    atexit { try? Session.shared.finishRun() }
+    atexit {
+        do {
+            try Session.shared.finishRun()
+        } catch {
+            fputs("error: \(error)\n", stderr)
+        }
+    }
 }
 
 extension URL {

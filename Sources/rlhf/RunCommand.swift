@@ -50,6 +50,7 @@ struct RunCommand: ParsableCommand {
         session.display = display.show
         session.fixedSeed = seed
         session.recipe = recipe
+        session.recordsRun = true
         session.readableRoots = allowRead.map { URL(fileURLWithPath: $0) }
         session.writableRoots = allowWrite.map { URL(fileURLWithPath: $0) }
         Interrupt.installHandler()
@@ -60,10 +61,15 @@ struct RunCommand: ParsableCommand {
             try interpreter.run(recipe)
             try session.finishRun()
         } catch let error as RecipeError {
-            // Close the run file so that every completed step stays readable.
-            try? session.finishRun()
+            // Record the failure and close the run file, so every completed step stays readable.
+            try? session.finishRun(error: error)
             FileHandle.standardError.write(Data((error.rendered(source: recipe.text) + "\n").utf8))
             throw ExitCode.failure
+        } catch {
+            try? session.finishRun(error: error)
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
         }
+        FileHandle.standardError.write(Data("run file: \(out ?? "results/\(stem)")/\(session.runFileURL.lastPathComponent)\n".utf8))
     }
 }

@@ -110,3 +110,39 @@ import Testing
         #expect(throws: RecipeError.self) { try session.writableURL("link/file.txt") }
     }
 }
+
+import Recording
+
+/// `rlhf run` leaves one run file with the recipe, the overrides and the seed in it.
+@Suite struct RunFileTests {
+    @Test func runFileHoldsRecipeOverridesAndSeed() throws {
+        let out = try RLHFCommand.temporaryDirectory()
+        let result = try RLHFCommand.run(["run", "recipes/hello.swift", "--set", "steps=3", "--out", out.path],
+                                         directory: RecipeFileTests.repository)
+        #expect(result.status == 0, "\(result.stderr)")
+        let reader = try RunReader(url: out.appendingPathComponent("run.h5"))
+        let text = try String(contentsOf: RecipeFileTests.repository.appendingPathComponent("recipes/hello.swift"), encoding: .utf8)
+        #expect(reader.attributes["recipe"] == .string(text))
+        #expect(reader.attributes["overrides"] == .strings(["steps=3"]))
+        #expect(reader.attributes["seed"]?.intValue == 42)
+        #expect(reader.status == "complete")
+    }
+
+    @Test func seedOptionWinsOverTheRecipe() throws {
+        let out = try RLHFCommand.temporaryDirectory()
+        let result = try RLHFCommand.run(["run", "recipes/hello.swift", "--seed", "7", "--out", out.path],
+                                         directory: RecipeFileTests.repository)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try RunReader(url: out.appendingPathComponent("run.h5")).attributes["seed"]?.intValue == 7)
+    }
+
+    @Test func failedRunKeepsAReadableRunFile() throws {
+        let dir = try RLHFCommand.temporaryDirectory()
+        try "seed(3)\nprint([1][4])\n".write(to: dir.appendingPathComponent("fails.swift"), atomically: true, encoding: .utf8)
+        let result = try RLHFCommand.run(["run", "fails.swift", "--out", "out"], directory: dir)
+        #expect(result.status != 0)
+        let reader = try RunReader(url: dir.appendingPathComponent("out/run.h5"))
+        #expect(reader.status == "failed")
+        #expect(reader.error?.message == "index 4 is out of range for an array of 1 elements (fails.swift, line 2, column 7)")
+    }
+}
