@@ -8,6 +8,6 @@ struct RLHF: ParsableCommand {
         abstract: "A reproducible RLHF runtime: recipes, run files, reports.",
         subcommands: [
             RunCommand.self, ReplCommand.self, NotebookCommand.self, DocsCommand.self,
-            Bench.self, Chat.self,
+            Bench.self, Chat.self, ReportCommand.self, InspectCommand.self,
         ])
 }

@@ -91,6 +91,27 @@ struct RunFileTests {
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "7")
     }
 
+    @Test func theDocumentedH5pyRecipeWorks() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("run.h5").path
+        try SyntheticRun.write(to: path, steps: 4)
+        // docs/run-file.md, with print in place of plt.plot.
+        let script = """
+            import sys, h5py
+            t = h5py.File(sys.argv[1], "r")["sft/tensors"]; n = t.attrs["committed"]
+            print(t["step"][:n].tolist(), t["model.layers.3.weight/grad"][:n, 5].tolist())
+            f = h5py.File(sys.argv[1], "r"); i = 1
+            r = f["sft/rollouts"]; o, l = r["response_offset"][i], r["response_length"][i]
+            ids, adv = r["response_ids"][o:o + l], r["advantages"][o:o + l]
+            print(ids.tolist(), r["response_text"][0].decode())
+            """
+        let output = try runPython(script, [path])
+        let l2 = try RunReader(path: path).stage("sft").tensorStatistics("model.layers.3.weight", kind: .grad).map(\.l2)
+        let sample = SyntheticRun.rollouts(step: 0)
+        #expect(output == "[0, 1, 2, 3] \(l2)\n\(sample[1].responseIDs.map(Int.init)) \(sample[0].responseText!)\n")
+    }
+
     @Test func statsEveryThinsTensorStatisticsButNotMetrics() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
