@@ -86,7 +86,7 @@ public final class Linear {
         }
         var y: Tensor
         if !Tensor.isGradEnabled, x.rank >= 2, x.shape[x.rank - 2] == 1 {
-            y = try decodeProduct(x)
+            return try decodeProduct(x)
         } else if layout == .outputMajor {
             y = try linear(x, weight, bias: bias)
         } else {
@@ -97,7 +97,7 @@ public final class Linear {
         return y
     }
 
-    /// One token per row: the row-independent packed kernels.
+    /// One token per row: the row-independent packed kernels, for the base weight and the adapter.
     private func decodeProduct(_ x: Tensor) throws -> Tensor {
         let matrix = packedWeights()
         let rows = x.count / inFeatures
@@ -115,6 +115,27 @@ public final class Linear {
         }
         if let bias {
             for r in 0..<rows { for o in 0..<outFeatures { out[r * outFeatures + o] += bias.data[o] } }
+        }
+        if let lora {
+            // (alpha/r) · B (A x), row by row like the base product (no dropout without gradients).
+            let rank = lora.a.shape[0]
+            var hidden = [Float](repeating: 0, count: rows * rank)
+            var update = [Float](repeating: 0, count: rows * outFeatures)
+            x.data.withUnsafeBufferPointer { px in
+                lora.a.data.withUnsafeBufferPointer { pa in
+                    hidden.withUnsafeMutableBufferPointer { ph in
+                        PackedKernels.f32(pa.baseAddress!, x: px.baseAddress!, rows: rows, out: rank, in: inFeatures, y: ph.baseAddress!)
+                    }
+                }
+            }
+            hidden.withUnsafeBufferPointer { ph in
+                lora.b.data.withUnsafeBufferPointer { pb in
+                    update.withUnsafeMutableBufferPointer { pu in
+                        PackedKernels.f32(pb.baseAddress!, x: ph.baseAddress!, rows: rows, out: outFeatures, in: rank, y: pu.baseAddress!)
+                    }
+                }
+            }
+            for i in 0..<out.count { out[i] += update[i] * lora.scaling }
         }
         return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], data: out)
     }

@@ -275,3 +275,26 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         }
     }
 }
+
+@Suite struct LoRAGenerationTests {
+    @Test func adaptedModelSamplesDoNotDependOnTheBatch() throws {
+        let model = TinyModels.llama()
+        try model.enableLoRA(LoRAConfig(rank: 4, alpha: 8, targetModules: ["q_proj", "v_proj", "down_proj"]), rng: RNG(seed: 1))
+        for (name, t) in model.parameters() where name.hasSuffix("lora_B.weight") {
+            var rng = RNG(seed: UInt64(name.count))
+            t.data = t.data.map { _ in 0.2 * rng.normal() }
+        }
+        // The cached path adds the adapter as the full forward does.
+        let ids = tinyPrompts[2]
+        let full = try Tensor.withNoGrad { try model.logits(ids: ids, batch: 1, length: ids.count).data }
+        let cache = model.makeCache(batch: 1, capacity: ids.count)
+        let cached = try Tensor.withNoGrad { try ids.flatMap { try model.logits(ids: [$0], batch: 1, length: 1, cache: cache).data } }
+        #expect(maxDifference(cached, full) < 1e-5)
+        let params = SamplingParams(temperature: 1, maxNewTokens: 10)
+        let rng = RNG(seed: 8)
+        let batched = try generate(model: model, prompts: tinyPrompts, params: params, rng: rng)
+        for i in tinyPrompts.indices {
+            #expect(try generate(model: model, prompts: [tinyPrompts[i]], params: params, streams: [rng.fork(i)])[0] == batched[i])
+        }
+    }
+}
