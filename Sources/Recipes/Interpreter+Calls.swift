@@ -142,25 +142,7 @@ extension Interpreter {
     /// result and, for a mutating method, the updated receiver.
     func callBuiltins(_ builtins: [Builtin], receiver: Value?, _ arguments: [Argument], _ scope: Scope,
                       at location: RecipeLocation) throws -> (result: Value, receiver: Value?) {
-        // Overloads differ by labels (`String(_:)`, `String(repeating:count:)`): take the first that matches.
-        var chosen: (Builtin, [[Int]])?
-        var firstError: Error?
-        for b in builtins {
-            do {
-                chosen = (b, try match(b.parameters.map(ParameterSpec.init), arguments, callee: b.displayName, at: location))
-                break
-            } catch {
-                if firstError == nil { firstError = error }
-            }
-        }
-        guard let (builtin, bound) = chosen else {
-            if builtins.count > 1, let error = firstError as? RecipeError, error.kind == .label || error.kind == .missingArgument {
-                let forms = builtins.map { "`\($0.signature)`" }.joined(separator: ", ")
-                throw RecipeError(error.kind, "\(error.message); `\(builtins[0].displayName)` is called as \(forms)",
-                                  at: error.location)
-            }
-            throw firstError!
-        }
+        let (builtin, bound) = try Interpreter.chooseOverload(builtins, arguments, at: location)
         var values: [String: Value] = [:]
         for (i, p) in builtin.parameters.enumerated() {
             values[p.name] = try evalBound(ParameterSpec(p), bound[i], arguments, scope, callee: builtin.displayName)
@@ -169,6 +151,30 @@ extension Interpreter {
         let args = Arguments(builtin: builtin, receiver: receiver, values: values, location: location)
         let result = try invoke(builtin, args)
         return (result, args.receiver)
+    }
+
+    /// The first overload whose labels fit the arguments (overloads differ by labels, like
+    /// `String(_:)` and `String(repeating:count:)`), with the argument indices of each parameter.
+    static func chooseOverload(_ builtins: [Builtin], _ arguments: [Argument],
+                               at location: RecipeLocation) throws -> (Builtin, [[Int]]) {
+        var errors: [(Builtin, Error)] = []
+        for b in builtins {
+            do {
+                return (b, try matchArguments(b.parameters.map(ParameterSpec.init), arguments, callee: b.displayName, at: location))
+            } catch {
+                errors.append((b, error))
+            }
+        }
+        // Report against the overload that shares the most labels with the call.
+        let labels = Set(arguments.compactMap(\.label))
+        let (closest, error) = errors.max { a, b in
+            labels.intersection(a.0.parameters.compactMap(\.label)).count < labels.intersection(b.0.parameters.compactMap(\.label)).count
+        }!
+        if builtins.count > 1, let error = error as? RecipeError, error.kind == .label || error.kind == .missingArgument {
+            let forms = builtins.map { "`\($0.signature)`" }.joined(separator: " or ")
+            throw RecipeError(error.kind, "\(error.message) (`\(closest.displayName)` is called as \(forms))", at: error.location)
+        }
+        throw error
     }
 
     /// Runs a builtin's implementation, locating its errors at the call.
@@ -203,6 +209,12 @@ extension Interpreter {
     /// given with its label or left to its default. Returns the argument indices of each parameter.
     func match(_ params: [ParameterSpec], _ args: [Argument], callee: String,
                at location: RecipeLocation) throws -> [[Int]] {
+        try Interpreter.matchArguments(params, args, callee: callee, at: location)
+    }
+
+    /// `match` without an interpreter, for the checker that runs before a recipe does.
+    static func matchArguments(_ params: [ParameterSpec], _ args: [Argument], callee: String,
+                               at location: RecipeLocation) throws -> [[Int]] {
         let labels = params.compactMap(\.label)
         for a in args {
             guard let label = a.label, !labels.contains(label) else { continue }
@@ -268,7 +280,7 @@ extension Interpreter {
         return bound
     }
 
-    private func ordinal(_ i: Int) -> String {
+    private static func ordinal(_ i: Int) -> String {
         ["first", "second", "third", "fourth", "fifth"].indices.contains(i)
             ? ["first", "second", "third", "fourth", "fifth"][i] : "\(i + 1)th"
     }

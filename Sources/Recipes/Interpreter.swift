@@ -1,3 +1,5 @@
+import Foundation
+
 /// Runs recipes: walks the lowered syntax tree statement by statement in one session.
 ///
 /// The same interpreter serves a recipe file (`run`), a REPL (`evaluate` once per input, the
@@ -13,6 +15,15 @@ public final class Interpreter {
     public var maximumCallDepth = 400
     /// Allows a top-level `let` to be declared again, as a REPL user redefines names.
     public var allowsRedeclaration = false
+
+    /// Set by `requestInterrupt()`, from any thread.
+    private let stopRequest = StopRequest()
+
+    /// Asks the running evaluation to stop at its next check, as Ctrl-C does, for this
+    /// interpreter only (Ctrl-C reaches every interpreter of the process).
+    public func requestInterrupt() {
+        stopRequest.set(true)
+    }
 
     var globals = Scope(parent: nil)
     var steps = 0
@@ -52,6 +63,7 @@ public final class Interpreter {
     /// Runs `body` on a large stack with this session current and the step counter reset.
     private func execute<T>(_ body: @escaping () throws -> T) throws -> T {
         Interrupt.clear()
+        stopRequest.set(false)
         steps = 0
         callDepth = 0
         returnTypes = []
@@ -59,6 +71,7 @@ public final class Interpreter {
     }
 
     private func runTopLevel(_ program: [Stmt]) throws -> Value {
+        try Checker.check(program, known: Set(globals.visibleNames))
         hoistFunctions(program, into: globals)
         var last: Value = .void
         for (i, stmt) in program.enumerated() {
@@ -85,8 +98,9 @@ public final class Interpreter {
         if let stepLimit, steps > stepLimit {
             throw RecipeError(.limit, "the recipe took more than \(stepLimit) steps", at: location)
         }
-        if Interrupt.isRequested {
+        if Interrupt.isRequested || stopRequest.value {
             Interrupt.clear()
+            stopRequest.set(false)
             throw RecipeError.interrupted.located(at: location)
         }
     }
@@ -315,5 +329,23 @@ public final class Interpreter {
             guard let self else { throw RecipeError(.runtime, "`\(decl.name)` belongs to a session that has ended") }
             return try self.callUser(decl, scope, values, at: decl.location)
         }
+    }
+}
+
+/// A flag one thread sets and the interpreter's thread reads.
+private final class StopRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+
+    var value: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
+
+    func set(_ value: Bool) {
+        lock.lock()
+        flag = value
+        lock.unlock()
     }
 }

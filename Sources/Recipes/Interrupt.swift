@@ -33,10 +33,17 @@ public enum Interrupt {
     }
 
     /// Routes SIGINT to the flag instead of ending the process.
+    ///
+    /// Call it from the main thread before other threads start: it also unblocks SIGINT, which a
+    /// parent process may have left blocked, and threads inherit the mask of their creator.
     public static func installHandler() {
         _ = flag
         handlerFlag = flag
         signal(SIGINT) { _ in handlerFlag?.pointee = 1 }
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 

@@ -8,7 +8,8 @@ import Training
 ///
 /// The builtins' Swift API acts on `Session.current`. The interpreter makes its own session current
 /// while it evaluates; a compiled program uses `Session.shared`, whose output folder is
-/// `results/<program name>` and whose output goes to standard output.
+/// `$RLHF_OUT` or else `results/<program name>`, whose output goes to standard output, and whose
+/// run file is written when the program exits.
 ///
 /// The run file is opened by `beginRun()` and closed, with its report written, by `finishRun()`:
 /// this is the one place that does either.
@@ -16,7 +17,8 @@ public final class Session {
     /// The session of a compiled program that imports `Recipes`.
     public static let shared: Session = {
         let program = URL(fileURLWithPath: CommandLine.arguments.first ?? "recipe").deletingPathExtension().lastPathComponent
-        let session = Session(outputDirectory: URL(fileURLWithPath: "results").appendingPathComponent(program))
+        let folder = ProcessInfo.processInfo.environment["RLHF_OUT"].flatMap { $0.isEmpty ? nil : $0 } ?? "results/\(program)"
+        let session = Session(outputDirectory: URL(fileURLWithPath: folder))
         session.recordsRun = true
         closeSharedRunAtExit()
         return session

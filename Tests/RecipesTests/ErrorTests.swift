@@ -145,12 +145,44 @@ import Testing
             message = h.error("var i = 0\nwhile true { i += 1 }")
             done.signal()
         }
-        // Keep asking until the loop sees it (the interpreter clears the flag when it starts).
-        while done.wait(timeout: .now() + 0.05) == .timedOut { Interrupt.request() }
-        Interrupt.clear()
+        // Keep asking until the loop sees it (the interpreter clears the request when it starts).
+        while done.wait(timeout: .now() + 0.05) == .timedOut { h.interpreter.requestInterrupt() }
         #expect(message.hasPrefix("interrupted"))
         #expect(try h.run("print(i > 0)") == "true\n")
     }
 }
 
 import Foundation
+
+/// Names and builtin labels are checked before a recipe runs.
+@Suite struct CheckerTests {
+    @Test func typoOnTheLastLineStopsTheRecipeBeforeItStarts() {
+        let h = Harness()
+        #expect(h.error("print(\"training\")\nlet steps = 3\nprint(stepz)") == "unknown name `stepz`; did you mean `steps`? (line 3, column 7)")
+        #expect(h.output.isEmpty)
+        #expect(h.error("print(\"training\")\nprint(1, separater: \"-\")").hasPrefix("`print` has no argument `separater`"))
+        #expect(h.output.isEmpty)
+        #expect(h.error("print(\"a\")\nlet x = Double.pi\nlet y = String(repeatin: \"a\", count: 2)")
+            == "`String` has no argument `repeatin`; did you mean `repeating`? (`String` is called as `String(_ value: Any) -> String` or `String(repeating: String, count: Int) -> String`) (line 3, column 16)")
+        #expect(h.output.isEmpty)
+    }
+
+    @Test func scopesFollowSwift() throws {
+        // A top-level function sees globals declared below it; a variable shadows a builtin.
+        #expect(try output("func show() { print(limit) }\nlet limit = 2\nshow()") == "2\n")
+        #expect(try output("let max = 3\nprint(max)") == "3\n")
+        #expect(try output("func twice(_ f: (Int) -> Int, _ x: Int) -> Int { f(f(x)) }\nprint(twice({ $0 + 1 }, 0))") == "2\n")
+        // Names from a block are gone after it; loop variables stay inside the loop.
+        #expect(failure("if true { let inner = 1 }\nprint(inner)") == "unknown name `inner` (line 2, column 7)")
+        #expect(failure("for i in 0..<2 {}\nprint(i)") == "unknown name `i` (line 2, column 7)")
+        #expect(failure("print(later)\nlet later = 1") == "unknown name `later` (line 1, column 7)")
+        #expect(failure("let f = { print(y) }\nlet y = 1") == "unknown name `y` (line 1, column 17)")
+        #expect(try output("func first(_ xs: [Int]) -> Int {\n  guard let f = xs.first else { return 0 }\n  return f\n}\nprint(first([4]))") == "4\n")
+    }
+
+    @Test func earlierInputsOfASessionAreKnown() throws {
+        let h = Harness()
+        try h.run("let fromEarlier = 5")
+        #expect(try h.run("print(fromEarlier)") == "5\n")
+    }
+}

@@ -252,6 +252,16 @@ import Glibc
         #expect(terminal.read(until: "^").contains("unknown name `nope`"))
         terminal.send("print(steps + 1)\r")
         #expect(terminal.read(until: "4\r\n").contains("4\r\n"))
+        // Ctrl-C stops a running statement and keeps the session.
+        terminal.send("var n = 0\r")
+        terminal.read(until: "rlhf> ")
+        terminal.send("while true { n += 1 }\r")
+        usleep(300_000)
+        // What Ctrl-C sends (the child has no controlling terminal to turn ^C into a signal).
+        kill(terminal.process.processIdentifier, SIGINT)
+        #expect(terminal.read(until: "interrupted").contains("interrupted"))
+        terminal.send("print(n > 0)\r")
+        #expect(terminal.read(until: "true").contains("true"))
         terminal.send(":quit\r")
         let deadline = Date().addingTimeInterval(10)
         while terminal.process.isRunning && Date() < deadline { usleep(50_000) }
