@@ -1,0 +1,479 @@
+import Alignment
+import Datasets
+import Foundation
+import Models
+import Recording
+import Tensors
+
+// The epoch/step driver every offline trainer shares (SFT, reward model, DPO, KTO, KD, PRM), and
+// the pieces an online trainer can reuse: metric sums, evaluation scheduling, checkpoints with
+// resume, activation statistics.
+//
+// One optimizer step takes `trainBatchSize` samples from the sampler and hands them to the trainer
+// `microTrainBatchSize` at a time. The step's global denominator (its target tokens, sequences or
+// pairs) is counted over ALL of the step's samples before the first micro-batch runs, so every
+// micro-batch's loss is `sum / denominator` and the micro-batch gradients add up to the gradient of
+// one mean over the whole step: accumulating k micro-batches equals one k× batch.
+
+// MARK: - Results
+
+/// One evaluation: the training step it followed (0 = before training) and its metrics.
+public struct EvalRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    public var metrics: [String: Double]
+
+    public init(step: Int, metrics: [String: Double]) {
+        self.step = step
+        self.metrics = metrics
+    }
+}
+
+/// What a trainer returns: the steps it ran, the last step's metrics and every evaluation.
+public struct TrainingSummary: Sendable {
+    /// The stage's name in the run file (`sft`, `dpo_2`, ...).
+    public var stage: String
+    /// Optimizer steps completed, including those before a resume.
+    public var steps: Int
+    /// The steps the run was planned for.
+    public var totalSteps: Int
+    /// The metrics of the last step (loss, lr, grad_norm, and the trainer's own).
+    public var metrics: [String: Double]
+    /// Every evaluation, in order; the first is at step 0 (before training) when there is eval data.
+    public var evalHistory: [EvalRecord]
+    /// The checkpoint step the run resumed from, if it did.
+    public var resumedFromStep: Int?
+    /// Whether the caller stopped the run (through `RunContext.onProgress`) before `totalSteps`.
+    public var stopped: Bool
+
+    /// The metrics of the last evaluation.
+    public var finalEval: [String: Double]? { evalHistory.last?.metrics }
+    /// The metrics of the first evaluation (before training, unless resumed past it).
+    public var initialEval: [String: Double]? { evalHistory.first?.metrics }
+}
+
+// MARK: - Metric sums
+
+/// Sums of metrics over micro-batches (or eval batches): each metric is a mean `sum / count`, or a
+/// total that the micro-batches' shares add up to.
+///
+/// Adding happens in micro-batch order, so the result is deterministic.
+public struct MetricSums: Sendable {
+    private var sums: [String: Double] = [:]
+    private var counts: [String: Double] = [:]
+    private var totals: [String: Double] = [:]
+
+    public init() {}
+
+    /// Adds `sum` over `count` items to the mean `name`.
+    public mutating func add(_ name: String, sum: Double, count: Double) {
+        sums[name, default: 0] += sum
+        counts[name, default: 0] += count
+    }
+
+    /// Adds each value of `values` as one item of the mean `name`.
+    public mutating func add(_ name: String, values: [Float]) {
+        add(name, sum: values.reduce(0.0) { $0 + Double($1) }, count: Double(values.count))
+    }
+
+    /// Adds a share of the total `name` (e.g. a micro-batch's part of a global-denominator loss).
+    public mutating func addTotal(_ name: String, _ value: Double) {
+        totals[name, default: 0] += value
+    }
+
+    /// Adds everything `other` holds.
+    public mutating func merge(_ other: MetricSums) {
+        for (k, v) in other.sums { sums[k, default: 0] += v }
+        for (k, v) in other.counts { counts[k, default: 0] += v }
+        for (k, v) in other.totals { totals[k, default: 0] += v }
+    }
+
+    /// The sum of the mean `name` (nil if never added).
+    public func sum(_ name: String) -> Double? { sums[name] }
+
+    /// Each mean (metrics with a count of 0 are left out) and each total.
+    public var values: [String: Double] {
+        var result = totals
+        for (k, s) in sums where (counts[k] ?? 0) > 0 { result[k] = s / counts[k]! }
+        return result
+    }
+}
+
+// MARK: - Micro-batches
+
+/// One micro-batch of an optimizer step, as the driver hands it to a trainer.
+public struct MicroBatch<Example> {
+    /// The micro-batch's samples.
+    public let examples: [Example]
+    /// Their indices in the training data (to look up per-sample caches such as reference log-probs).
+    public let indices: [Int]
+    /// The position of this micro-batch in its step (0 first).
+    public let index: Int
+    /// Every sample of the step, in order; the micro-batches are consecutive slices of it.
+    public let step: [Example]
+    /// The step's global denominator: what `denominator` counted over `step`.
+    public let denominator: Int
+    /// Token or sequence mean (`TrainingOptions.lossAggregation`).
+    public let level: LossAggregation.Level
+    /// Whether this pass should record activation statistics (the first micro-batch of a step whose
+    /// statistics are kept).
+    public let recordsActivations: Bool
+
+    /// The loss aggregation over the step's global denominator.
+    public var aggregation: LossAggregation { LossAggregation(level: level, denominator: denominator) }
+}
+
+/// What a trainer's micro-batch pass returns to the driver.
+public struct MicroResult {
+    /// This micro-batch's share of the step loss (the shares add up to the step loss).
+    public var loss: Double
+    /// Further metrics (means and totals) of the micro-batch.
+    public var metrics: MetricSums
+    /// Tokens processed, for throughput.
+    public var tokens: Int
+
+    public init(loss: Double, metrics: MetricSums = MetricSums(), tokens: Int = 0) {
+        self.loss = loss
+        self.metrics = metrics
+        self.tokens = tokens
+    }
+}
+
+// MARK: - The driver
+
+/// Runs an offline trainer: epochs of shuffled samples, optimizer steps of micro-batches with one
+/// global denominator per step, evaluation, checkpoints and resume, progress and stopping.
+///
+/// A trainer builds a driver for its parameters and data, then calls ``run(denominator:micro:evaluate:)``
+/// with three closures: what to count over a step, how to run one micro-batch's forward and
+/// backward, and how to evaluate. Everything else — the sampler, the schedule, recording, eval and
+/// checkpoint cadence, resuming bit for bit — is here.
+///
+/// ```swift
+/// let driver = try TrainingDriver(kind: "sft", data: data, eval: eval, options: options,
+///                                 parameters: model.trainableParameters(), transformer: model.transformer,
+///                                 config: [:], loadCheckpoint: false, context: context)
+/// return try driver.run(
+///     denominator: { step in step.reduce(0) { $0 + tokens($1) } },
+///     micro: { mb in
+///         let loss = try lossOf(mb.examples, aggregation: mb.aggregation)
+///         try loss.backward()
+///         return MicroResult(loss: Double(try loss.item))
+///     },
+///     evaluate: { eval in try evaluate(model, eval) })
+/// ```
+///
+/// Steps: an epoch yields `data.count / trainBatchSize` steps (an incomplete last batch is dropped,
+/// as OpenRLHF does); the run lasts `maxEpochs` epochs or `maxSteps` steps, whichever is fewer.
+///
+/// Evaluation: before the first step (step 0), every `evalSteps` steps and after the last; each is
+/// recorded under `/<stage>/eval` and reported as ``TrainingProgress/eval(stage:step:metrics:)``.
+///
+/// Checkpoints: every `saveSteps` steps into `ckptPath/step_N` — weights, AdamW moments, the step,
+/// the sampler cursor, the random stream, the schedule, the eval history — plus a copy of the run
+/// file as of that step (`run.h5`). Resuming (`loadCheckpoint`) restores the latest complete one
+/// and first copies the checkpointed history of the stage into the new run file, so the run file
+/// of an interrupted and resumed run holds the same datasets as an uninterrupted one (apart from
+/// the wall-clock `time_*` metrics).
+public final class TrainingDriver<Example> {
+    /// The stage (its name, recorder and random stream).
+    public let stage: Stage
+    /// The options the run uses.
+    public let options: TrainingOptions
+    /// The optimizer loop (parameters, AdamW, schedule, step count).
+    public let loop: OptimizerLoop
+    /// The training samples.
+    public let data: [Example]
+    /// The held-out samples (may be empty: no evaluation).
+    public let evalData: [Example]
+    /// Optimizer steps per epoch.
+    public let stepsPerEpoch: Int
+    /// Optimizer steps of the whole run.
+    public let totalSteps: Int
+    /// The sample order; its cursor is saved with every checkpoint.
+    public private(set) var sampler: Sampler
+    /// Every evaluation so far.
+    public private(set) var evalHistory: [EvalRecord] = []
+
+    private let kind: String
+    private let transformers: [Transformer]
+    private let loadCheckpoint: Bool
+    private var lastMetrics: [String: Double] = [:]
+    private var resumedFrom: Int?
+
+    /// Opens the stage and checks the options.
+    ///
+    /// - Parameters:
+    ///   - kind: The stage kind (`sft`, `rm`, `dpo`, `kto`, `kd`, `prm`); the stage is named after it.
+    ///   - parameters: The trained parameters (HF names).
+    ///   - transformer: The trained model's stack, whose activations are recorded.
+    ///   - config: The trainer's own options for the run file, added to `options.configValues`.
+    ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` when there is one.
+    /// - Throws: ``TrainingError/invalidOption(_:_:)`` or ``TrainingError/invalidData(_:)``.
+    public init(kind: String, data: [Example], eval: [Example], options: TrainingOptions,
+                parameters: [(name: String, tensor: Tensor)], transformer: Transformer?,
+                config: [String: ConfigValue], loadCheckpoint: Bool, context: RunContext) throws {
+        try options.validate()
+        if let maxSteps = options.maxSteps, maxSteps < 1 {
+            throw TrainingError.invalidOption("maxSteps", "must be ≥ 1 (or nil), got \(maxSteps)")
+        }
+        if (options.saveSteps > 0 || loadCheckpoint) && (options.ckptPath ?? "").isEmpty {
+            throw TrainingError.invalidOption("ckptPath", "is needed by \(loadCheckpoint ? "loadCheckpoint" : "saveSteps"); give the checkpoint folder")
+        }
+        guard !parameters.isEmpty else {
+            throw TrainingError.invalidOption("model", "has no trainable parameters (is it frozen?)")
+        }
+        guard !data.isEmpty else { throw TrainingError.invalidData("\(kind): the training data is empty") }
+        guard data.count >= options.trainBatchSize else {
+            throw TrainingError.invalidData(
+                "\(kind): \(data.count) training samples are fewer than trainBatchSize \(options.trainBatchSize); lower trainBatchSize or add data")
+        }
+        self.kind = kind
+        self.data = data
+        self.evalData = eval
+        self.options = options
+        self.loadCheckpoint = loadCheckpoint
+        transformers = transformer.map { [$0] } ?? []
+        stepsPerEpoch = data.count / options.trainBatchSize
+        totalSteps = Swift.min(options.maxEpochs * stepsPerEpoch, options.maxSteps ?? Int.max)
+        var values = options.configValues
+        values["load_checkpoint"] = .bool(loadCheckpoint)
+        values["train_samples"] = .int(data.count)
+        values["eval_samples"] = .int(eval.count)
+        values["total_steps"] = .int(totalSteps)
+        for (k, v) in config { values[k] = v }
+        stage = try context.beginStage(kind, config: values, statsEvery: options.statsEvery)
+        do {
+            loop = try OptimizerLoop(parameters: parameters, options: options, totalSteps: totalSteps, stage: stage)
+        } catch {
+            throw stage.fail(error, step: nil)
+        }
+        sampler = Sampler(count: data.count, rng: stage.rng.fork("sampler"))
+    }
+
+    /// Trains to the end (or until the caller stops), evaluating and checkpointing on the way.
+    ///
+    /// - Parameters:
+    ///   - denominator: The global denominator of a step, counted over all its samples: target
+    ///     tokens (token mean), sequences (sequence mean) or pairs (pairwise losses). Must be > 0.
+    ///   - micro: Runs one micro-batch's forward and backward with `mb.aggregation`, returning its
+    ///     share of the step loss and its metrics.
+    ///   - evaluate: Computes the eval metrics over the eval data (called under `Tensor.withNoGrad`);
+    ///     nil, or empty eval data, skips evaluation.
+    /// - Returns: The summary; ``TrainingSummary/stopped`` says whether the caller stopped early.
+    /// - Throws: ``TrainingError``, or the trainer's error; the error is also recorded in the run file.
+    public func run(denominator: ([Example]) throws -> Int,
+                    micro: (MicroBatch<Example>) throws -> MicroResult,
+                    evaluate: (([Example]) throws -> [String: Double])?) throws -> TrainingSummary {
+        let evaluate = evalData.isEmpty ? nil : evaluate
+        if loadCheckpoint, let directory = try latestCheckpoint() {
+            do { try resume(from: directory) } catch { throw stage.fail(error, step: nil) }
+        }
+        var stopped = false
+        if loop.step == 0, let evaluate { stopped = try runEvaluation(evaluate) }
+        while !stopped && loop.step < totalSteps {
+            let remaining = sampler.count - sampler.cursor
+            if remaining > 0 && remaining < options.trainBatchSize { _ = sampler.next(remaining) }  // drop the last
+            let indices = sampler.next(options.trainBatchSize)
+            let batch = indices.map { data[$0] }
+            let stepNumber = loop.step + 1
+            let count: Int
+            do { count = try denominator(batch) } catch { throw stage.fail(error, step: stepNumber) }
+            guard count > 0 else {
+                throw stage.fail(TrainingError.invalidData("\(stage.name): step \(stepNumber) has nothing to train on (its denominator is 0)"),
+                                 step: stepNumber)
+            }
+            let recordsStatistics = stage.recorder?.recordsStatistics(atStep: stepNumber) ?? false
+            do {
+                lastMetrics = try loop.step {
+                    var loss = 0.0, tokens = 0
+                    var sums = MetricSums()
+                    let size = options.microTrainBatchSize
+                    for (i, start) in stride(from: 0, to: batch.count, by: size).enumerated() {
+                        let end = Swift.min(start + size, batch.count)
+                        let mb = MicroBatch(examples: Array(batch[start..<end]), indices: Array(indices[start..<end]), index: i,
+                                            step: batch, denominator: count, level: options.lossAggregation,
+                                            recordsActivations: recordsStatistics && i == 0)
+                        let result = try micro(mb)
+                        loss += result.loss
+                        tokens += result.tokens
+                        sums.merge(result.metrics)
+                    }
+                    return OptimizerLoop.StepResult(loss: loss, metrics: sums.values, tokens: tokens)
+                }
+            } catch TrainingError.stopped {
+                stopped = true
+                lastMetrics = lastMetrics.isEmpty ? [:] : lastMetrics
+            }
+            let step = loop.step
+            if let evaluate, step == totalSteps || (options.evalSteps > 0 && step % options.evalSteps == 0) {
+                if try runEvaluation(evaluate) { stopped = true }
+            }
+            if options.saveSteps > 0 && step % options.saveSteps == 0 {
+                do { try saveCheckpoint() } catch { throw stage.fail(error, step: step) }
+            }
+        }
+        return TrainingSummary(stage: stage.name, steps: loop.step, totalSteps: totalSteps, metrics: lastMetrics,
+                               evalHistory: evalHistory, resumedFromStep: resumedFrom, stopped: stopped)
+    }
+
+    /// Runs `body` (a forward pass of the trained model) while recording the activation statistics
+    /// of every layer, when `micro` is the micro-batch whose statistics the step keeps.
+    ///
+    /// Only real tokens count: positions where `keyMask` is false (padding) are left out.
+    public func recordingActivations<T>(_ micro: MicroBatch<Example>, keyMask: [Bool]?, _ body: () throws -> T) throws -> T {
+        guard micro.recordsActivations, let recorder = stage.recorder, !transformers.isEmpty else { return try body() }
+        var failure: Error?
+        let previous = transformers.map(\.activationHook)
+        for transformer in transformers {
+            transformer.activationHook = { name, x in
+                let width = x.shape.last ?? 1
+                do {
+                    if let keyMask, keyMask.count * width == x.count, keyMask.contains(false) {
+                        var kept: [Float] = []
+                        kept.reserveCapacity(x.count)
+                        for (row, real) in keyMask.enumerated() where real { kept += x.data[(row * width)..<((row + 1) * width)] }
+                        try kept.withUnsafeBufferPointer { try recorder.record(activation: name, values: $0) }
+                    } else {
+                        try x.data.withUnsafeBufferPointer { try recorder.record(activation: name, values: $0) }
+                    }
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            }
+        }
+        defer { for (transformer, hook) in zip(transformers, previous) { transformer.activationHook = hook } }
+        let result = try body()
+        if let failure { throw failure }
+        return result
+    }
+
+    // MARK: Evaluation
+
+    /// Evaluates now, records and reports; true when the caller asked to stop.
+    private func runEvaluation(_ evaluate: ([Example]) throws -> [String: Double]) throws -> Bool {
+        let step = loop.step
+        let metrics: [String: Double]
+        do {
+            metrics = try Tensor.withNoGrad { try evaluate(evalData) }
+            try stage.recorder?.record(eval: metrics, at: step)
+        } catch {
+            throw stage.fail(error, step: step)
+        }
+        evalHistory.append(EvalRecord(step: step, metrics: metrics))
+        return stage.report(.eval(stage: stage.name, step: step, metrics: metrics))
+    }
+
+    // MARK: Checkpoints
+
+    /// What a checkpoint's `state.json` holds besides the optimizer steps.
+    struct State: Codable {
+        var format = 1
+        var kind: String
+        var stage: String
+        var step: Int
+        var totalSteps: Int
+        var trainBatchSize: Int
+        var samples: Int
+        var sampler: Sampler
+        var rng: RNG
+        var schedule: LearningRateSchedule
+        var evalHistory: [EvalRecord]
+        var metrics: [String: Double]
+        /// The copy of the run file in the checkpoint folder, when the run is recorded.
+        var runFile: String?
+    }
+
+    private var checkpointRoot: URL { URL(fileURLWithPath: options.ckptPath ?? "") }
+
+    /// Writes `ckptPath/step_N`: the checkpoint, then the run file's copy (a checkpoint without its
+    /// copy is incomplete and skipped on resume).
+    private func saveCheckpoint() throws {
+        let directory = checkpointRoot.appendingPathComponent("step_\(loop.step)")
+        let runFile = stage.context.runFile
+        let state = State(kind: kind, stage: stage.name, step: loop.step, totalSteps: totalSteps,
+                          trainBatchSize: options.trainBatchSize, samples: data.count, sampler: sampler, rng: stage.rng,
+                          schedule: loop.schedule, evalHistory: evalHistory, metrics: lastMetrics,
+                          runFile: runFile == nil ? nil : "run.h5")
+        try FileManager.default.createDirectory(at: checkpointRoot, withIntermediateDirectories: true)
+        try Checkpoint.save(to: directory, parameters: loop.parameters, optimizer: loop.optimizer, state: state)
+        if let runFile {
+            // Every step and evaluation so far is committed and flushed: the file on disk is whole.
+            let partial = directory.appendingPathComponent("run.h5.partial")
+            try? FileManager.default.removeItem(at: partial)
+            try FileManager.default.copyItem(at: URL(fileURLWithPath: runFile.path), to: partial)
+            try FileManager.default.moveItem(at: partial, to: directory.appendingPathComponent("run.h5"))
+        }
+    }
+
+    /// The newest complete checkpoint in `ckptPath` (nil when there is none).
+    private func latestCheckpoint() throws -> URL? {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: checkpointRoot.path) else { return nil }
+        let steps = names.compactMap { name -> Int? in
+            guard name.hasPrefix("step_"), let n = Int(name.dropFirst(5)) else { return nil }
+            return n
+        }
+        for n in steps.sorted(by: >) {
+            let directory = checkpointRoot.appendingPathComponent("step_\(n)")
+            guard fm.fileExists(atPath: directory.appendingPathComponent("state.json").path) else { continue }
+            if stage.recorder != nil && !fm.fileExists(atPath: directory.appendingPathComponent("run.h5").path) { continue }
+            return directory
+        }
+        return nil
+    }
+
+    /// Restores the checkpoint in `directory` and copies its run-file history into this stage.
+    private func resume(from directory: URL) throws {
+        let state = try Checkpoint.load(from: directory, parameters: loop.parameters, optimizer: loop.optimizer, as: State.self)
+        func mismatch(_ what: String, _ saved: Any, _ now: Any) -> TrainingError {
+            .checkpoint("\(directory.path) was written with \(what) \(saved), this run has \(now); resume with the same data and options, or use another ckptPath")
+        }
+        guard state.kind == kind else { throw mismatch("trainer", state.kind, kind) }
+        guard state.samples == data.count else { throw mismatch("training samples", state.samples, data.count) }
+        guard state.trainBatchSize == options.trainBatchSize else {
+            throw mismatch("trainBatchSize", state.trainBatchSize, options.trainBatchSize)
+        }
+        guard state.totalSteps == totalSteps else { throw mismatch("total steps", state.totalSteps, totalSteps) }
+        guard state.schedule == loop.schedule else { throw mismatch("schedule", state.schedule, loop.schedule) }
+        if let recorder = stage.recorder {
+            guard let name = state.runFile else {
+                throw TrainingError.checkpoint("\(directory.path) holds no copy of the run file (the run was not recorded); resume without a run file")
+            }
+            try replayStageHistory(from: directory.appendingPathComponent(name), stage: state.stage, into: recorder,
+                                   throughStep: state.step)
+        }
+        loop.step = state.step
+        sampler = state.sampler
+        evalHistory = state.evalHistory
+        lastMetrics = state.metrics
+        resumedFrom = state.step
+    }
+}
+
+// MARK: - Options in the run file
+
+extension TrainingOptions {
+    /// Every option under OpenRLHF's flag name, for the stage's config in the run file.
+    public var configValues: [String: ConfigValue] {
+        var values: [String: ConfigValue] = [
+            "learning_rate": .double(learningRate),
+            "micro_train_batch_size": .int(microTrainBatchSize),
+            "train_batch_size": .int(trainBatchSize),
+            "max_epochs": .int(maxEpochs),
+            "max_norm": .double(maxNorm),
+            "l2": .double(l2),
+            "adam_betas": .doubles(adamBetas),
+            "lr_warmup_ratio": .double(lrWarmupRatio),
+            "lr_scheduler": .string(lrScheduler),
+            "eval_steps": .int(evalSteps),
+            "save_steps": .int(saveSteps),
+            "stats_every": .int(statsEvery),
+            "max_len": .int(maxLen),
+            "packing_samples": .bool(packing),
+            "loss_aggregation": .string(lossAggregation.rawValue),
+        ]
+        if let maxSteps { values["max_steps"] = .int(maxSteps) }
+        if let ckptPath { values["ckpt_path"] = .string(ckptPath) }
+        return values
+    }
+}
