@@ -53,6 +53,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // The quickstart recipe, unchanged, compiled as a Swift program against `import Recipes`
+        // (Examples/QuickstartCompiled/main.swift links to recipes/quickstart.swift).
+        .executableTarget(name: "QuickstartCompiled", dependencies: ["Recipes"], path: "Examples/QuickstartCompiled"),
+
         // MARK: - Test support
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
 

@@ -135,6 +135,9 @@ public final class Model: RecipeObject {
     /// A copy that is never trained: the reference of DPO, KTO and the KL penalty.
     public func frozen() -> Model { Model(lm: lm.frozen(), tokenizer: tokenizer, origin: origin + ", frozen") }
 
+    /// A trainable copy with the same weights: to branch several experiments from one policy.
+    public func copy() -> Model { Model(lm: lm.copy(), tokenizer: tokenizer, origin: origin + ", copy") }
+
     /// Number of parameters.
     public var parameterCount: Int { lm.parameterCount }
 

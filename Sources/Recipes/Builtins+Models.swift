@@ -58,6 +58,9 @@ extension BuiltinArea {
             Builtin("frozen", kind: .method("Model"), doc: "A copy that is never trained: a reference model.", returns: .named("Model")) { args, _ in
                 .opaque(try args.receiver(Model.self).frozen())
             },
+            Builtin("copy", kind: .method("Model"), doc: "A trainable copy with the same weights.", returns: .named("Model")) { args, _ in
+                .opaque(try args.receiver(Model.self).copy())
+            },
             Builtin("parameterCount", kind: .property("Model"), doc: "Number of parameters.", returns: .int) { args, _ in
                 .int(try args.receiver(Model.self).parameterCount)
             },

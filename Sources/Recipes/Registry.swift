@@ -56,7 +56,7 @@ public struct BuiltinArea {
 public enum Registry {
     /// Every area, in the order the reference lists them. Adding an area is one line here.
     public static let areas: [BuiltinArea] = [
-        .core, .math, .strings, .collections, .output, .models, .data,
+        .core, .math, .strings, .collections, .output, .models, .data, .training,
     ]
 
     /// Every builtin, with each enum case as a static property of its type.
