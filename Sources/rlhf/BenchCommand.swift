@@ -22,6 +22,9 @@ struct Bench: ParsableCommand {
         ("train", { try ModelBenchmarks.training() }),
         ("sample", { try ModelBenchmarks.sampling() }),
         ("smollm2", { try ModelBenchmarks.smolLM2() }),
+        ("grpo", { try grpoStepBenchmark() }),
+        ("packing", { try packingBenchmark() }),
+        ("recording", { try RecordingBenchmark.run() }),
     ]
 
     func run() throws {
