@@ -1,5 +1,6 @@
 import Foundation
 import Recording
+import Reports
 import Tensors
 import Training
 
@@ -127,6 +128,13 @@ public final class Session {
         for hook in runHooks.finish { try hook(self) }
     }
 
+    /// Writes the report of the closed run file (`report.md` and its SVG charts) into the output
+    /// folder; made from the run file alone, as `rlhf report` makes it.
+    public func writeReport() throws {
+        guard FileManager.default.fileExists(atPath: runFileURL.path) else { return }
+        _ = try Report.write(try RunReader(url: runFileURL), to: outputDirectory)
+    }
+
     /// Where trainers record and report: created at the first training stage, from the seed set by
     /// then. With `recordsRun`, it opens the run file, whose root attributes hold the recipe text,
     /// the `--set` overrides and the seed. Progress goes to a progress bar per stage, and Ctrl-C
@@ -217,6 +225,7 @@ private func closeSharedRunAtExit() {
     atexit {
         do {
             try Session.shared.finishRun()
+            try Session.shared.writeReport()
         } catch {
             fputs("error: \(error)\n", stderr)
         }

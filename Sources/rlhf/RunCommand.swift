@@ -60,13 +60,16 @@ struct RunCommand: ParsableCommand {
             try session.beginRun()
             try interpreter.run(recipe)
             try session.finishRun()
+            try session.writeReport()
         } catch let error as RecipeError {
             // Record the failure and close the run file, so every completed step stays readable.
             try? session.finishRun(error: error)
+            try? session.writeReport()
             FileHandle.standardError.write(Data((error.rendered(source: recipe.text) + "\n").utf8))
             throw ExitCode.failure
         } catch {
             try? session.finishRun(error: error)
+            try? session.writeReport()
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode.failure
         }
