@@ -46,6 +46,10 @@ final class Column {
     private(set) var capacity: Int
     private let memType: hid_t
     private var closed = false
+    /// The dataset's file space and a one-row memory space, kept between writes (one row per
+    /// step is the common case); the file space is fetched again after each resize.
+    private var fileSpace: hid_t = -1
+    private var rowSpace: hid_t = -1
 
     private init(id: hid_t, type: ColumnType, width: Int, chunkRows: Int, capacity: Int) {
         self.id = id
@@ -113,6 +117,10 @@ final class Column {
         var dims: [hsize_t] = width > 0 ? [hsize_t(rows), hsize_t(width)] : [hsize_t(rows)]
         guard H5Dset_extent(id, &dims) >= 0 else { return false }
         capacity = rows
+        if fileSpace >= 0 {
+            H5Sclose(fileSpace)
+            fileSpace = -1
+        }
         return true
     }
 
@@ -120,9 +128,10 @@ final class Column {
     func write(row: Int, count: Int, _ data: UnsafeRawPointer) -> Bool {
         guard count > 0 else { return true }
         guard reserve(row + count) else { return false }
-        let fileSpace = H5Dget_space(id)
-        guard fileSpace >= 0 else { return false }
-        defer { H5Sclose(fileSpace) }
+        if fileSpace < 0 {
+            fileSpace = H5Dget_space(id)
+            guard fileSpace >= 0 else { return false }
+        }
         var start: (hsize_t, hsize_t) = (hsize_t(row), 0)
         var extent: (hsize_t, hsize_t) = (hsize_t(count), hsize_t(width))
         let rank: Int32 = width > 0 ? 2 : 1
@@ -136,9 +145,17 @@ final class Column {
             }
         }
         guard selected >= 0 else { return false }
-        let memSpace = withUnsafePointer(to: &extent) { pointer in
-            pointer.withMemoryRebound(to: hsize_t.self, capacity: 2) { H5Screate_simple(rank, $0, nil) }
+        func memorySpace() -> hid_t {
+            withUnsafePointer(to: &extent) { pointer in
+                pointer.withMemoryRebound(to: hsize_t.self, capacity: 2) { H5Screate_simple(rank, $0, nil) }
+            }
         }
+        if count == 1 {
+            if rowSpace < 0 { rowSpace = memorySpace() }
+            guard rowSpace >= 0 else { return false }
+            return H5Dwrite(id, memType, rowSpace, fileSpace, rlhf_H5P_DEFAULT(), data) >= 0
+        }
+        let memSpace = memorySpace()
         guard memSpace >= 0 else { return false }
         defer { H5Sclose(memSpace) }
         return H5Dwrite(id, memType, memSpace, fileSpace, rlhf_H5P_DEFAULT(), data) >= 0
@@ -173,6 +190,8 @@ final class Column {
     func close() {
         guard !closed else { return }
         closed = true
+        if fileSpace >= 0 { H5Sclose(fileSpace) }
+        if rowSpace >= 0 { H5Sclose(rowSpace) }
         if type == .string { H5Tclose(memType) }
         H5Dclose(id)
     }

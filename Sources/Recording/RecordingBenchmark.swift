@@ -5,20 +5,23 @@ import Foundation
 
 /// Measures what recording costs per step on a model-shaped set of buffers.
 public enum RecordingBenchmark {
-    /// Element counts of a tiny Llama (vocab 3584, hidden 128, 4 layers, intermediate 344,
-    /// untied head): 39 tensors, 1,709,184 parameters.
-    public static let tinyLlamaParameters: [Int] = {
-        let (vocab, hidden, layers, intermediate) = (3584, 128, 4, 344)
+    /// Element counts of a Llama's parameters in model order (embedding, per layer: input norm,
+    /// q, k, v, o, post-attention norm, gate, up, down; final norm, untied head).
+    public static func llamaParameters(vocab: Int, hidden: Int, layers: Int, intermediate: Int, kvHidden: Int) -> [Int] {
         var sizes = [vocab * hidden]
         for _ in 0..<layers {
-            sizes += [hidden, hidden * hidden, hidden * hidden, hidden * hidden, hidden * hidden]
+            sizes += [hidden, hidden * hidden, kvHidden * hidden, kvHidden * hidden, hidden * hidden]
             sizes += [hidden, intermediate * hidden, intermediate * hidden, hidden * intermediate]
         }
         return sizes + [hidden, vocab * hidden]
-    }()
+    }
 
-    /// Activations of the same model for 8 sequences of 64 tokens: one per layer and the final norm.
-    public static let tinyLlamaActivations: [Int] = Array(repeating: 8 * 64 * 128, count: 5)
+    /// The tiny Llama of `rlhf bench` (vocab 512, width 256, 4 layers, MLP 688, 4 KV heads of 32):
+    /// 39 tensors, 3,164,416 parameters.
+    public static let tinyLlamaParameters = llamaParameters(vocab: 512, hidden: 256, layers: 4, intermediate: 688, kvHidden: 128)
+
+    /// Its activations for a batch of 8 × 256 tokens: one per layer output and the final norm.
+    public static let tinyLlamaActivations: [Int] = Array(repeating: 8 * 256 * 256, count: 5)
 
     /// Records `steps` steps into a run file in `directory` and returns milliseconds per step:
     /// `statistics_ms` (computing), `write_ms` (writing, flushing, committing), `total_ms`,

@@ -18,6 +18,9 @@ public enum RunFileError: Error, CustomStringConvertible, Equatable {
     case readFailed(path: String, object: String, reason: String)
     /// A stage, metric, tensor or layer name cannot be an HDF5 object name here.
     case invalidName(path: String, name: String, reason: String)
+    /// A recorded value breaks a rule of the file: a step that does not increase, per-token
+    /// arrays whose length is not the response's.
+    case invalidRecord(path: String, what: String, reason: String)
     /// A stage, metric, tensor, layer or eval metric the file does not hold.
     case notFound(path: String, object: String, available: [String])
     /// The file was closed before this call.
@@ -43,6 +46,8 @@ public enum RunFileError: Error, CustomStringConvertible, Equatable {
             return "\(path): reading \(object) failed (\(reason)). The file may be damaged; `h5dump -H \(path)` shows what HDF5 can still read."
         case .invalidName(let path, let name, let reason):
             return "\(path): \"\(name)\" cannot be recorded: \(reason). Rename it."
+        case .invalidRecord(let path, let what, let reason):
+            return "\(path): cannot record \(what): \(reason)."
         case .notFound(let path, let object, let available):
             let list = available.isEmpty ? "none" : available.joined(separator: ", ")
             return "\(path): no \(object) in this run file. Available: \(list)."

@@ -143,8 +143,8 @@ public final class StageRecorder {
         for (i, sample) in samples.enumerated() {
             for (label, values) in [("advantages", sample.advantages), ("logprobs", sample.logprobs)]
             where !values.isEmpty && values.count != sample.responseIDs.count {
-                throw RunFileError.invalidName(
-                    path: file.path, name: "rollout sample \(i)",
+                throw RunFileError.invalidRecord(
+                    path: file.path, what: "rollout sample \(i)",
                     reason: "\(label) has \(values.count) values for \(sample.responseIDs.count) response tokens (give one per token, or none)")
             }
         }
@@ -161,8 +161,8 @@ public final class StageRecorder {
             try file.ensureOpen()
             defer { clearPending() }
             if let lastStep, step <= lastStep {
-                throw RunFileError.invalidName(
-                    path: file.path, name: "step \(step)",
+                throw RunFileError.invalidRecord(
+                    path: file.path, what: "step \(step)",
                     reason: "stage \(name) already committed step \(lastStep); steps must increase")
             }
             var written: [Table] = [metrics]
@@ -231,8 +231,8 @@ public final class StageRecorder {
             try file.ensureOpen()
             for key in values.keys { try validateName(key, what: "an eval metric name", reserved: ["step"], path: file.path) }
             if let lastEvalStep, step < lastEvalStep {
-                throw RunFileError.invalidName(
-                    path: file.path, name: "eval step \(step)",
+                throw RunFileError.invalidRecord(
+                    path: file.path, what: "an evaluation at step \(step)",
                     reason: "stage \(name) already recorded an evaluation at step \(lastEvalStep); eval steps must not decrease")
             }
             let table = try self.table(\.eval, "eval", chunkRows: 512)

@@ -67,7 +67,7 @@ struct RecordingCostTests {
     @Test func benchmarkRunsAndReportsItsCost() throws {
         let result = try RecordingBenchmark.run(steps: 6)
         #expect(result["tensors"] == 39)
-        #expect(result["parameters"] == 1_709_184)
+        #expect(result["parameters"] == 3_164_416)
         print("recording cost per step: statistics \(result["statistics_ms"]!) ms, writes \(result["write_ms"]!) ms")
     }
 }
