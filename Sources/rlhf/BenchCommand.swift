@@ -24,7 +24,7 @@ struct Bench: ParsableCommand {
         ("smollm2", { try ModelBenchmarks.smolLM2() }),
         ("grpo", { try grpoStepBenchmark() }),
         ("packing", { try packingBenchmark() }),
-        ("recording", { try RecordingBenchmark.run() }),
+        ("recording", { try RecordingCost.run() }),
     ]
 
     func run() throws {

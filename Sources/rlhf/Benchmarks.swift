@@ -59,41 +59,16 @@ enum MatmulBenchmark {
     }
 }
 
-/// What recording every statistic costs: value, gradient and update statistics of every
-/// tiny-Llama parameter written to a run file and committed, per step, against the time of one
-/// training step of the same model (batch 8 × 256 tokens).
-enum RecordingBenchmark {
-    static func run(steps: Int = 6) throws -> [String: Any] {
-        let model = ModelBenchmarks.tinyLlama()
-        let parameters = model.parameters()
-        var rng = RNG(seed: 2)
-        let grads = parameters.map { Tensor.randn($0.tensor.shape, rng: &rng).data }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-bench-\(getpid()).h5")
-        defer { try? FileManager.default.removeItem(at: url) }
-        let file = try RunFile.create(at: url, attributes: RunAttributes(name: "bench", recipe: "", seed: 0, threads: Parallel.threads,
-                                                                           version: "bench"))
-        let stage = try file.stage("train")
-        var step = 0
-        let perStep = try bestTime(repeats: steps) {
-            step += 1
-            for ((name, tensor), grad) in zip(parameters, grads) {
-                try tensor.data.withUnsafeBufferPointer { try stage.record(tensor: name, kind: .value, values: $0) }
-                try grad.withUnsafeBufferPointer { try stage.record(tensor: name, kind: .grad, values: $0) }
-                try grad.withUnsafeBufferPointer { try stage.record(tensor: name, kind: .update, values: $0) }
-            }
-            try stage.record(metrics: ["loss": 1, "lr": 1e-4, "grad_norm": 1])
-            try stage.commit(step: step)
-        }
-        try file.close()
+/// What recording every statistic costs against one training step of the same model: the
+/// tiny-Llama shape's value, gradient and update statistics plus activations, written and committed
+/// (`Recording.RecordingBenchmark`), beside `rlhf bench --only train`'s step time (batch 8 × 256).
+enum RecordingCost {
+    static func run() throws -> [String: Any] {
+        var result: [String: Any] = try RecordingBenchmark.run(threads: Parallel.threads)
         let training = try ModelBenchmarks.training()
-        let tokensPerSecond = training["train_tokens_per_s"] as? Double ?? .nan
-        let stepSeconds = Double(8 * 256) / tokensPerSecond
-        return [
-            "parameters": parameters.count,
-            "values_per_step": 3 * model.parameterCount,
-            "record_seconds_per_step": perStep,
-            "train_step_seconds": stepSeconds,
-            "share_of_step": perStep / stepSeconds,
-        ]
+        let stepMilliseconds = 1000 * Double(8 * 256) / (training["train_tokens_per_s"] as? Double ?? .nan)
+        result["train_step_ms"] = stepMilliseconds
+        result["share_of_step"] = (result["total_ms"] as? Double ?? .nan) / stepMilliseconds
+        return result
     }
 }

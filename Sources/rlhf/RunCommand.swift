@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recipes
+import Tensors
 
 /// `rlhf run FILE.swift`: runs a recipe; its run file and report go to the output folder.
 struct RunCommand: ParsableCommand {
@@ -28,6 +29,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The output folder (default: results/<file name>).")
     var out: String?
 
+    @Option(help: "Worker threads (results are the same bits for any count).")
+    var threads: Int?
+
     @Option(name: .customLong("allow-read"), help: ArgumentHelp("Also let the recipe read under this folder (repeatable).", valueName: "dir"))
     var allowRead: [String] = []
 
@@ -35,6 +39,10 @@ struct RunCommand: ParsableCommand {
     var allowWrite: [String] = []
 
     func run() throws {
+        if let threads {
+            guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+            Parallel.threads = threads
+        }
         var recipe: Recipe
         do {
             recipe = try Recipe(contentsOf: URL(fileURLWithPath: file), fileName: file)
