@@ -91,7 +91,9 @@ public func causalAttention(q: Tensor, k: Tensor, v: Tensor, segments: [Int]? = 
                                         dv.withUnsafeMutableBufferPointer { pdv in
                                             let pq = pq.baseAddress!, pk = pk.baseAddress!, pv = pv.baseAddress!
                                             let po = po.baseAddress!, pdo = pdo.baseAddress!, pl = pl.baseAddress!
-                                            let pdq = pdq.baseAddress, pdk = pdk.baseAddress, pdv = pdv.baseAddress
+                                            // An empty array still has a base address (shared storage): pass nil for gradients not wanted.
+                                            let pdq = needQ ? pdq.baseAddress : nil, pdk = needK ? pdk.baseAddress : nil
+                                            let pdv = needV ? pdv.baseAddress : nil
                                             // One task per key/value head: the query heads that share it add
                                             // into its dK and dV in a fixed order, on one thread.
                                             Parallel.forEach(b * hkv) { bkv in
