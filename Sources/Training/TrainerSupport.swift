@@ -301,8 +301,9 @@ public final class TrainingDriver<Example> {
                     return OptimizerLoop.StepResult(loss: loss, metrics: sums.values, tokens: tokens)
                 }
             } catch TrainingError.stopped {
+                // The step was recorded and reported before the loop threw; finish it (evaluation,
+                // checkpoint) as an uninterrupted run would, then end the stage.
                 stopped = true
-                lastMetrics = lastMetrics.isEmpty ? [:] : lastMetrics
             }
             let step = loop.step
             if let evaluate, step == totalSteps || (options.evalSteps > 0 && step % options.evalSteps == 0) {
