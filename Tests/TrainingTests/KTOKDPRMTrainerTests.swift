@@ -16,7 +16,7 @@ struct KTOKDPRMTrainerTests {
         let summary = try trainKTO(policy, data: OfflineFixture.unpaired, eval: OfflineFixture.evalUnpaired, options: options,
                                    kto: KTOOptions(beta: 0.1), context: RunContext(seed: 10))
         let before = try #require(summary.initialEval), after = try #require(summary.finalEval)
-        #expect((after["margin"] ?? 0) > 0.3, "held-out reward margin \(after["margin"] ?? 0)")
+        #expect((after["margin"] ?? 0) > 0.5, "held-out reward margin \(after["margin"] ?? 0)")
         #expect((after["loss"] ?? 1) < (before["loss"] ?? 0) - 0.05, "eval loss \(before["loss"] ?? 0) → \(after["loss"] ?? 0)")
         for key in ["loss", "kl", "chosen_reward", "rejected_reward"] { #expect(summary.metrics[key] != nil, "\(key)") }
     }
