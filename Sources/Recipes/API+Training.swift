@@ -512,3 +512,93 @@ func estimator(_ name: String) throws -> AdvantageEstimator {
     }
     return e
 }
+
+// MARK: - KTO, KD, PRM
+
+extension TrainingData {
+    func unpaired(_ tokenizer: any TextTokenizer, maxLen: Int) throws -> (train: [UnpairedExample], eval: [UnpairedExample]) {
+        try expect(.unpaired)
+        let f = try format(for: tokenizer)
+        return (try UnpairedDataset.load(records, tokenizer: tokenizer, format: f, maxLen: maxLen).examples,
+                try UnpairedDataset.load(evalRecords, tokenizer: tokenizer, format: f, maxLen: maxLen).examples)
+    }
+
+    func processRewards(_ tokenizer: any TextTokenizer, maxLen: Int) throws -> (train: [ProcessRewardExample], eval: [ProcessRewardExample]) {
+        try expect(.processReward)
+        let placeholder = Datasets.SyntheticTask.placeholderToken, tokens = Datasets.SyntheticTask.rewardTokens
+        return (try ProcessRewardDataset.load(records, tokenizer: tokenizer, placeholderToken: placeholder, rewardTokens: tokens,
+                                              maxLen: maxLen).examples,
+                try ProcessRewardDataset.load(evalRecords, tokenizer: tokenizer, placeholderToken: placeholder, rewardTokens: tokens,
+                                              maxLen: maxLen).examples)
+    }
+}
+
+func runKTO(_ policy: Model, reference: Model, data: TrainingData, kto: KTOOptions, common: CommonOptions) throws -> TrainingRun {
+    let options = common.trainingOptions(dataMaxLen: data.maxLen)
+    let (train, eval) = try data.unpaired(policy.tokenizer, maxLen: options.maxLen)
+    return TrainingRun(try trainKTO(policy.lm, reference: reference.lm, data: train, eval: eval, options: options, kto: kto,
+                                    context: try Session.current.runContext()))
+}
+
+func runKD(_ student: Model, teacher: Model, data: TrainingData, kdCoef: Double, common: CommonOptions) throws -> TrainingRun {
+    let options = common.trainingOptions(dataMaxLen: data.maxLen)
+    let (train, eval) = try data.sft(student.tokenizer, maxLen: options.maxLen)
+    return TrainingRun(try trainKD(student.lm, teacher: teacher.lm, data: train, eval: eval, options: options,
+                                   kd: KDOptions(kdCoef: kdCoef), context: try Session.current.runContext()))
+}
+
+func runPRM(_ model: Model, data: TrainingData, common: CommonOptions) throws -> TrainingRun {
+    let options = common.trainingOptions(dataMaxLen: nil)
+    let (train, eval) = try data.processRewards(model.tokenizer, maxLen: options.maxLen)
+    let prm = try PRMOptions(rewardTokens: Datasets.SyntheticTask.rewardTokens, tokenizer: model.tokenizer)
+    return TrainingRun(try trainPRM(model.lm, data: train, eval: eval, options: options, prm: prm,
+                                    context: try Session.current.runContext()))
+}
+
+/// The options of `sft`, `dpo`, `kto`, `kd` and `prm` as one value, from a compiled recipe's arguments.
+func commonOptions(maxEpochs: Int, learningRate: Double, microTrainBatchSize: Int, trainBatchSize: Int, maxLen: Int?,
+                   maxNorm: Double, l2: Double, lrWarmupRatio: Double, lrScheduler: String, evalSteps: Int, statsEvery: Int,
+                   maxSteps: Int?) -> CommonOptions {
+    var common = CommonOptions()
+    (common.maxEpochs, common.learningRate, common.microTrainBatchSize, common.trainBatchSize, common.maxLen) =
+        (maxEpochs, learningRate, microTrainBatchSize, trainBatchSize, maxLen)
+    (common.maxNorm, common.l2, common.lrWarmupRatio, common.lrScheduler) = (maxNorm, l2, lrWarmupRatio, lrScheduler)
+    (common.evalSteps, common.statsEvery, common.maxSteps) = (evalSteps, statsEvery, maxSteps)
+    return common
+}
+
+/// KTO on unpaired desirable/undesirable answers against a frozen reference.
+@discardableResult
+public func kto(_ policy: Model, reference: Model, data: TrainingData, beta: Double = 0.01, desirableLossWeight: Double = 1,
+                undesirableLossWeight: Double = 1, maxEpochs: Int = 1, learningRate: Double = 5e-4, microTrainBatchSize: Int = 16,
+                trainBatchSize: Int = 64, maxLen: Int? = nil, maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03,
+                lrScheduler: String = "cosine_with_min_lr", evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
+    let common = commonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+                               trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2, lrWarmupRatio: lrWarmupRatio,
+                               lrScheduler: lrScheduler, evalSteps: evalSteps, statsEvery: statsEvery, maxSteps: maxSteps)
+    let options = KTOOptions(beta: beta, desirableLossWeight: desirableLossWeight, undesirableLossWeight: undesirableLossWeight)
+    return orExit { try runKTO(policy, reference: reference, data: data, kto: options, common: common) }
+}
+
+/// Knowledge distillation to a frozen teacher on SFT data.
+@discardableResult
+public func kd(_ student: Model, teacher: Model, data: TrainingData, kdCoef: Double = 0.4, maxEpochs: Int = 1,
+               learningRate: Double = 1e-3, microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, maxLen: Int? = nil,
+               maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03, lrScheduler: String = "cosine_with_min_lr",
+               evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
+    let common = commonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+                               trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2, lrWarmupRatio: lrWarmupRatio,
+                               lrScheduler: lrScheduler, evalSteps: evalSteps, statsEvery: statsEvery, maxSteps: maxSteps)
+    return orExit { try runKD(student, teacher: teacher, data: data, kdCoef: kdCoef, common: common) }
+}
+
+/// A process reward model over a task's step placeholders.
+@discardableResult
+public func prm(_ model: Model, data: TrainingData, maxEpochs: Int = 1, learningRate: Double = 1e-3, microTrainBatchSize: Int = 16,
+                trainBatchSize: Int = 64, maxLen: Int? = nil, maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03,
+                lrScheduler: String = "cosine_with_min_lr", evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
+    let common = commonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+                               trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2, lrWarmupRatio: lrWarmupRatio,
+                               lrScheduler: lrScheduler, evalSteps: evalSteps, statsEvery: statsEvery, maxSteps: maxSteps)
+    return orExit { try runPRM(model, data: data, common: common) }
+}

@@ -187,6 +187,48 @@ extension BuiltinArea {
                 .opaque(try runRewardModel(try args.object(Model.self, "base"), data: try args.object(TrainingData.self, "data"),
                                            loss: try args.string("loss"), common: try commonOptions(args)))
             },
+            Builtin(
+                "kto", doc: "KTO on unpaired desirable/undesirable answers against a frozen reference.",
+                parameters: [
+                    .positional("policy", .named("Model"), doc: "The model to train."),
+                    .labeled("reference", .named("Model"), doc: "The frozen reference."),
+                    .labeled("data", .named("TrainingData"), doc: "Unpaired data."),
+                    .labeled("beta", .double, default: .double(0.01), doc: "β of the implicit reward."),
+                    .labeled("desirableLossWeight", .double, default: .double(1), doc: "Weight of desirable examples."),
+                    .labeled("undesirableLossWeight", .double, default: .double(1), doc: "Weight of undesirable examples."),
+                ] + trainingParameters(learningRate: 5e-4),
+                returns: .named("TrainingRun")
+            ) { args, _ in
+                let kto = KTOOptions(beta: try args.double("beta"), desirableLossWeight: try args.double("desirableLossWeight"),
+                                     undesirableLossWeight: try args.double("undesirableLossWeight"))
+                return .opaque(try runKTO(try args.object(Model.self, "policy"), reference: try args.object(Model.self, "reference"),
+                                          data: try args.object(TrainingData.self, "data"), kto: kto, common: try commonOptions(args)))
+            },
+            Builtin(
+                "kd", doc: "Knowledge distillation: (1 - kdCoef)·CE + kdCoef·KL to a frozen teacher on SFT data.",
+                parameters: [
+                    .positional("student", .named("Model"), doc: "The model to train."),
+                    .labeled("teacher", .named("Model"), doc: "The teacher (not trained)."),
+                    .labeled("data", .named("TrainingData"), doc: "SFT data."),
+                    .labeled("kdCoef", .double, default: .double(0.4), doc: "Weight of the distillation term."),
+                ] + trainingParameters(learningRate: 1e-3),
+                returns: .named("TrainingRun")
+            ) { args, _ in
+                .opaque(try runKD(try args.object(Model.self, "student"), teacher: try args.object(Model.self, "teacher"),
+                                  data: try args.object(TrainingData.self, "data"), kdCoef: try args.double("kdCoef"),
+                                  common: try commonOptions(args)))
+            },
+            Builtin(
+                "prm", doc: "A process reward model: hard labels over the task's reward tokens at step placeholders.",
+                parameters: [
+                    .positional("model", .named("Model"), doc: "The model to train."),
+                    .labeled("data", .named("TrainingData"), doc: "Process-reward data (a task's processRewards)."),
+                ] + trainingParameters(learningRate: 1e-3),
+                returns: .named("TrainingRun")
+            ) { args, _ in
+                .opaque(try runPRM(try args.object(Model.self, "model"), data: try args.object(TrainingData.self, "data"),
+                                   common: try commonOptions(args)))
+            },
             rlBuiltin("ppo", estimator: nil, doc: "PPO with a critic (GAE), or any estimator of the family.", samples: 1),
             rlBuiltin("grpo", estimator: "groupNorm", doc: "GRPO: group-normalised rewards, no critic.", samples: 4),
             rlBuiltin("reinforce", estimator: "reinforce", doc: "REINFORCE++: token-level returns, whitened over the batch.", samples: 1),
