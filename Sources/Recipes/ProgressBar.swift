@@ -29,7 +29,9 @@ public final class ProgressBar {
     public let total: Int
     private let style: Style
     private let started = Date()
+    /// Tokens and time counted from the first update, so the rate leaves out start-up.
     private var tokens = 0
+    private var firstUpdate: Date?
     private var lastLine = Date.distantPast
     private var lastStep = 0
 
@@ -44,11 +46,14 @@ public final class ProgressBar {
 
     /// Reports that `step` (1-based) finished with `loss`, having processed `tokens` tokens.
     public func update(step: Int, loss: Double? = nil, tokens: Int = 0) {
-        self.tokens += tokens
+        let now = Date()
+        if firstUpdate == nil { firstUpdate = now } else { self.tokens += tokens }
+        let step = min(step, total)
         lastStep = step
         guard style != .silent else { return }
-        let elapsed = Date().timeIntervalSince(started)
-        let rate = elapsed > 0 ? Double(self.tokens) / elapsed : 0
+        let elapsed = now.timeIntervalSince(started)
+        let measured = now.timeIntervalSince(firstUpdate ?? now)
+        let rate = measured > 0 ? Double(self.tokens) / measured : 0
         let eta = step > 0 ? elapsed / Double(step) * Double(max(0, total - step)) : 0
         var fields = ["\(label) \(step)/\(total)"]
         if let loss { fields.append("loss \(formatted(loss, digits: 4))") }
@@ -61,7 +66,6 @@ public final class ProgressBar {
             emit("\r\u{1B}[2K\(bar) " + fields.joined(separator: "  "))
         case .lines:
             // One line every 10% and at least every 10 seconds, so logs stay readable.
-            let now = Date()
             let tick = max(1, total / 10)
             guard step == total || step % tick == 0 || now.timeIntervalSince(lastLine) >= 10 else { return }
             lastLine = now

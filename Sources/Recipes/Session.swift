@@ -76,6 +76,7 @@ public final class Session {
     public private(set) var runFile: RunFile?
     private var context: RunContext?
     private var progressBars: [String: ProgressBar] = [:]
+    private var finishedStages: Set<String> = []
 
     /// Called when a run starts and ends.
     public struct RunHooks {
@@ -172,12 +173,14 @@ public final class Session {
     private func report(_ progress: TrainingProgress) {
         switch progress {
         case .step(let stage, let step, let total, let metrics, let tokens):
+            guard !finishedStages.contains(stage) else { return }
             let bar = progressBars[stage] ?? ProgressBar(label: stage, total: total, session: self)
             progressBars[stage] = bar
             bar.update(step: step + 1, loss: metrics["loss"], tokens: tokens)
             if step + 1 >= total {
                 bar.finish()
                 progressBars[stage] = nil
+                finishedStages.insert(stage)
             }
         case .eval, .rollout:
             break
