@@ -81,7 +81,11 @@ public struct Builtin {
             var text = label.map { $0 == name ? $0 : "\($0) \(name)" } ?? "_ \(name)"
             text += ": \(type)"
             if isVariadic { text += "..." }
-            if let defaultValue { text += " = \(defaultValue.sourceText)" }
+            if let defaultValue {
+                text += " = \(defaultValue.sourceText)"
+            } else if case .optional = type {
+                text += " = nil"
+            }
             return text
         }
     }

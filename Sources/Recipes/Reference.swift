@@ -93,7 +93,8 @@ public enum Reference {
         var text = "\(b.signature)\n    \(b.doc)\n"
         for p in b.parameters {
             let label = p.label ?? "_ \(p.name)"
-            text += "    \(padded(label, to: 18)) \(p.type)\(p.defaultValue.map { " = \($0.sourceText)" } ?? "")"
+            let shownDefault = p.defaultValue.map { " = \($0.sourceText)" } ?? (p.isOptional && !p.isVariadic ? " = nil" : "")
+            text += "    \(padded(label, to: 18)) \(p.type)\(shownDefault)"
             text += p.doc.isEmpty ? "\n" : "  \(p.doc)\n"
         }
         return text
@@ -148,7 +149,7 @@ public enum Reference {
                     for p in b.parameters {
                         let label = p.label.map { "`\($0):`" } ?? "`_ \(p.name)`"
                         let type = "`\(p.type)\(p.isVariadic ? "..." : "")`"
-                        let value = p.defaultValue.map { "`\($0.sourceText.replacingOccurrences(of: "\n", with: "\\n"))`" } ?? ""
+                        let value = p.defaultValue.map { "`\($0.sourceText)`" } ?? (p.isOptional && !p.isVariadic ? "`nil`" : "")
                         md += "| \(label) | \(type.replacingOccurrences(of: "|", with: "\\|")) | \(value) | \(p.doc) |\n"
                     }
                 }
