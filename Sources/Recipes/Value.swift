@@ -112,6 +112,10 @@ enum DictionaryKey: Hashable {
 ///
 /// Builtins call recipe closures with `call(_:)`, e.g. a reward function:
 /// `try reward.call([.string(prompt), .string(response)]).asDouble()`.
+///
+/// Call a recipe closure on the thread that runs the builtin (the interpreter's thread), never
+/// from worker threads: the interpreter evaluates one thing at a time. A closure's errors are
+/// `RecipeError`s located in the recipe; let them propagate.
 public final class Function {
     /// The name shown in messages (`closure` for anonymous closures).
     public let name: String
