@@ -226,9 +226,13 @@ public final class Session {
 /// A compiled program writes its run file, and closes it, when it exits.
 private func closeSharedRunAtExit() {
     atexit {
+        // Only a program that used the recipe API (a seed or a training stage) is a run; a tool
+        // that merely touched the shared session leaves no files behind.
+        let session = Session.shared
+        guard session.seed != nil || session.hasRunContext else { return }
         do {
-            try Session.shared.finishRun()
-            try Session.shared.writeReport()
+            try session.finishRun()
+            try session.writeReport()
         } catch {
             fputs("error: \(error)\n", stderr)
         }
