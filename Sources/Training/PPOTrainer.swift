@@ -22,6 +22,11 @@ import Tokenizers
 // the critic's in `<stage>_critic`. Each row also carries the metrics of the rollout it trained
 // on (reward, return, kl, kl_coef, response_length, time_rollout_s, time_experience_s, …), and the
 // first row of each rollout carries its first `rolloutSamplesPerStep` samples.
+//
+// Checkpoints (`ckptPath/rollout_N`) hold the actor and the critic with their AdamW moments, the
+// run state (rollouts, prompt cursor, β, streams, eval history) and a copy of the run file; a
+// resumed run first copies the recorded history of both stages into its own run file, so its
+// datasets equal those of an uninterrupted run.
 
 /// One evaluation of an online RL run.
 public struct RLEvaluationPoint: Sendable {
@@ -40,18 +45,32 @@ public struct PPOSummary: Sendable {
     public var rollouts: Int
     /// Rollouts the run was set up for.
     public var totalRollouts: Int
-    /// Optimizer steps completed by the actor and by the critic.
+    /// Optimizer steps completed by the actor and by the critic (resumed runs included).
     public var actorSteps: Int
     public var criticSteps: Int
+    /// Actor optimizer steps the run was set up for (frozen rollouts train no actor).
+    public var totalActorSteps: Int
     /// Whether the caller stopped the run early.
     public var stopped: Bool
     /// β after the last rollout.
     public var klCoef: Double
-    /// The metrics of the last rollout, and `time_train_s` (its critic and actor training);
-    /// wall-clock values start with `time_`.
+    /// The metrics of the last rollout and of its last actor step, `rollouts`, `critic_steps`, and
+    /// `time_train_s` (the rollout's critic and actor training); wall-clock values start with `time_`.
     public var lastRollout: [String: Double]
-    /// The evaluations of this call, in order.
+    /// The evaluations of this call, in order, with their per-source scores.
     public var evaluations: [RLEvaluationPoint]
+    /// Every evaluation of the run, those before a resume included (metrics as in the run file:
+    /// `<datasource>_pass<k>`, `<datasource>_pass1`, `response_length`, `rollout`).
+    public var evalHistory: [EvalRecord]
+    /// The actor step of the checkpoint the run resumed from, if it did.
+    public var resumedFromStep: Int?
+
+    /// The summary in the form every trainer returns: `steps` counts actor optimizer steps,
+    /// `metrics` is ``lastRollout``.
+    public var trainingSummary: TrainingSummary {
+        TrainingSummary(stage: stage, steps: actorSteps, totalSteps: totalActorSteps, metrics: lastRollout, evalHistory: evalHistory,
+                        resumedFromStep: resumedFromStep, stopped: stopped)
+    }
 }
 
 /// Trains `actor` online on `prompts` with the estimator `options.advantageEstimator`:
@@ -78,7 +97,8 @@ public struct PPOSummary: Sendable {
 ///     with a reference and β = 0 the KL is still measured and logged.
 ///   - critic: A `ScalarModel` of kind `.critic`; needed by `gae`, refused by the other estimators.
 ///   - stageName: The run-file stage; default from the estimator (`ppo`, `grpo`, `rloo`, …).
-/// - Returns: A summary; the run file holds every step.
+/// - Returns: A summary (``PPOSummary/trainingSummary`` gives the form every trainer returns);
+///   the run file holds every step.
 /// - Throws: ``TrainingError`` for bad options or data, a failing reward (naming the sample), a
 ///   non-finite loss; the error is recorded in the run file, which keeps every completed step.
 public func trainPPO(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource,
@@ -179,6 +199,12 @@ struct PPOState: Codable {
     var stream: RNG
     var actorStep: Int
     var criticStep: Int
+    /// Every evaluation so far.
+    var evalHistory: [EvalRecord] = []
+    /// The summary metrics after the last rollout.
+    var metrics: [String: Double] = [:]
+    /// The copy of the run file in the checkpoint folder, when the run is recorded.
+    var runFile: String? = nil
 }
 
 /// The critic checkpoint's own state.
@@ -201,9 +227,11 @@ final class PPOTrainer {
     let criticLoop: OptimizerLoop?
     let rolloutsPerEpisode: Int
     let totalRollouts: Int
+    let totalActorSteps: Int
     var state: PPOState
+    var resumedFromStep: Int? = nil
+    /// The evaluations of this call, with their per-source scores.
     var evaluations: [RLEvaluationPoint] = []
-    var lastRollout: [String: Double] = [:]
 
     init(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource, prompts: [PromptExample],
          evalPrompts: [PromptExample], tokenizer: any TextTokenizer, options: PPOOptions, context: RunContext,
@@ -258,7 +286,10 @@ final class PPOTrainer {
         maker = ExperienceMaker(actor: actor, reference: reference, critic: critic, reward: reward, tokenizer: tokenizer, options: options)
         rolloutsPerEpisode = prompts.count / options.rolloutBatchSize
         totalRollouts = min(options.numEpisodes * rolloutsPerEpisode, options.maxSteps ?? .max)
-        let totalSteps = totalRollouts * (options.rolloutSamples / options.trainBatchSize) * options.maxEpochs
+        let stepsPerRollout = (options.rolloutSamples / options.trainBatchSize) * options.maxEpochs
+        // The schedule spans every rollout, frozen ones included (OpenRLHF's `max_steps`).
+        let totalSteps = totalRollouts * stepsPerRollout
+        totalActorSteps = (totalRollouts - min(max(options.freezingActorSteps, 0), totalRollouts)) * stepsPerRollout
 
         var config = options.configValues
         config["reward"] = .string(reward.summary)
@@ -282,9 +313,8 @@ final class PPOTrainer {
         }
         state = PPOState(rollout: 0, totalRollouts: totalRollouts, sampler: Sampler(count: prompts.count, rng: stage.rng.fork("prompts")),
                          klCoefficient: KLCoefficient(options), stream: stage.rng, actorStep: 0, criticStep: 0)
-        if options.loadCheckpoint, let path = options.ckptPath,
-           FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).appendingPathComponent("actor").path) {
-            do { try loadCheckpoint(URL(fileURLWithPath: path)) } catch { throw stage.fail(error, step: nil) }
+        if options.loadCheckpoint, let directory = latestCheckpoint() {
+            do { try resume(from: directory) } catch { throw stage.fail(error, step: nil) }
         }
     }
 
@@ -301,8 +331,9 @@ final class PPOTrainer {
             stopped = true
         }
         return PPOSummary(stage: stage.name, rollouts: state.rollout, totalRollouts: totalRollouts, actorSteps: actorLoop.step,
-                          criticSteps: criticLoop?.step ?? 0, stopped: stopped, klCoef: state.klCoefficient.value,
-                          lastRollout: lastRollout, evaluations: evaluations)
+                          criticSteps: criticLoop?.step ?? 0, totalActorSteps: totalActorSteps, stopped: stopped,
+                          klCoef: state.klCoefficient.value, lastRollout: state.metrics, evaluations: evaluations,
+                          evalHistory: state.evalHistory, resumedFromStep: resumedFromStep)
     }
 
     /// Runs `body`, recording its error in the run file (for failures outside the optimizer loop,
@@ -382,7 +413,7 @@ final class PPOTrainer {
         }
 
         // 4. Actor.
-        var trainedKL = 0.0, trainedSteps = 0
+        var trainedKL = 0.0, trainedSteps = 0, lastStep: [String: Double] = [:]
         started = DispatchTime.now().uptimeNanoseconds
         if r > options.freezingActorSteps {
             for epoch in 0..<options.maxEpochs {
@@ -394,6 +425,7 @@ final class PPOTrainer {
                         samplesToRecord = []
                     }
                     let result = try actorLoop.step { try actorStep(buffer: buffer, micro: micro, beta: beta) }
+                    lastStep = result
                     trainedKL += result["actor_kl"] ?? 0
                     trainedSteps += 1
                 }
@@ -407,13 +439,15 @@ final class PPOTrainer {
         state.rollout = r
         state.actorStep = actorLoop.step
         state.criticStep = criticLoop?.step ?? 0
-        lastRollout = metrics
-        lastRollout["time_train_s"] = seconds(since: started) + (metrics["time_critic_s"] ?? 0)
+        state.metrics = lastStep.merging(metrics) { step, _ in step }
+        state.metrics["time_train_s"] = seconds(since: started) + (metrics["time_critic_s"] ?? 0)
+        state.metrics["rollouts"] = Double(r)
+        state.metrics["critic_steps"] = Double(state.criticStep)
 
         // 6. Evaluation and checkpoint.
         if try evaluateIfNeeded(force: false) { return true }
-        if options.saveSteps > 0 && r % options.saveSteps == 0, let path = options.ckptPath {
-            try recorded { try saveCheckpoint(URL(fileURLWithPath: path)) }
+        if options.saveSteps > 0 && r % options.saveSteps == 0 {
+            try recorded { try saveCheckpoint() }
         }
         return false
     }
@@ -522,45 +556,76 @@ final class PPOTrainer {
         var metrics = result.metrics
         metrics["rollout"] = Double(r)
         try stage.recorder?.record(eval: metrics, at: actorLoop.step)
+        state.evalHistory.append(EvalRecord(step: actorLoop.step, metrics: metrics))
         evaluations.append(RLEvaluationPoint(rollout: r, step: actorLoop.step, result: result))
         return stage.report(.eval(stage: stage.name, step: actorLoop.step, metrics: metrics))
     }
 
     // MARK: - Checkpoints
 
-    /// Writes `<ckpt>/actor` (weights, AdamW moments, the run state) and `<ckpt>/critic`, into a
-    /// temporary folder renamed at the end, so a crash leaves the previous checkpoint whole.
-    private func saveCheckpoint(_ directory: URL) throws {
+    private var checkpointRoot: URL { URL(fileURLWithPath: options.ckptPath ?? "") }
+
+    /// Writes `ckptPath/rollout_N`: `actor/` (weights, AdamW moments, the run state), `critic/`,
+    /// and `run.h5`, the run file as of this rollout. Everything goes into a temporary folder
+    /// renamed at the end, so a crash leaves no partial checkpoint.
+    private func saveCheckpoint() throws {
         let fm = FileManager.default
-        let partial = directory.deletingLastPathComponent().appendingPathComponent(directory.lastPathComponent + ".saving")
+        let directory = checkpointRoot.appendingPathComponent("rollout_\(state.rollout)")
+        let partial = checkpointRoot.appendingPathComponent("rollout_\(state.rollout).partial")
         try? fm.removeItem(at: partial)
         try fm.createDirectory(at: partial, withIntermediateDirectories: true)
+        let runFile = stage.context.runFile
+        var saved = state
+        saved.runFile = runFile == nil ? nil : "run.h5"
         try Checkpoint.save(to: partial.appendingPathComponent("actor"), parameters: actorLoop.parameters,
-                            optimizer: actorLoop.optimizer, state: state)
+                            optimizer: actorLoop.optimizer, state: saved)
         if let criticLoop {
             try Checkpoint.save(to: partial.appendingPathComponent("critic"), parameters: criticLoop.parameters,
                                 optimizer: criticLoop.optimizer, state: CriticCheckpointState(step: criticLoop.step))
         }
+        // Every step and evaluation so far is committed and flushed: the file on disk is whole.
+        if let runFile { try fm.copyItem(at: URL(fileURLWithPath: runFile.path), to: partial.appendingPathComponent("run.h5")) }
         if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
         try fm.moveItem(at: partial, to: directory)
     }
 
-    /// Restores the actor, the critic, their optimizers and schedules, β, the streams and the
-    /// prompt cursor.
-    private func loadCheckpoint(_ directory: URL) throws {
+    /// The newest complete checkpoint in `ckptPath`, or nil.
+    private func latestCheckpoint() -> URL? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: checkpointRoot.path) else { return nil }
+        let rollouts = names.compactMap { name -> Int? in
+            name.hasPrefix("rollout_") ? Int(name.dropFirst("rollout_".count)) : nil
+        }
+        return rollouts.max().map { checkpointRoot.appendingPathComponent("rollout_\($0)") }
+    }
+
+    /// Restores the actor, the critic, their optimizers and schedules, β, the streams, the prompt
+    /// cursor and the eval history, and copies both stages' recorded history into this run file.
+    private func resume(from directory: URL) throws {
         let saved = try Checkpoint.load(from: directory.appendingPathComponent("actor"), parameters: actorLoop.parameters,
                                         optimizer: actorLoop.optimizer, as: PPOState.self)
         guard saved.totalRollouts == totalRollouts, saved.sampler.count == prompts.count else {
             throw TrainingError.checkpoint(
                 "\(directory.path) was written by a run of \(saved.totalRollouts) rollouts over \(saved.sampler.count) prompts; "
-                    + "this run has \(totalRollouts) over \(prompts.count). Resume with the same prompts and options")
+                    + "this run has \(totalRollouts) over \(prompts.count). Resume with the same prompts and options, or use another ckptPath")
         }
-        actorLoop.step = saved.actorStep
         if let criticLoop {
             let criticState = try Checkpoint.load(from: directory.appendingPathComponent("critic"), parameters: criticLoop.parameters,
                                                   optimizer: criticLoop.optimizer, as: CriticCheckpointState.self)
             criticLoop.step = criticState.step
         }
+        if let recorder = stage.recorder {
+            guard let name = saved.runFile else {
+                throw TrainingError.checkpoint("\(directory.path) holds no copy of the run file (the run was not recorded); resume without a run file")
+            }
+            let copy = directory.appendingPathComponent(name)
+            try replayStageHistory(from: copy, stage: stage.name, into: recorder, throughStep: saved.actorStep)
+            if let criticStage, let criticRecorder = criticStage.recorder {
+                try replayStageHistory(from: copy, stage: criticStage.name, into: criticRecorder, throughStep: saved.criticStep)
+            }
+        }
+        actorLoop.step = saved.actorStep
         state = saved
+        state.runFile = nil
+        resumedFromStep = saved.actorStep
     }
 }

@@ -188,15 +188,6 @@ struct RunDatasets: Equatable {
         }
     }
 
-    init(tables: [String: [[UInt64]]]) { self.tables = tables }
-
-    /// These rows followed by `other`'s, table by table (a run and its resumed continuation).
-    func followed(by other: RunDatasets) -> RunDatasets {
-        var joined = tables
-        for (key, rows) in other.tables { joined[key, default: []] += rows }
-        return RunDatasets(tables: joined)
-    }
-
     /// The tables that differ, for a readable failure.
     func differences(from other: RunDatasets) -> [String] {
         Set(tables.keys).union(other.tables.keys).sorted().filter { tables[$0] != other.tables[$0] }

@@ -152,14 +152,17 @@ import Training
         // Stopped when rollout 5 is generated: the checkpoint after rollout 4 is the last.
         let head = try statefulRun(folder.appendingPathComponent("head.h5"), options: options, rollouts: 6, stopAtRollout: 5)
         #expect(head.stopped && head.rollouts == 4)
-        let tail = try statefulRun(folder.appendingPathComponent("tail.h5"), options: options, rollouts: 6)
-        #expect(tail.rollouts == 6 && !tail.stopped)
-        #expect(tail.klCoef == full.klCoef)
+        let resumed = try statefulRun(folder.appendingPathComponent("resumed.h5"), options: options, rollouts: 6)
+        #expect(resumed.rollouts == 6 && !resumed.stopped && resumed.resumedFromStep == 4 * 4)
+        #expect(resumed.klCoef == full.klCoef)
+        #expect(resumed.evalHistory == full.evalHistory)
+        #expect(resumed.trainingSummary.steps == full.actorSteps)
 
+        // The resumed run's file holds the checkpointed history too: it equals the uninterrupted one.
         let whole = try RunDatasets(path: folder.appendingPathComponent("full.h5").path)
-        let joined = try RunDatasets(path: folder.appendingPathComponent("head.h5").path)
-            .followed(by: RunDatasets(path: folder.appendingPathComponent("tail.h5").path))
-        #expect(whole == joined, "datasets differ: \(whole.differences(from: joined))")
+        let again = try RunDatasets(path: folder.appendingPathComponent("resumed.h5").path)
+        #expect(whole == again, "datasets differ: \(whole.differences(from: again))")
+        #expect(whole.tables["ppo/eval/step"] == [[0], [8], [16], [24]])
     }
 
     @Test(arguments: AdvantageEstimator.allCases)
