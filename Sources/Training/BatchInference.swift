@@ -40,6 +40,11 @@ public struct ScoredCompletion: Codable, Equatable, Sendable {
     }
 }
 
+extension ScoredCompletion {
+    /// Whether the response has any text besides whitespace.
+    var hasText: Bool { !response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+}
+
 /// Samples `n` responses per prompt and scores each: OpenRLHF's `--best_of_n` generation followed
 /// by reward inference.
 ///
@@ -87,12 +92,14 @@ public func bestOfN(model: CausalLM, prompts: [PromptExample], n: Int, params: S
 }
 
 /// Rejection sampling (Llama 2, https://arxiv.org/abs/2307.09288): the best response of each prompt
-/// as an SFT record `{"input", "output", "reward"}` (the first of equal best).
+/// as an SFT record `{"input", "output", "reward"}` (the first of equal best). Empty responses
+/// (nothing but whitespace) are left out: the SFT loader cannot train them.
 public func rejectionSampling(_ scored: [[ScoredCompletion]]) -> [Record] {
     var records: [Record] = []
     for group in scored {
-        guard var best = group.first else { continue }
-        for sample in group.dropFirst() where sample.reward > best.reward { best = sample }
+        let candidates = group.filter(\.hasText)
+        guard var best = candidates.first else { continue }
+        for sample in candidates.dropFirst() where sample.reward > best.reward { best = sample }
         records.append(Record(["input": .string(best.prompt), "output": .string(best.response), "reward": .number(best.reward)],
                               file: "rejection_sampling", line: records.count + 1))
     }
@@ -140,13 +147,15 @@ public func conditionalSFTPrompts(_ prompts: [PromptExample], csftPrompt: String
 
 /// Iterative DPO (RLHFlow's online loop): for each prompt the best and the worst response as a
 /// preference record `{"prompt", "chosen", "chosen_reward", "rejected", "rejected_reward"}`
-/// (first of equals); prompts whose responses all score the same give no pair.
+/// (first of equals); prompts whose responses all score the same give no pair. Empty responses
+/// (nothing but whitespace) are left out: the preference loader cannot train them.
 public func iterativeDPOPairs(_ scored: [[ScoredCompletion]]) -> [Record] {
     var records: [Record] = []
     for group in scored {
-        guard var best = group.first else { continue }
+        let candidates = group.filter(\.hasText)
+        guard var best = candidates.first else { continue }
         var worst = best
-        for sample in group.dropFirst() {
+        for sample in candidates.dropFirst() {
             if sample.reward > best.reward { best = sample }
             if sample.reward < worst.reward { worst = sample }
         }

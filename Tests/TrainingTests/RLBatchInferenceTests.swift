@@ -49,6 +49,9 @@ import Training
         let r = try #require(records.first)
         #expect(try r.string("prompt") == "3 1 2=" && r.string("chosen") == "123" && r.string("rejected") == "132")
         #expect(try r.number("chosen_reward") == 1 && r.number("rejected_reward") == 1.0 / 3)
+        // An empty response cannot be trained, so it is never picked.
+        let withEmpty = scored[0] + [ScoredCompletion(prompt: "3 1 2=", response: " \n", reward: 0)]
+        #expect(try iterativeDPOPairs([withEmpty])[0].string("rejected") == "132")
     }
 
     @Test func conditionalSFTPutsTheScoreInTheInput() throws {
@@ -94,5 +97,31 @@ import Training
         try RLFixture.supervisedWarmStart(policy, steps: 30, records: records, learningRate: 1e-3)
         let after = try passAt1()
         #expect(after > before + 0.1, "rejection sampling moved eval pass@1 from \(before) to \(after)")
+    }
+
+    /// Best-of-8 → best/worst pairs in OpenRLHF's JSONL → the preference loader → DPO.
+    @Test func oneIterativeDPORoundRaisesPassAt1() throws {
+        let policy = RLFixture.policy()
+        func passAt1() throws -> Double {
+            try evaluatePassAtK(model: policy, prompts: RLFixture.evalPrompts, reward: RLFixture.reward, tokenizer: RLFixture.tokenizer,
+                                nSamplesPerPrompt: 4, temperature: 1, maxNewTokens: 8, rng: RNG(seed: 77)).passAt1
+        }
+        let before = try passAt1()
+        let scored = try bestOfN(model: policy, prompts: Array(RLFixture.trainPrompts.prefix(512)), n: 8, params: params,
+                                 reward: RLFixture.reward, tokenizer: RLFixture.tokenizer, microBatchSize: 64, rng: RNG(seed: 12))
+        let path = try rlTemporaryDirectory().appendingPathComponent("iter_dpo.jsonl").path
+        try JSONLines.write(iterativeDPOPairs(scored), to: path)
+        let pairs = try PreferenceDataset.load(JSONLines.read(path), tokenizer: RLFixture.tokenizer, maxLen: RLFixture.task.maxLen)
+        #expect(pairs.count > 400)
+        var options = TrainingOptions()
+        options.learningRate = 1e-3
+        options.trainBatchSize = 32
+        options.microTrainBatchSize = 32
+        options.lrScheduler = "constant"
+        options.maxSteps = 60
+        options.maxEpochs = 8
+        _ = try trainDPO(policy, data: pairs.examples, options: options, dpo: DPOOptions(beta: 0.1), context: RunContext(seed: 4))
+        let after = try passAt1()
+        #expect(after > before + 0.1, "iterative DPO moved eval pass@1 from \(before) to \(after)")
     }
 }
