@@ -20,39 +20,29 @@
 ///   - heads: Attention heads for `attn_q`, KV heads for `attn_k`.
 /// - Returns: The rows in HuggingFace order: HF row h·d + p·d/2 + i = GGUF row h·d + 2i + p.
 public func unpermuteLlamaQK<T>(_ values: [T], rows: Int, rowLength: Int, heads: Int) -> [T] {
-    precondition(values.count == rows * rowLength, "unpermuteLlamaQK: \(values.count) values for \(rows) × \(rowLength)")
-    precondition(
-        heads > 0 && rows % (2 * heads) == 0, "unpermuteLlamaQK: \(rows) rows do not split into \(heads) heads of even size")
-    let headSize = rows / heads
-    let half = headSize / 2
-    var out = values
-    for h in 0..<heads {
-        for p in 0..<2 {
-            for i in 0..<half {
-                let hfRow = h * headSize + p * half + i
-                let ggufRow = h * headSize + 2 * i + p
-                out[(hfRow * rowLength)..<((hfRow + 1) * rowLength)] = values[(ggufRow * rowLength)..<((ggufRow + 1) * rowLength)]
-            }
-        }
-    }
-    return out
+    moveLlamaQKRows(values, rows: rows, rowLength: rowLength, heads: heads, toHuggingFace: true)
 }
 
 /// The inverse of ``unpermuteLlamaQK(_:rows:rowLength:heads:)``: what llama.cpp's converter does
 /// to an HF `q_proj` / `k_proj` weight (for writing GGUF files and for tests).
 public func permuteLlamaQK<T>(_ values: [T], rows: Int, rowLength: Int, heads: Int) -> [T] {
-    precondition(values.count == rows * rowLength, "permuteLlamaQK: \(values.count) values for \(rows) × \(rowLength)")
-    precondition(
-        heads > 0 && rows % (2 * heads) == 0, "permuteLlamaQK: \(rows) rows do not split into \(heads) heads of even size")
+    moveLlamaQKRows(values, rows: rows, rowLength: rowLength, heads: heads, toHuggingFace: false)
+}
+
+/// Moves whole rows between the two layouts: HF row h·d + p·d/2 + i is GGUF row h·d + 2i + p.
+private func moveLlamaQKRows<T>(_ values: [T], rows: Int, rowLength: Int, heads: Int, toHuggingFace: Bool) -> [T] {
+    let name = toHuggingFace ? "unpermuteLlamaQK" : "permuteLlamaQK"
+    precondition(values.count == rows * rowLength, "\(name): \(values.count) values for \(rows) × \(rowLength)")
+    precondition(heads > 0 && rows % (2 * heads) == 0, "\(name): \(rows) rows do not split into \(heads) heads of even size")
     let headSize = rows / heads
     let half = headSize / 2
     var out = values
     for h in 0..<heads {
         for p in 0..<2 {
             for i in 0..<half {
-                let hfRow = h * headSize + p * half + i
-                let ggufRow = h * headSize + 2 * i + p
-                out[(ggufRow * rowLength)..<((ggufRow + 1) * rowLength)] = values[(hfRow * rowLength)..<((hfRow + 1) * rowLength)]
+                let hfRow = h * headSize + p * half + i, ggufRow = h * headSize + 2 * i + p
+                let (to, from) = toHuggingFace ? (hfRow, ggufRow) : (ggufRow, hfRow)
+                out[(to * rowLength)..<((to + 1) * rowLength)] = values[(from * rowLength)..<((from + 1) * rowLength)]
             }
         }
     }

@@ -57,23 +57,22 @@ func formatMetric(_ value: Double) -> String {
     return String(format: "%.3e", value)
 }
 
-/// The options every trainer builtin shares, as a recipe writes them.
-public struct CommonOptions {
-    public var maxEpochs = 1
-    public var learningRate = 1e-3
-    public var microTrainBatchSize = 16
-    public var trainBatchSize = 64
-    public var maxLen: Int? = nil
-    public var packing = false
-    public var maxNorm = 1.0
-    public var l2 = 0.0
-    public var lrWarmupRatio = 0.03
-    public var lrScheduler = "cosine_with_min_lr"
-    public var evalSteps = 0
-    public var statsEvery = 1
-    public var maxSteps: Int? = nil
-
-    public init() {}
+/// The options every offline trainer shares, as a recipe writes them (memberwise init, in the
+/// order the builtins and the Swift functions take them).
+struct CommonOptions {
+    var maxEpochs = 1
+    var learningRate = 1e-3
+    var microTrainBatchSize = 16
+    var trainBatchSize = 64
+    var maxLen: Int? = nil
+    var packing = false
+    var maxNorm = 1.0
+    var l2 = 0.0
+    var lrWarmupRatio = 0.03
+    var lrScheduler = "cosine_with_min_lr"
+    var evalSteps = 0
+    var statsEvery = 1
+    var maxSteps: Int? = nil
 
     /// The trainers' options for data whose longest example needs `dataMaxLen` tokens.
     func trainingOptions(dataMaxLen: Int?) -> TrainingOptions {
@@ -135,12 +134,10 @@ public func sft(_ policy: Model, data: TrainingData, maxEpochs: Int = 1, learnin
                 microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, maxLen: Int? = nil, packing: Bool = false,
                 maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03, lrScheduler: String = "cosine_with_min_lr",
                 evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    var common = CommonOptions()
-    (common.maxEpochs, common.learningRate, common.microTrainBatchSize, common.trainBatchSize, common.maxLen) =
-        (maxEpochs, learningRate, microTrainBatchSize, trainBatchSize, maxLen)
-    (common.packing, common.maxNorm, common.l2, common.lrWarmupRatio, common.lrScheduler) =
-        (packing, maxNorm, l2, lrWarmupRatio, lrScheduler)
-    (common.evalSteps, common.statsEvery, common.maxSteps) = (evalSteps, statsEvery, maxSteps)
+    let common = CommonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+                               trainBatchSize: trainBatchSize, maxLen: maxLen, packing: packing, maxNorm: maxNorm, l2: l2,
+                               lrWarmupRatio: lrWarmupRatio, lrScheduler: lrScheduler, evalSteps: evalSteps,
+                               statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit { try runSFT(policy, data: data, common: common) }
 }
 
@@ -159,11 +156,10 @@ public func dpo(_ policy: Model, reference: Model, data: TrainingData, beta: Dou
                 microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, maxLen: Int? = nil, maxNorm: Double = 1,
                 l2: Double = 0, lrWarmupRatio: Double = 0.03, lrScheduler: String = "cosine_with_min_lr",
                 evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    var common = CommonOptions()
-    (common.maxEpochs, common.learningRate, common.microTrainBatchSize, common.trainBatchSize, common.maxLen) =
-        (maxEpochs, learningRate, microTrainBatchSize, trainBatchSize, maxLen)
-    (common.maxNorm, common.l2, common.lrWarmupRatio, common.lrScheduler) = (maxNorm, l2, lrWarmupRatio, lrScheduler)
-    (common.evalSteps, common.statsEvery, common.maxSteps) = (evalSteps, statsEvery, maxSteps)
+    let common = CommonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+                               trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2,
+                               lrWarmupRatio: lrWarmupRatio, lrScheduler: lrScheduler, evalSteps: evalSteps,
+                               statsEvery: statsEvery, maxSteps: maxSteps)
     let options = DPOOptions(beta: beta, labelSmoothing: labelSmoothing, ipo: ipo, nllLossCoef: nllLossCoef)
     return orExit { try runDPO(policy, reference: reference, data: data, dpo: options, common: common) }
 }
@@ -183,11 +179,10 @@ public func rewardModel(_ base: Model, data: TrainingData, loss: String = "sigmo
                         maxLen: Int? = nil, maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03,
                         lrScheduler: String = "cosine_with_min_lr", evalSteps: Int = 0, statsEvery: Int = 1,
                         maxSteps: Int? = nil) -> RewardModel {
-    var common = CommonOptions()
-    (common.maxEpochs, common.learningRate, common.microTrainBatchSize, common.trainBatchSize, common.maxLen) =
-        (maxEpochs, learningRate, microTrainBatchSize, trainBatchSize, maxLen)
-    (common.maxNorm, common.l2, common.lrWarmupRatio, common.lrScheduler) = (maxNorm, l2, lrWarmupRatio, lrScheduler)
-    (common.evalSteps, common.statsEvery, common.maxSteps) = (evalSteps, statsEvery, maxSteps)
+    let common = CommonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+                               trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2,
+                               lrWarmupRatio: lrWarmupRatio, lrScheduler: lrScheduler, evalSteps: evalSteps,
+                               statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit { try runRewardModel(base, data: data, loss: loss, common: common) }
 }
 
@@ -232,34 +227,33 @@ extension TrainingRun {
 
 // MARK: - Online RL
 
-/// The options of the PPO family, as a recipe writes them.
-public struct RLOptions {
-    public var nSamplesPerPrompt = 4
-    public var rolloutBatchSize = 16
-    public var numEpisodes = 1
-    public var maxEpochs = 1
-    public var learningRate = 1e-4
-    public var microTrainBatchSize = 16
-    public var trainBatchSize = 64
-    public var microRolloutBatchSize = 16
-    public var generateMaxLen = 16
-    public var temperature = 1.0
-    public var topP = 1.0
-    public var initKLCoef = 0.01
-    public var klTarget: Double? = nil
-    public var klEstimator = "k1"
-    public var useKLLoss = false
-    public var gamma = 1.0
-    public var lambd = 1.0
-    public var epsClip = 0.2
-    public var entropyCoef = 0.0
-    public var evalSteps = 0
-    public var evalNSamplesPerPrompt = 4
-    public var evalTemperature = 0.6
-    public var statsEvery = 1
-    public var maxSteps: Int? = nil
-
-    public init() {}
+/// The options of the PPO family, as a recipe writes them (memberwise init, in the order the
+/// builtins and the Swift functions take them).
+struct RLOptions {
+    var nSamplesPerPrompt = 4
+    var rolloutBatchSize = 16
+    var numEpisodes = 1
+    var maxEpochs = 1
+    var learningRate = 1e-4
+    var microTrainBatchSize = 16
+    var trainBatchSize = 64
+    var microRolloutBatchSize = 16
+    var generateMaxLen = 16
+    var temperature = 1.0
+    var topP = 1.0
+    var initKLCoef = 0.01
+    var klTarget: Double? = nil
+    var klEstimator = "k1"
+    var useKLLoss = false
+    var gamma = 1.0
+    var lambd = 1.0
+    var epsClip = 0.2
+    var entropyCoef = 0.0
+    var evalSteps = 0
+    var evalNSamplesPerPrompt = 4
+    var evalTemperature = 0.6
+    var statsEvery = 1
+    var maxSteps: Int? = nil
 
     func ppoOptions(estimator: AdvantageEstimator) throws -> PPOOptions {
         var o = PPOOptions()
@@ -298,6 +292,11 @@ public struct RLOptions {
     }
 }
 
+/// A compiled recipe's `{ prompt, response in … }` as the trainers call rewards.
+func threeArgumentReward(_ reward: @escaping (String, String) -> Double) -> (String, String, String?) throws -> Double {
+    { prompt, response, _ in reward(prompt, response) }
+}
+
 /// The reward of a response: a recipe closure, a trained reward model, or the task's score.
 func rewardSource(_ function: ((String, String, String?) throws -> Double)?, model: RewardModel?, prompts: TrainingData) throws -> RewardSource {
     if let function { return .function(function) }
@@ -319,8 +318,7 @@ func runRL(_ estimator: AdvantageEstimator, _ policy: Model, reference: Model?, 
     }
     let summary = try trainPPO(actor: policy.lm, reference: reference?.lm, critic: criticModel, reward: source, prompts: train,
                                evalPrompts: eval, tokenizer: policy.tokenizer, options: ppo, context: try Session.current.runContext())
-    return TrainingRun(stage: summary.stage, steps: summary.rollouts, metrics: summary.lastRollout,
-                       evals: summary.evaluations.map { $0.result.metrics })
+    return TrainingRun(summary.trainingSummary)
 }
 
 /// PPO with a critic (GAE), or any estimator of the family by name (`gae`, `reinforce`, `rloo`,
@@ -333,19 +331,16 @@ public func ppo(_ policy: Model, reference: Model? = nil, critic: Model? = nil, 
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
     lambd: Double = 1, epsClip: Double = 0.2, entropyCoef: Double = 0, evalSteps: Int = 0, evalNSamplesPerPrompt: Int = 4,
     evalTemperature: Double = 0.6, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    var o = RLOptions()
-    (o.nSamplesPerPrompt, o.rolloutBatchSize, o.numEpisodes, o.maxEpochs, o.learningRate) =
-        (nSamplesPerPrompt, rolloutBatchSize, numEpisodes, maxEpochs, learningRate)
-    (o.microTrainBatchSize, o.trainBatchSize, o.generateMaxLen, o.temperature, o.topP) =
-        (microTrainBatchSize, trainBatchSize, generateMaxLen, temperature, topP)
-    (o.initKLCoef, o.klTarget, o.klEstimator, o.useKLLoss, o.gamma, o.lambd, o.epsClip, o.entropyCoef) =
-        (initKLCoef, klTarget, klEstimator, useKLLoss, gamma, lambd, epsClip, entropyCoef)
-    (o.evalSteps, o.evalNSamplesPerPrompt, o.evalTemperature, o.statsEvery, o.maxSteps) =
-        (evalSteps, evalNSamplesPerPrompt, evalTemperature, statsEvery, maxSteps)
-    let f = reward.map { r in { (p: String, s: String, _: String?) -> Double in r(p, s) } }
+    let options = RLOptions(
+        nSamplesPerPrompt: nSamplesPerPrompt, rolloutBatchSize: rolloutBatchSize, numEpisodes: numEpisodes, maxEpochs: maxEpochs,
+        learningRate: learningRate, microTrainBatchSize: microTrainBatchSize, trainBatchSize: trainBatchSize,
+        generateMaxLen: generateMaxLen, temperature: temperature, topP: topP, initKLCoef: initKLCoef, klTarget: klTarget,
+        klEstimator: klEstimator, useKLLoss: useKLLoss, gamma: gamma, lambd: lambd, epsClip: epsClip, entropyCoef: entropyCoef,
+        evalSteps: evalSteps, evalNSamplesPerPrompt: evalNSamplesPerPrompt, evalTemperature: evalTemperature,
+        statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
-        try runRL(try estimator(advantageEstimator), policy, reference: reference, critic: critic, prompts: prompts, reward: f,
-                  rewardModel: rewardModel, options: o)
+        try runRL(try estimator(advantageEstimator), policy, reference: reference, critic: critic, prompts: prompts,
+                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
     }
 }
 
@@ -358,19 +353,16 @@ public func grpo(_ policy: Model, reference: Model? = nil, prompts: TrainingData
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
     lambd: Double = 1, epsClip: Double = 0.2, entropyCoef: Double = 0, evalSteps: Int = 0, evalNSamplesPerPrompt: Int = 4,
     evalTemperature: Double = 0.6, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    var o = RLOptions()
-    (o.nSamplesPerPrompt, o.rolloutBatchSize, o.numEpisodes, o.maxEpochs, o.learningRate) =
-        (nSamplesPerPrompt, rolloutBatchSize, numEpisodes, maxEpochs, learningRate)
-    (o.microTrainBatchSize, o.trainBatchSize, o.generateMaxLen, o.temperature, o.topP) =
-        (microTrainBatchSize, trainBatchSize, generateMaxLen, temperature, topP)
-    (o.initKLCoef, o.klTarget, o.klEstimator, o.useKLLoss, o.gamma, o.lambd, o.epsClip, o.entropyCoef) =
-        (initKLCoef, klTarget, klEstimator, useKLLoss, gamma, lambd, epsClip, entropyCoef)
-    (o.evalSteps, o.evalNSamplesPerPrompt, o.evalTemperature, o.statsEvery, o.maxSteps) =
-        (evalSteps, evalNSamplesPerPrompt, evalTemperature, statsEvery, maxSteps)
-    let f = reward.map { r in { (p: String, s: String, _: String?) -> Double in r(p, s) } }
+    let options = RLOptions(
+        nSamplesPerPrompt: nSamplesPerPrompt, rolloutBatchSize: rolloutBatchSize, numEpisodes: numEpisodes, maxEpochs: maxEpochs,
+        learningRate: learningRate, microTrainBatchSize: microTrainBatchSize, trainBatchSize: trainBatchSize,
+        generateMaxLen: generateMaxLen, temperature: temperature, topP: topP, initKLCoef: initKLCoef, klTarget: klTarget,
+        klEstimator: klEstimator, useKLLoss: useKLLoss, gamma: gamma, lambd: lambd, epsClip: epsClip, entropyCoef: entropyCoef,
+        evalSteps: evalSteps, evalNSamplesPerPrompt: evalNSamplesPerPrompt, evalTemperature: evalTemperature,
+        statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
-        try runRL(try estimator("groupNorm"), policy, reference: reference, critic: nil, prompts: prompts, reward: f,
-                  rewardModel: rewardModel, options: o)
+        try runRL(.groupNorm, policy, reference: reference, critic: nil, prompts: prompts,
+                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
     }
 }
 
@@ -383,19 +375,16 @@ public func reinforce(_ policy: Model, reference: Model? = nil, prompts: Trainin
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
     lambd: Double = 1, epsClip: Double = 0.2, entropyCoef: Double = 0, evalSteps: Int = 0, evalNSamplesPerPrompt: Int = 4,
     evalTemperature: Double = 0.6, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    var o = RLOptions()
-    (o.nSamplesPerPrompt, o.rolloutBatchSize, o.numEpisodes, o.maxEpochs, o.learningRate) =
-        (nSamplesPerPrompt, rolloutBatchSize, numEpisodes, maxEpochs, learningRate)
-    (o.microTrainBatchSize, o.trainBatchSize, o.generateMaxLen, o.temperature, o.topP) =
-        (microTrainBatchSize, trainBatchSize, generateMaxLen, temperature, topP)
-    (o.initKLCoef, o.klTarget, o.klEstimator, o.useKLLoss, o.gamma, o.lambd, o.epsClip, o.entropyCoef) =
-        (initKLCoef, klTarget, klEstimator, useKLLoss, gamma, lambd, epsClip, entropyCoef)
-    (o.evalSteps, o.evalNSamplesPerPrompt, o.evalTemperature, o.statsEvery, o.maxSteps) =
-        (evalSteps, evalNSamplesPerPrompt, evalTemperature, statsEvery, maxSteps)
-    let f = reward.map { r in { (p: String, s: String, _: String?) -> Double in r(p, s) } }
+    let options = RLOptions(
+        nSamplesPerPrompt: nSamplesPerPrompt, rolloutBatchSize: rolloutBatchSize, numEpisodes: numEpisodes, maxEpochs: maxEpochs,
+        learningRate: learningRate, microTrainBatchSize: microTrainBatchSize, trainBatchSize: trainBatchSize,
+        generateMaxLen: generateMaxLen, temperature: temperature, topP: topP, initKLCoef: initKLCoef, klTarget: klTarget,
+        klEstimator: klEstimator, useKLLoss: useKLLoss, gamma: gamma, lambd: lambd, epsClip: epsClip, entropyCoef: entropyCoef,
+        evalSteps: evalSteps, evalNSamplesPerPrompt: evalNSamplesPerPrompt, evalTemperature: evalTemperature,
+        statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
-        try runRL(try estimator("reinforce"), policy, reference: reference, critic: nil, prompts: prompts, reward: f,
-                  rewardModel: rewardModel, options: o)
+        try runRL(.reinforce, policy, reference: reference, critic: nil, prompts: prompts,
+                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
     }
 }
 
@@ -408,19 +397,16 @@ public func rloo(_ policy: Model, reference: Model? = nil, prompts: TrainingData
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
     lambd: Double = 1, epsClip: Double = 0.2, entropyCoef: Double = 0, evalSteps: Int = 0, evalNSamplesPerPrompt: Int = 4,
     evalTemperature: Double = 0.6, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    var o = RLOptions()
-    (o.nSamplesPerPrompt, o.rolloutBatchSize, o.numEpisodes, o.maxEpochs, o.learningRate) =
-        (nSamplesPerPrompt, rolloutBatchSize, numEpisodes, maxEpochs, learningRate)
-    (o.microTrainBatchSize, o.trainBatchSize, o.generateMaxLen, o.temperature, o.topP) =
-        (microTrainBatchSize, trainBatchSize, generateMaxLen, temperature, topP)
-    (o.initKLCoef, o.klTarget, o.klEstimator, o.useKLLoss, o.gamma, o.lambd, o.epsClip, o.entropyCoef) =
-        (initKLCoef, klTarget, klEstimator, useKLLoss, gamma, lambd, epsClip, entropyCoef)
-    (o.evalSteps, o.evalNSamplesPerPrompt, o.evalTemperature, o.statsEvery, o.maxSteps) =
-        (evalSteps, evalNSamplesPerPrompt, evalTemperature, statsEvery, maxSteps)
-    let f = reward.map { r in { (p: String, s: String, _: String?) -> Double in r(p, s) } }
+    let options = RLOptions(
+        nSamplesPerPrompt: nSamplesPerPrompt, rolloutBatchSize: rolloutBatchSize, numEpisodes: numEpisodes, maxEpochs: maxEpochs,
+        learningRate: learningRate, microTrainBatchSize: microTrainBatchSize, trainBatchSize: trainBatchSize,
+        generateMaxLen: generateMaxLen, temperature: temperature, topP: topP, initKLCoef: initKLCoef, klTarget: klTarget,
+        klEstimator: klEstimator, useKLLoss: useKLLoss, gamma: gamma, lambd: lambd, epsClip: epsClip, entropyCoef: entropyCoef,
+        evalSteps: evalSteps, evalNSamplesPerPrompt: evalNSamplesPerPrompt, evalTemperature: evalTemperature,
+        statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
-        try runRL(try estimator("rloo"), policy, reference: reference, critic: nil, prompts: prompts, reward: f,
-                  rewardModel: rewardModel, options: o)
+        try runRL(.rloo, policy, reference: reference, critic: nil, prompts: prompts,
+                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
     }
 }
 
@@ -433,19 +419,16 @@ public func drGRPO(_ policy: Model, reference: Model? = nil, prompts: TrainingDa
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
     lambd: Double = 1, epsClip: Double = 0.2, entropyCoef: Double = 0, evalSteps: Int = 0, evalNSamplesPerPrompt: Int = 4,
     evalTemperature: Double = 0.6, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    var o = RLOptions()
-    (o.nSamplesPerPrompt, o.rolloutBatchSize, o.numEpisodes, o.maxEpochs, o.learningRate) =
-        (nSamplesPerPrompt, rolloutBatchSize, numEpisodes, maxEpochs, learningRate)
-    (o.microTrainBatchSize, o.trainBatchSize, o.generateMaxLen, o.temperature, o.topP) =
-        (microTrainBatchSize, trainBatchSize, generateMaxLen, temperature, topP)
-    (o.initKLCoef, o.klTarget, o.klEstimator, o.useKLLoss, o.gamma, o.lambd, o.epsClip, o.entropyCoef) =
-        (initKLCoef, klTarget, klEstimator, useKLLoss, gamma, lambd, epsClip, entropyCoef)
-    (o.evalSteps, o.evalNSamplesPerPrompt, o.evalTemperature, o.statsEvery, o.maxSteps) =
-        (evalSteps, evalNSamplesPerPrompt, evalTemperature, statsEvery, maxSteps)
-    let f = reward.map { r in { (p: String, s: String, _: String?) -> Double in r(p, s) } }
+    let options = RLOptions(
+        nSamplesPerPrompt: nSamplesPerPrompt, rolloutBatchSize: rolloutBatchSize, numEpisodes: numEpisodes, maxEpochs: maxEpochs,
+        learningRate: learningRate, microTrainBatchSize: microTrainBatchSize, trainBatchSize: trainBatchSize,
+        generateMaxLen: generateMaxLen, temperature: temperature, topP: topP, initKLCoef: initKLCoef, klTarget: klTarget,
+        klEstimator: klEstimator, useKLLoss: useKLLoss, gamma: gamma, lambd: lambd, epsClip: epsClip, entropyCoef: entropyCoef,
+        evalSteps: evalSteps, evalNSamplesPerPrompt: evalNSamplesPerPrompt, evalTemperature: evalTemperature,
+        statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
-        try runRL(try estimator("drGRPO"), policy, reference: reference, critic: nil, prompts: prompts, reward: f,
-                  rewardModel: rewardModel, options: o)
+        try runRL(.drGRPO, policy, reference: reference, critic: nil, prompts: prompts,
+                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
     }
 }
 
@@ -472,8 +455,7 @@ extension EvalResult: CustomStringConvertible {
 @discardableResult
 public func evaluate(_ policy: Model, on data: TrainingData, reward: ((String, String) -> Double)? = nil,
                      maxNewTokens: Int = 16) -> EvalResult {
-    let f = reward.map { r in { (p: String, s: String, _: String?) -> Double in r(p, s) } }
-    return orExit { try runEvaluate(policy, on: data, reward: f, maxNewTokens: maxNewTokens) }
+    orExit { try runEvaluate(policy, on: data, reward: reward.map(threeArgumentReward), maxNewTokens: maxNewTokens) }
 }
 
 func runEvaluate(_ policy: Model, on data: TrainingData, reward: ((String, String, String?) throws -> Double)?,
@@ -555,25 +537,13 @@ func runPRM(_ model: Model, data: TrainingData, common: CommonOptions) throws ->
                                     context: try Session.current.runContext()))
 }
 
-/// The options of `sft`, `dpo`, `kto`, `kd` and `prm` as one value, from a compiled recipe's arguments.
-func commonOptions(maxEpochs: Int, learningRate: Double, microTrainBatchSize: Int, trainBatchSize: Int, maxLen: Int?,
-                   maxNorm: Double, l2: Double, lrWarmupRatio: Double, lrScheduler: String, evalSteps: Int, statsEvery: Int,
-                   maxSteps: Int?) -> CommonOptions {
-    var common = CommonOptions()
-    (common.maxEpochs, common.learningRate, common.microTrainBatchSize, common.trainBatchSize, common.maxLen) =
-        (maxEpochs, learningRate, microTrainBatchSize, trainBatchSize, maxLen)
-    (common.maxNorm, common.l2, common.lrWarmupRatio, common.lrScheduler) = (maxNorm, l2, lrWarmupRatio, lrScheduler)
-    (common.evalSteps, common.statsEvery, common.maxSteps) = (evalSteps, statsEvery, maxSteps)
-    return common
-}
-
 /// KTO on unpaired desirable/undesirable answers against a frozen reference.
 @discardableResult
 public func kto(_ policy: Model, reference: Model, data: TrainingData, beta: Double = 0.01, desirableLossWeight: Double = 1,
                 undesirableLossWeight: Double = 1, maxEpochs: Int = 1, learningRate: Double = 5e-4, microTrainBatchSize: Int = 16,
                 trainBatchSize: Int = 64, maxLen: Int? = nil, maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03,
                 lrScheduler: String = "cosine_with_min_lr", evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    let common = commonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+    let common = CommonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
                                trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2, lrWarmupRatio: lrWarmupRatio,
                                lrScheduler: lrScheduler, evalSteps: evalSteps, statsEvery: statsEvery, maxSteps: maxSteps)
     let options = KTOOptions(beta: beta, desirableLossWeight: desirableLossWeight, undesirableLossWeight: undesirableLossWeight)
@@ -586,7 +556,7 @@ public func kd(_ student: Model, teacher: Model, data: TrainingData, kdCoef: Dou
                learningRate: Double = 1e-3, microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, maxLen: Int? = nil,
                maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03, lrScheduler: String = "cosine_with_min_lr",
                evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    let common = commonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+    let common = CommonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
                                trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2, lrWarmupRatio: lrWarmupRatio,
                                lrScheduler: lrScheduler, evalSteps: evalSteps, statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit { try runKD(student, teacher: teacher, data: data, kdCoef: kdCoef, common: common) }
@@ -597,7 +567,7 @@ public func kd(_ student: Model, teacher: Model, data: TrainingData, kdCoef: Dou
 public func prm(_ model: Model, data: TrainingData, maxEpochs: Int = 1, learningRate: Double = 1e-3, microTrainBatchSize: Int = 16,
                 trainBatchSize: Int = 64, maxLen: Int? = nil, maxNorm: Double = 1, l2: Double = 0, lrWarmupRatio: Double = 0.03,
                 lrScheduler: String = "cosine_with_min_lr", evalSteps: Int = 0, statsEvery: Int = 1, maxSteps: Int? = nil) -> TrainingRun {
-    let common = commonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
+    let common = CommonOptions(maxEpochs: maxEpochs, learningRate: learningRate, microTrainBatchSize: microTrainBatchSize,
                                trainBatchSize: trainBatchSize, maxLen: maxLen, maxNorm: maxNorm, l2: l2, lrWarmupRatio: lrWarmupRatio,
                                lrScheduler: lrScheduler, evalSteps: evalSteps, statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit { try runPRM(model, data: data, common: common) }

@@ -8,39 +8,28 @@ import Foundation
 ///
 /// A row holding NaN gives a NaN row, and a row of -inf gives NaN, as PyTorch does.
 public func softmax(_ x: Tensor) throws -> Tensor {
-    let (n, c) = lastAxisRows(x.shape)
-    guard x.count > 0 else { return Tensor.result(shape: x.shape, data: [], inputs: [x]) { _ in [[]] } }
-    let y = makeArray(count: x.count) { py in
-        x.data.withUnsafeBufferPointer { px in
-            let px = px.baseAddress!, py = py.baseAddress!
-            Parallel.rows(n, minRows: minRows(width: c, costPerElement: 8)) { rows in
-                for r in rows { softmaxForward(px + r * c, py + r * c, c) }
-            }
-        }
-    }
-    return Tensor.result(shape: x.shape, data: y, inputs: [x]) { dy in
-        [makeArray(count: y.count) { pdx in
-            y.withUnsafeBufferPointer { py in
-                dy.withUnsafeBufferPointer { pdy in
-                    let py = py.baseAddress!, pdy = pdy.baseAddress!, pdx = pdx.baseAddress!
-                    Parallel.rows(n, minRows: minRows(width: c, costPerElement: 2)) { rows in
-                        for r in rows { softmaxBackward(py + r * c, pdy + r * c, pdx + r * c, c) }
-                    }
-                }
-            }
-        }]
-    }
+    lastAxisRowOp(x, backwardCost: 2, forward: softmaxForward, backward: softmaxBackward)
 }
 
 /// Log-softmax over the last axis: `x - max - log Σ exp(x - max)`.
 public func logSoftmax(_ x: Tensor) throws -> Tensor {
+    lastAxisRowOp(x, backwardCost: 8, forward: logSoftmaxForward, backward: logSoftmaxBackward)
+}
+
+/// A row-wise op over the last axis whose backward needs only its output `y` and `dy`: runs
+/// `forward(x_row, y_row, C)` and, on the tape, `backward(y_row, dy_row, dx_row, C)`, rows in parallel.
+private func lastAxisRowOp(
+    _ x: Tensor, backwardCost: Int,
+    forward: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+    backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+) -> Tensor {
     let (n, c) = lastAxisRows(x.shape)
     guard x.count > 0 else { return Tensor.result(shape: x.shape, data: [], inputs: [x]) { _ in [[]] } }
     let y = makeArray(count: x.count) { py in
         x.data.withUnsafeBufferPointer { px in
             let px = px.baseAddress!, py = py.baseAddress!
             Parallel.rows(n, minRows: minRows(width: c, costPerElement: 8)) { rows in
-                for r in rows { logSoftmaxForward(px + r * c, py + r * c, c) }
+                for r in rows { forward(px + r * c, py + r * c, c) }
             }
         }
     }
@@ -49,8 +38,8 @@ public func logSoftmax(_ x: Tensor) throws -> Tensor {
             y.withUnsafeBufferPointer { py in
                 dy.withUnsafeBufferPointer { pdy in
                     let py = py.baseAddress!, pdy = pdy.baseAddress!, pdx = pdx.baseAddress!
-                    Parallel.rows(n, minRows: minRows(width: c, costPerElement: 8)) { rows in
-                        for r in rows { logSoftmaxBackward(py + r * c, pdy + r * c, pdx + r * c, c) }
+                    Parallel.rows(n, minRows: minRows(width: c, costPerElement: backwardCost)) { rows in
+                        for r in rows { backward(py + r * c, pdy + r * c, pdx + r * c, c) }
                     }
                 }
             }
