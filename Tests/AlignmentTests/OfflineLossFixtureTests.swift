@@ -16,7 +16,7 @@ import Tensors
         let loss = try sftLoss(perTokenLogps: logps, lossMask: f.inputs.tensor("loss_mask"),
                                aggregation: tokenLevel ? .tokenMean : .sequenceMean)
         try loss.backward()
-        try checkAll(["loss": loss.data, "grad_per_token_logps": gradient(logps)], against: f.expected.child(name), label: c.testDescription)
+        try checkAll(["loss": loss.data, "grad_per_token_logps": gradient(logps)], against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.cases("gpt_lm_loss.json") { _ in ["loss"] })
@@ -26,7 +26,7 @@ import Tensors
         let loss = try gptLMLoss(logits: logits, labels: f.inputs.array("labels").ints,
                                  ignoreIndex: Int(f.params.double("IGNORE_INDEX")))
         try loss.backward()
-        try checkAll(["loss": loss.data, "grad_logits": gradient(logits)], against: f.expected, label: c.testDescription)
+        try checkAll(["loss": loss.data, "grad_logits": gradient(logits)], against: f.expected, label: c.description)
     }
 
     @Test(arguments: ReferenceCase.all("pairwise_loss.json"))
@@ -43,7 +43,7 @@ import Tensors
         }
         try loss.backward()
         try checkAll(["loss": loss.data, "grad_chosen_reward": gradient(chosen), "grad_reject_reward": gradient(reject)],
-                     against: f.expected.child(name), label: c.testDescription)
+                     against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.all("dpo_loss.json"))
@@ -61,7 +61,7 @@ import Tensors
         try checkAll([
             "loss": out.loss.data, "chosen_rewards": out.chosenRewards.data, "rejected_rewards": out.rejectedRewards.data,
             "grad_policy_chosen_logps": gradient(chosen), "grad_policy_rejected_logps": gradient(rejected),
-        ], against: f.expected.child(name), label: c.testDescription)
+        ], against: f.expected.child(name), label: c.description)
         #expect(!out.chosenRewards.requiresGrad && !out.rejectedRewards.requiresGrad, "rewards must be detached")
     }
 
@@ -94,7 +94,7 @@ import Tensors
         }
         outputs["grad_policy_chosen_logps"] = gradient(chosen)
         outputs["grad_policy_rejected_logps"] = gradient(rejected)
-        try checkAll(outputs, against: f.expected.child(name), label: c.testDescription)
+        try checkAll(outputs, against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.cases("kd_loss.json") { _ in ["loss"] })
@@ -106,7 +106,7 @@ import Tensors
         let logits = try f.inputs.tensor("logits", requiresGrad: true)
         let loss = try kdLoss(logits: logits, teacherLogits: f.inputs.tensor("teacher_logits"), lossMask: mask)
         try loss.backward()
-        try checkAll(["loss": loss.data, "grad_logits": gradient(logits)], against: f.expected, label: c.testDescription)
+        try checkAll(["loss": loss.data, "grad_logits": gradient(logits)], against: f.expected, label: c.description)
     }
 
     @Test(arguments: ReferenceCase.all("prm_loss.json"))
@@ -120,6 +120,6 @@ import Tensors
                               placeholderTokenID: Int(f.params.double("placeholder_token_id")), rewardTokenIDs: rewardTokens)
         try out.loss.backward()
         try checkAll(["loss": out.loss.data, "acc": [out.acc], "grad_logits": gradient(logits)],
-                     against: f.expected.child(name), label: c.testDescription)
+                     against: f.expected.child(name), label: c.description)
     }
 }

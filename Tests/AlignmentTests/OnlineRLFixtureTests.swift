@@ -17,7 +17,7 @@ import Tensors
                                   advantages: f.inputs.tensor("advantages"), actionMask: f.inputs.tensor("action_mask"),
                                   clipEps: Float(f.params.double("clip_eps")), aggregation: tokenLevel ? .tokenMean : .sequenceMean)
         try loss.backward()
-        try checkAll(["loss": loss.data, "grad_log_probs": gradient(logProbs)], against: f.expected.child(name), label: c.testDescription)
+        try checkAll(["loss": loss.data, "grad_log_probs": gradient(logProbs)], against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.all("value_loss.json"))
@@ -29,7 +29,7 @@ import Tensors
                                  actionMask: f.inputs.tensor("action_mask"), clipEps: p.optionalDouble("clip_eps").map(Float.init),
                                  aggregation: p.bool("token_level_loss") ? .tokenMean : .sequenceMean)
         try loss.backward()
-        try checkAll(["loss": loss.data, "grad_values": gradient(values)], against: f.expected.child(name), label: c.testDescription)
+        try checkAll(["loss": loss.data, "grad_values": gradient(values)], against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.cases("approx_kl.json") { f in (f.params.value("kl_estimator") as? [String]) ?? [] })
@@ -46,7 +46,7 @@ import Tensors
         try checkAll([
             "kl": kl.data, "kl_info_mean_unmasked": unmasked.data, "kl_seq_mean_masked": masked.data,
             "kl_loss": loss.data, "grad_log_probs_of_kl_loss": gradient(logProbs),
-        ], against: f.expected.child(name), label: c.testDescription)
+        ], against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.all("compute_reward.json"))
@@ -56,7 +56,7 @@ import Tensors
         let range = (p.value("reward_clip_range") as? [NSNumber]).map { Float($0[0].doubleValue)...Float($0[1].doubleValue) }
         let reward = try computeReward(r: f.inputs.tensor("r"), klCoef: Float(p.double("kl_coef")), kl: f.inputs.tensor("kl"),
                                        actionMask: f.inputs.tensor("action_mask"), rewardClipRange: range)
-        try checkAll(["reward": reward.data], against: f.expected.child(name), label: c.testDescription)
+        try checkAll(["reward": reward.data], against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.all("gae.json"))
@@ -66,7 +66,7 @@ import Tensors
         let (advantages, returns) = try gae(values: f.inputs.tensor("values"), rewards: f.inputs.tensor("rewards"),
                                             actionMask: f.inputs.tensor("action_mask"),
                                             gamma: Float(p.double("gamma")), lambd: Float(p.double("lambd")))
-        try checkAll(["advantages": advantages.data, "returns": returns.data], against: f.expected.child(name), label: c.testDescription)
+        try checkAll(["advantages": advantages.data, "returns": returns.data], against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.all("cumulative_returns.json"))
@@ -74,7 +74,7 @@ import Tensors
         let f = try c.load(), name = try c.caseName
         let returns = try cumulativeReturns(rewards: f.inputs.tensor("rewards"), actionMask: f.inputs.tensor("action_mask"),
                                             gamma: Float(f.params.child(name).double("gamma")))
-        try checkAll(["returns": returns.data], against: f.expected.child(name), label: c.testDescription)
+        try checkAll(["returns": returns.data], against: f.expected.child(name), label: c.description)
     }
 
     @Test(arguments: ReferenceCase.cases("group_advantages.json") { f in (f.params.value("estimators") as? [String]) ?? [] })
@@ -95,7 +95,7 @@ import Tensors
             "shaped_rewards": out.shapedRewards.data, "token_rewards": out.tokenRewards.data, "returns": out.returns.data,
             "advantages": out.advantages.data, "advantages_after_buffer_normalize": out.normalizedAdvantages.data,
             "buffer_normalized": [estimator.normalizesAdvantagesInBuffer ? 1 : 0], "info_return": out.infoReturn.data,
-        ], against: f.expected.child(name), label: c.testDescription)
+        ], against: f.expected.child(name), label: c.description)
     }
 
     /// The replay buffer normalises per micro-batch list exactly as over one tensor.
@@ -129,10 +129,10 @@ import Tensors
             let p = f.params.child(n)
             result = try replayBufferNormalize(f.inputs.tensor(p.string("input")), actionMask: mask, divideByStd: p.bool("divide_by_std"))
         default:
-            Issue.record("\(c.testDescription): unknown masked op '\(name)'")
+            Issue.record("\(c.description): unknown masked op '\(name)'")
             return
         }
-        let problem = try mismatch(result.data, f.expected.array(name).values, label: "\(c.testDescription) \(name)")
+        let problem = try mismatch(result.data, f.expected.array(name).values, label: "\(c.description) \(name)")
         #expect(problem == nil, "\(problem ?? "")")
     }
 

@@ -4,52 +4,6 @@ import Foundation
 import Testing
 import Tensors
 
-/// One case of one reference file in one reference folder: the unit `@Test(arguments:)` reports.
-struct ReferenceCase: CustomTestStringConvertible, Sendable {
-    let url: URL
-    /// The case this test reads (a key of `expected`, or a name listed in `params`); nil when the
-    /// file has one case or could not be read.
-    let name: String?
-
-    var testDescription: String {
-        "\(url.deletingLastPathComponent().lastPathComponent)/\(url.lastPathComponent)\(name.map { " [\($0)]" } ?? "")"
-    }
-
-    /// One case per object under `expected` in every reference folder's copy of `file`; a copy
-    /// that is missing or unreadable still gives one case, which fails.
-    static func all(_ file: String) -> [ReferenceCase] {
-        cases(file) { fixture in
-            let expected = fixture.expected
-            return expected.keys.filter { expected.value($0) is [String: Any] }
-        }
-    }
-
-    /// One case per name that `names` lists in each copy of `file` (e.g. from `params`).
-    static func cases(_ file: String, names: (Fixture) -> [String]) -> [ReferenceCase] {
-        Fixtures.files(named: file).flatMap { url -> [ReferenceCase] in
-            guard let fixture = try? Fixtures.load(url) else { return [ReferenceCase(url: url, name: nil)] }
-            let list = names(fixture)
-            return list.isEmpty ? [ReferenceCase(url: url, name: nil)] : list.map { ReferenceCase(url: url, name: $0) }
-        }
-    }
-
-    /// The loaded file; throws (failing the test) when the folder lacks it.
-    func load() throws -> Fixture {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw FixtureError.missing(url.path, "(file)")
-        }
-        return try Fixtures.load(url)
-    }
-
-    /// The case's name; throws when the file could not be split into cases.
-    var caseName: String {
-        get throws {
-            guard let name else { throw FixtureError.missing(url.path, "(cases under expected/params)") }
-            return name
-        }
-    }
-}
-
 extension Fixture {
     /// An array as a tensor (Float32 values, the fixture's shape).
     func tensor(_ key: String, requiresGrad: Bool = false) throws -> Tensor {

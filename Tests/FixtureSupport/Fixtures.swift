@@ -59,9 +59,13 @@ public enum FixtureError: Error, CustomStringConvertible {
     case notAnObject(String)
     case missing(String, String)
     case wrongType(String, String)
+    case missingFile(String)
+    case comparisonFailed(String)
 
     public var description: String {
         switch self {
+        case .missingFile(let path): return "\(path): no such reference file (every reference folder must hold every fixture)"
+        case .comparisonFailed(let message): return message
         case .notAnObject(let path): return "\(path): not a JSON object"
         case .missing(let path, let key): return "\(path): missing key '\(key)'"
         case .wrongType(let path, let key): return "\(path): key '\(key)' has an unexpected type"

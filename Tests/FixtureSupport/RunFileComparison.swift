@@ -36,7 +36,7 @@ public func differingRunFileDatasets(_ a: URL, _ b: URL) throws -> [String] {
     let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw FixtureError.notAnObject("comparing \(a.path) and \(b.path) with h5py failed (run scripts/setup to install h5py): "
+        throw FixtureError.comparisonFailed("comparing \(a.path) and \(b.path) with h5py failed (run scripts/setup to install h5py): "
                                        + String(decoding: errors, as: UTF8.self))
     }
     return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)

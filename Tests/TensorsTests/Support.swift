@@ -3,44 +3,7 @@ import Foundation
 import Testing
 @testable import Tensors
 
-/// One case of one reference file in one reference folder: the unit `@Test(arguments:)` reports.
-struct ReferenceCase: CustomTestStringConvertible, Sendable {
-    let url: URL
-    /// The sub-object of `params`/`expected` this case reads, or nil for a file with one case.
-    let name: String?
-
-    var testDescription: String {
-        "\(url.deletingLastPathComponent().lastPathComponent)/\(url.lastPathComponent)\(name.map { " [\($0)]" } ?? "")"
-    }
-
-    /// The cases of `file` in every reference folder. A file with cases keyed under `expected`
-    /// (e.g. `mean`, `sum`) gives one case per key; a missing file still gives one case, which fails.
-    static func all(_ file: String, casesUnder key: String? = "expected") -> [ReferenceCase] {
-        Fixtures.files(named: file).flatMap { url -> [ReferenceCase] in
-            guard let key, let fixture = try? Fixtures.load(url) else { return [ReferenceCase(url: url, name: nil)] }
-            let section = fixture.child(key)
-            let names = section.keys.filter { section.value($0) is [String: Any] }
-            return names.isEmpty ? [ReferenceCase(url: url, name: nil)] : names.map { ReferenceCase(url: url, name: $0) }
-        }
-    }
-
-    /// The loaded file; throws (failing the test) when the folder lacks it.
-    func load() throws -> Fixture {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw MissingReference(path: url.path) }
-        return try Fixtures.load(url)
-    }
-}
-
-/// A reference folder that lacks a file the tests check.
-struct MissingReference: Error, CustomStringConvertible {
-    let path: String
-    var description: String { "\(path): no such reference file (every reference folder must hold every fixture)" }
-}
-
 extension Fixture {
-    /// `self.child(name)` for a named case, `self` for a file with one case.
-    func `case`(_ name: String?) -> Fixture { name.map { child($0) } ?? self }
-
     /// An array as a tensor (Float32 values, the fixture's shape).
     func tensor(_ key: String, requiresGrad: Bool = false) throws -> Tensor {
         let a = try array(key)
