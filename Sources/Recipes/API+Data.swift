@@ -88,9 +88,9 @@ public final class SyntheticTask: RecipeObject {
         "SyntheticTask(\(task.name)): \(task.train.problems.count) training problems, \(task.eval.problems.count) held out"
     }
 
-    /// Sorting 3–6 digits: `"3 1 2="` → `"123"`. The problems come from the session's seed.
-    public static func sortDigits(count: Int = 4000, evalCount: Int = 200) -> SyntheticTask {
-        SyntheticTask(.sortDigits(count: count, evalCount: evalCount, seed: Session.current.taskSeed))
+    /// Sorting digits (3 to 6 by default): `"3 1 2="` → `"123"`. The problems come from the session's seed.
+    public static func sortDigits(count: Int = 4000, evalCount: Int = 200, digits: ClosedRange<Int> = 3...6) -> SyntheticTask {
+        SyntheticTask(.sortDigits(count: count, evalCount: evalCount, digits: digits, seed: Session.current.taskSeed))
     }
 
     /// Adding two numbers below 100: `"12+34="` → `"46"`.

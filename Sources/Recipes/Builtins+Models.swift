@@ -126,14 +126,19 @@ extension BuiltinArea {
         ],
         builtins: [
             Builtin(
-                "sortDigits", kind: .staticFunction("SyntheticTask"), doc: "Sort 3–6 digits: \"3 1 2=\" → \"123\".",
+                "sortDigits", kind: .staticFunction("SyntheticTask"), doc: "Sort digits: \"3 1 2=\" → \"123\".",
                 parameters: [
                     .labeled("count", .int, default: .int(4000), doc: "Training problems."),
                     .labeled("evalCount", .int, default: .int(200), doc: "Held-out problems."),
+                    .labeled("digits", .range, default: .range(lower: 3, upper: 7), doc: "How many digits a problem has (3...6)."),
                 ],
                 returns: .named("SyntheticTask")
             ) { args, _ in
-                .opaque(SyntheticTask.sortDigits(count: try args.int("count"), evalCount: try args.int("evalCount")))
+                guard case .range(let lower, let upper) = args["digits"], lower >= 1, upper > lower else {
+                    throw RecipeError(.runtime, "`digits` must be a non-empty range of positive counts, such as 3...5")
+                }
+                return .opaque(SyntheticTask.sortDigits(count: try args.int("count"), evalCount: try args.int("evalCount"),
+                                                        digits: lower...(upper - 1)))
             },
             Builtin(
                 "addition", kind: .staticFunction("SyntheticTask"), doc: "Add two numbers below 100: \"12+34=\" → \"46\".",
@@ -179,6 +184,13 @@ extension BuiltinArea {
             },
             Builtin("count", kind: .property("TrainingData"), doc: "Number of training records.", returns: .int) { args, _ in
                 .int(try args.receiver(TrainingData.self).count)
+            },
+            Builtin(
+                "save", kind: .method("TrainingData"), doc: "Writes the training records as OpenRLHF JSONL under the output folder.",
+                parameters: [.positional("path", .string, doc: "A file, relative to the output folder.")]
+            ) { args, _ in
+                try args.receiver(TrainingData.self).makeSaved(try args.string("path"))
+                return .void
             },
         ])
 

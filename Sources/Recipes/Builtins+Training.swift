@@ -144,6 +144,7 @@ extension BuiltinArea {
             .host("TrainingRun", doc: "A finished stage: last metrics and evaluations."),
             .host("RewardModel", doc: "A trained reward model (score head)."),
             .host("EvalResult", doc: "Held-out metrics of a policy."),
+            .host("BestOfN", doc: "Scored samples of a policy on prompts."),
         ],
         builtins: [
             Builtin(
@@ -234,6 +235,43 @@ extension BuiltinArea {
             rlBuiltin("reinforce", estimator: "reinforce", doc: "REINFORCE++: token-level returns, whitened over the batch.", samples: 1),
             rlBuiltin("rloo", estimator: "rloo", doc: "RLOO: leave-one-out baseline within each group.", samples: 4),
             rlBuiltin("drGRPO", estimator: "drGRPO", doc: "Dr. GRPO: group mean baseline, no std division.", samples: 4),
+            Builtin(
+                "bestOfN", doc: "n scored samples for every training prompt (OpenRLHF batch_inference).",
+                parameters: [
+                    .positional("policy", .named("Model"), doc: "The sampling model."),
+                    .labeled("prompts", .named("TrainingData"), doc: "Prompt data."),
+                    .labeled("n", .int, default: .int(8), doc: "Samples per prompt."),
+                    .labeled("temperature", .double, default: .double(1), doc: "Sampling temperature."),
+                    .labeled("maxNewTokens", .int, default: .int(16), doc: "Longest response."),
+                    .labeled("reward", .optional(.function(parameters: [.string, .string], returns: .double)),
+                             doc: "Default: the task's score."),
+                ],
+                returns: .named("BestOfN")
+            ) { args, _ in
+                .opaque(try runBestOfN(try args.object(Model.self, "policy"), prompts: try args.object(TrainingData.self, "prompts"),
+                                       n: try args.int("n"), temperature: try args.double("temperature"),
+                                       maxNewTokens: try args.int("maxNewTokens"), reward: try rewardFunction(args)))
+            },
+            Builtin("rejectionSampling", kind: .method("BestOfN"), doc: "The best response of each prompt as SFT data.",
+                    returns: .named("TrainingData")) { args, _ in
+                .opaque(try args.receiver(BestOfN.self).rejectionSampling())
+            },
+            Builtin(
+                "conditionalSFT", kind: .method("BestOfN"), doc: "Every response as SFT data whose input carries its score.",
+                parameters: [
+                    .labeled("rewardTemplate", .string, default: .string("{input} <rm_score>: {reward} "),
+                             doc: "How an input and its score become the new input."),
+                    .labeled("normalizeReward", .bool, default: .bool(false), doc: "Standardize the scores first."),
+                ],
+                returns: .named("TrainingData")
+            ) { args, _ in
+                .opaque(try args.receiver(BestOfN.self).makeConditionalSFT(rewardTemplate: try args.string("rewardTemplate"),
+                                                                         normalizeReward: try args.bool("normalizeReward")))
+            },
+            Builtin("dpoPairs", kind: .method("BestOfN"), doc: "Best and worst response of each prompt as preference data.",
+                    returns: .named("TrainingData")) { args, _ in
+                .opaque(try args.receiver(BestOfN.self).dpoPairs())
+            },
             Builtin(
                 "evaluate", doc: "Greedy pass@1 (mean reward) and exact match on held-out prompts; recorded in the run file.",
                 parameters: [
