@@ -21,13 +21,15 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
+        // Decode kernels built for AVX2 + FMA and for baseline x86-64, chosen at load.
+        .target(name: "CKernels", exclude: ["matvec.inc"], cSettings: [.unsafeFlags(["-O3"])]),
 
         // MARK: - Core
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimized),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
 
         // MARK: - Leaf modules
         .target(name: "Tokenizers", swiftSettings: optimized),
-        .target(name: "Models", dependencies: ["Tensors", "Tokenizers"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["Tensors", "Tokenizers", "CKernels"], swiftSettings: optimized),
         .target(name: "Datasets", dependencies: ["Tensors", "Tokenizers"], swiftSettings: optimized),
         .target(name: "Alignment", dependencies: ["Tensors"], swiftSettings: optimized),
         .target(name: "Generation", dependencies: ["Tensors", "Models", "Tokenizers"], swiftSettings: optimized),
@@ -63,7 +65,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "FixtureSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "FixtureSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "CKernels", "FixtureSupport"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tensors", "FixtureSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "FixtureSupport"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tensors", "FixtureSupport"]),

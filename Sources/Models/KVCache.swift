@@ -180,7 +180,7 @@ public final class KVCache {
                 }
                 if work >= 1 << 16 && Parallel.threads > 1 {
                     // Tasks go to whichever thread is free; each writes only its own outputs.
-                    DispatchQueue.concurrentPerform(iterations: b * hkv, execute: body)
+                    Parallel.perform(b * hkv, body)
                 } else {
                     for pair in 0..<(b * hkv) { body(pair) }
                 }

@@ -31,21 +31,30 @@ public enum Parallel {
     /// Runs `body(i)` for every `i` in `0..<count`, spread over the worker threads.
     ///
     /// `body` must only write memory that block `i` owns.
-    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) { perform(count, body) }
+
+    /// Runs `body(i)` for every `i` in `0..<count`; each index goes to whichever thread is free
+    /// (the caller included), so a thread the OS has not scheduled yet holds nothing up. Nested
+    /// and concurrent calls run on the calling thread. `body` must only write memory that index
+    /// `i` owns.
+    public static func perform(_ count: Int, _ body: (Int) -> Void) {
         let threads = Parallel.threads
-        if count <= 1 || threads <= 1 {
+        if count <= 1 || threads <= 1 || !pool(threads - 1).run(count, helpers: threads - 1, body) {
             for i in 0..<count { body(i) }
-            return
         }
-        if count <= threads {
-            DispatchQueue.concurrentPerform(iterations: count, execute: body)
-        } else {
-            // Each worker takes a fixed stride of blocks: which thread runs a block never changes its bits.
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                var i = worker
-                while i < count { body(i); i += threads }
-            }
-        }
+    }
+
+    private static let poolLock = NSLock()
+    nonisolated(unsafe) private static var sharedPool: WorkerPool?
+
+    /// The shared pool, with at least `workers` threads (it grows when `threads` grows).
+    private static func pool(_ workers: Int) -> WorkerPool {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let pool = sharedPool, pool.workers >= workers { return pool }
+        let pool = WorkerPool(workers: workers)
+        sharedPool = pool
+        return pool
     }
 
     /// Splits `0..<rows` into chunks of at least `minRows` (at most `maxChunks` chunks) and runs

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Models
 import Tensors
 import Training
 
@@ -36,7 +37,7 @@ struct Bench: ParsableCommand {
                 throw ValidationError("unknown section(s) \(unknown.sorted().joined(separator: ", ")); choose from \(Bench.sections.map(\.name).joined(separator: ", "))")
             }
         }
-        var results: [String: Any] = ["threads": threads]
+        var results: [String: Any] = ["threads": threads, "decode_kernels": PackedMatrix.instructionSet]
         for section in Bench.sections where chosen?.contains(section.name) ?? true {
             results[section.name] = try section.run()
         }

@@ -1,6 +1,7 @@
 // The decode kernels: products on GGUF blocks equal products on the dequantized Float32 weights,
 // and a row's bits do not depend on the other rows of the batch.
 
+import CKernels
 import Foundation
 import Models
 import Tensors
@@ -76,6 +77,43 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
         let all = product(Array(0..<7))
         for r in 0..<7 { #expect(product([r])[0] == all[r], "row \(r) alone differs") }
         #expect(product([6, 2, 0, 5])[1] == all[2])
+    }
+
+    /// The kernels are built for AVX2 + FMA and for baseline x86-64, and a machine runs one of
+    /// them: both must give the reference product, for every format and for lengths that are not a
+    /// multiple of the vector width (LoRA ranks, odd heads).
+    @Test(arguments: [PackedFormat.f32, .q8_0, .q4_1])
+    func bothBuildsGiveTheReferenceProduct(format: PackedFormat) throws {
+        for (out, n) in [(40, 64), (9, 37), (24, 8), (5, 96)] where format == .f32 || n % 32 == 0 {
+            var rng = RNG(seed: UInt64(n))
+            let matrix: PackedMatrix
+            if format == .f32 {
+                matrix = PackedMatrix(floats: (0..<(out * n)).map { _ in rng.normal() }, outFeatures: out, inFeatures: n)
+            } else {
+                matrix = try PackedMatrix(blocks: randomBlocks(format, rows: out, columns: n, seed: 3), format: format,
+                                          outFeatures: out, inFeatures: n)
+            }
+            let w = matrix.dequantized()
+            for rows in [1, 5] {
+                let x = (0..<(rows * n)).map { _ in rng.normal() }
+                let expected = referenceProduct(x, w, rows: rows, out: out, in: n)
+                var host = [Float](repeating: 0, count: rows * out), baseline = host
+                x.withUnsafeBufferPointer { px in
+                    host.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows, into: $0.baseAddress!) }
+                    baseline.withUnsafeMutableBufferPointer { py in
+                        matrix.withStorage { storage in
+                            rlhf_matvec_baseline(Int32(PackedFormat.allCases.firstIndex(of: format)!), storage, px.baseAddress!, rows, n, 0,
+                                                 out, py.baseAddress!, out)
+                        }
+                    }
+                }
+                for k in expected.indices {
+                    let tolerance = 1e-5 * (1 + abs(expected[k]))
+                    #expect(abs(Double(host[k]) - expected[k]) <= tolerance, "\(PackedMatrix.instructionSet) \(format) [\(out), \(n)] rows \(rows) [\(k)]")
+                    #expect(abs(Double(baseline[k]) - expected[k]) <= tolerance, "baseline \(format) [\(out), \(n)] rows \(rows) [\(k)]")
+                }
+            }
+        }
     }
 
     @Test func q8_0QuantizationIsCloseToTheValues() throws {

@@ -16,7 +16,7 @@ import Testing
 
     /// Modules a compiled recipe links: Recipes and everything it depends on.
     static let modules = ["Recipes", "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers",
-                          "Tensors", "Alignment", "SwiftSyntax", "SwiftParser", "_SwiftSyntaxCShims"]
+                          "Tensors", "Alignment", "CKernels", "SwiftSyntax", "SwiftParser", "_SwiftSyntaxCShims"]
 
     static var available: Bool {
         FileManager.default.fileExists(atPath: build.appendingPathComponent("Modules/Recipes.swiftmodule").path)
@@ -56,6 +56,8 @@ import Testing
         for c in ["CHDF5", "CBLAS"] {
             flags += ["-Xcc", "-fmodule-map-file=" + repository.appendingPathComponent("Sources/\(c)/module.modulemap").path]
         }
+        // The package's own C target: its module map is generated into the build folder.
+        flags += ["-Xcc", "-fmodule-map-file=" + build.appendingPathComponent("CKernels.build/module.modulemap").path]
         let cflags = (try? tool(["pkg-config", "--cflags", "hdf5", "openblas"])) ?? ""
         for flag in cflags.split(separator: " ") where !flag.isEmpty { flags += ["-Xcc", String(flag).trimmingCharacters(in: .whitespacesAndNewlines)] }
         return flags

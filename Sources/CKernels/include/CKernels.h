@@ -1,0 +1,40 @@
+#ifndef RLHF_CKERNELS_H
+#define RLHF_CKERNELS_H
+
+#include <stdint.h>
+
+// Matrix–vector products for decoding: Y[r, o] = Σ_i W[o, i] · X[r, i] for r < rows and
+// o0 <= o < o1, with W [out, n] row-major and Y[r, o] at y[r * ystride + o].
+//
+// Each output is computed from row r of X alone, in an order fixed by n: the bits of a row do not
+// depend on `rows` or on the other rows. One build of each kernel per instruction set (AVX2 + FMA
+// where the CPU has them, baseline x86-64 otherwise), chosen once at load; a machine always runs
+// the same one.
+
+void rlhf_matvec_f32(const float *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+
+// W in GGUF Q8_0 blocks (f16 d, int8 q[32]; value q·d), `n` a multiple of 32.
+void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+
+// W in GGUF Q4_1 blocks (f16 d, f16 m, u8 qs[16]; value j is the low nibble of byte j, value
+// j + 16 its high nibble; value nibble·d + m), `n` a multiple of 32.
+void rlhf_matvec_q4_1(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+
+// Which build runs: "avx2+fma" or "baseline".
+const char *rlhf_kernel_isa(void);
+
+// The baseline build, whatever the CPU (for tests that compare the builds). `format`: 0 Float32,
+// 1 Q8_0, 2 Q4_1.
+void rlhf_matvec_baseline(int format, const void *w, const float *x, long rows, long n, long o0, long o1, float *y,
+                          long ystride);
+
+// A hint to the CPU that the caller is spinning on a shared value.
+static inline void rlhf_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#endif
