@@ -1,8 +1,10 @@
 #include "CKernels.h"
 
+#include <stdlib.h>
+
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 typedef int8_t i8x8 __attribute__((vector_size(8)));
-typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef uint8_t u8x8 __attribute__((vector_size(8)));
 
 enum { FORMAT_F32, FORMAT_Q8_0, FORMAT_Q4_1 };
 
@@ -51,9 +53,11 @@ static inline __attribute__((always_inline)) float half_to_float(const uint8_t *
 #undef TARGET
 #undef MADD
 
-typedef void (*matvec_fn)(const void *, const float *, long, long, long, long, float *, long);
+typedef void (*f32_fn)(const float *, const float *, long, long, long, long, float *, long);
+typedef void (*quantized_fn)(const uint8_t *, const float *, long, long, long, long, float *, long, float *);
 
-static matvec_fn use_f32 = matvec_f32_baseline, use_q8_0 = matvec_q8_0_baseline, use_q4_1 = matvec_q4_1_baseline;
+static f32_fn use_f32 = matvec_f32_baseline;
+static quantized_fn use_q8_0 = matvec_q8_0_baseline, use_q4_1 = matvec_q4_1_baseline;
 static const char *isa = "baseline";
 
 __attribute__((constructor)) static void choose_kernels(void) {
@@ -68,21 +72,34 @@ __attribute__((constructor)) static void choose_kernels(void) {
 #endif
 }
 
+// Room for one dequantized weight row, on the stack up to 8192 columns.
+#define WITH_SCRATCH(n, body)                                                  \
+    do {                                                                       \
+        float stack_[8192];                                                    \
+        float *scratch = (n) <= 8192 ? stack_ : malloc((size_t)(n) * 4);       \
+        body;                                                                  \
+        if (scratch != stack_) free(scratch);                                  \
+    } while (0)
+
 void rlhf_matvec_f32(const float *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
     use_f32(w, x, rows, n, o0, o1, y, ystride);
 }
 
 void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
-    use_q8_0(w, x, rows, n, o0, o1, y, ystride);
+    WITH_SCRATCH(n, use_q8_0(w, x, rows, n, o0, o1, y, ystride, scratch));
 }
 
 void rlhf_matvec_q4_1(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
-    use_q4_1(w, x, rows, n, o0, o1, y, ystride);
+    WITH_SCRATCH(n, use_q4_1(w, x, rows, n, o0, o1, y, ystride, scratch));
 }
 
 const char *rlhf_kernel_isa(void) { return isa; }
 
 void rlhf_matvec_baseline(int format, const void *w, const float *x, long rows, long n, long o0, long o1, float *y,
                           long ystride) {
-    matvec_baseline(format, w, x, rows, n, o0, o1, y, ystride);
+    if (format == FORMAT_F32) {
+        matvec_f32_baseline(w, x, rows, n, o0, o1, y, ystride);
+    } else {
+        WITH_SCRATCH(n, matvec_quantized_baseline(format, w, x, rows, n, o0, o1, y, ystride, scratch));
+    }
 }
