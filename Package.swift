@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
         // Decode kernels built for AVX2 + FMA and for baseline x86-64, chosen at load.
-        .target(name: "CKernels", exclude: ["matvec.inc"], cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CKernels", exclude: ["kernels.inc"], cSettings: [.unsafeFlags(["-O3"])]),
 
         // MARK: - Core
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),

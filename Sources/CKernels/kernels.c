@@ -1,10 +1,12 @@
 #include "CKernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 typedef int8_t i8x8 __attribute__((vector_size(8)));
 typedef uint8_t u8x8 __attribute__((vector_size(8)));
+typedef int32_t i32x8 __attribute__((vector_size(32), aligned(4)));
 
 enum { FORMAT_F32, FORMAT_Q8_0, FORMAT_Q4_1 };
 
@@ -39,7 +41,7 @@ static inline __attribute__((always_inline)) float half_to_float(const uint8_t *
 #define ISA avx2
 #define TARGET __attribute__((target("avx2,fma")))
 #define MADD(a, b, c) __builtin_elementwise_fma(a, b, c)
-#include "matvec.inc"
+#include "kernels.inc"
 #undef ISA
 #undef TARGET
 #undef MADD
@@ -48,7 +50,7 @@ static inline __attribute__((always_inline)) float half_to_float(const uint8_t *
 #define ISA baseline
 #define TARGET
 #define MADD(a, b, c) ((a) * (b) + (c))
-#include "matvec.inc"
+#include "kernels.inc"
 #undef ISA
 #undef TARGET
 #undef MADD
@@ -58,6 +60,9 @@ typedef void (*quantized_fn)(const uint8_t *, const float *, long, long, long, l
 
 static f32_fn use_f32 = matvec_f32_baseline;
 static quantized_fn use_q8_0 = matvec_q8_0_baseline, use_q4_1 = matvec_q4_1_baseline;
+typedef void (*attend_fn)(const float *, long, long, const float *, const float *, const long *, long, long, float, float *,
+                          float *);
+static attend_fn use_attend = attend_group_baseline;
 static const char *isa = "baseline";
 
 __attribute__((constructor)) static void choose_kernels(void) {
@@ -67,6 +72,7 @@ __attribute__((constructor)) static void choose_kernels(void) {
         use_f32 = matvec_f32_avx2;
         use_q8_0 = matvec_q8_0_avx2;
         use_q4_1 = matvec_q4_1_avx2;
+        use_attend = attend_group_avx2;
         isa = "avx2+fma";
     }
 #endif
@@ -91,6 +97,11 @@ void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long 
 
 void rlhf_matvec_q4_1(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
     WITH_SCRATCH(n, use_q4_1(w, x, rows, n, o0, o1, y, ystride, scratch));
+}
+
+void rlhf_attend_group(const float *q, long qStride, long heads, const float *keys, const float *values, const long *columns,
+                       long count, long dh, float scale, float *scores, float *out) {
+    use_attend(q, qStride, heads, keys, values, columns, count, dh, scale, scores, out);
 }
 
 const char *rlhf_kernel_isa(void) { return isa; }

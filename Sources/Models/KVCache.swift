@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 import Tensors
@@ -192,96 +193,17 @@ public final class KVCache {
     /// softmax(q·Kᵀ · scale) · V for `heads` queries that share keys and values (a GQA group),
     /// over the first `count` real columns; zeros when there are none. Query m is at
     /// `q + m · qStride`, its output at `out + m · dh`. Each query's arithmetic is the same as
-    /// if it were alone: the group only shares the loads of K and V.
+    /// if it were alone: the group only shares the loads of K and V (the C kernel
+    /// `rlhf_attend_group`).
     @inline(__always)
     static func attendGroup(q: UnsafePointer<Float>, qStride: Int, heads: Int, keys: UnsafePointer<Float>,
                             values: UnsafePointer<Float>, columns: [Int], count: Int, dh: Int, scale: Float,
                             scores: inout [Float], out: UnsafeMutablePointer<Float>) {
-        guard count > 0 else { return }
-        scores.withUnsafeMutableBufferPointer { buffer in
-            let p = buffer.baseAddress!
-            columns.withUnsafeBufferPointer { cols in
-                for j in 0..<count {
-                    let k = keys + cols[j] * dh
-                    for m in 0..<heads { p[m * count + j] = PackedKernels.f32Dot1(k, q + m * qStride, dh) * scale }
-                }
-            }
-            for m in 0..<heads {
-                let row = p + m * count
-                var maxScore = -Float.infinity
-                for j in 0..<count where row[j] > maxScore { maxScore = row[j] }
-                var j = 0
-                while j + 4 <= count {
-                    let e = KVCache.exp4(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Float>.self) - maxScore)
-                    UnsafeMutableRawPointer(row + j).storeBytes(of: e, as: SIMD4<Float>.self)
-                    j += 4
-                }
-                if j < count {
-                    var tail = SIMD4<Float>(repeating: -Float.infinity)
-                    for k in j..<count { tail[k - j] = row[k] - maxScore }
-                    let e = KVCache.exp4(tail)
-                    for k in j..<count { row[k] = e[k - j] }
-                }
-                var sum: Float = 0
-                for k in 0..<count { sum += row[k] }
-                let inverse = 1 / sum
-                for k in 0..<count { row[k] *= inverse }
-            }
-            columns.withUnsafeBufferPointer { cols in
-                for m in 0..<heads {
-                    let weights = p + m * count, o = out + m * dh
-                    // Σ_j p_j · v_j in column order; 32 output lanes at a time stay in registers.
-                    var d = 0
-                    while d + 32 <= dh {
-                        var o0 = SIMD4<Float>(), o1 = SIMD4<Float>(), o2 = SIMD4<Float>(), o3 = SIMD4<Float>()
-                        var o4 = SIMD4<Float>(), o5 = SIMD4<Float>(), o6 = SIMD4<Float>(), o7 = SIMD4<Float>()
-                        for j in 0..<count {
-                            let v = UnsafeRawPointer(values + cols[j] * dh + d), w = weights[j]
-                            o0 += w * v.loadUnaligned(fromByteOffset: 0, as: SIMD4<Float>.self)
-                            o1 += w * v.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
-                            o2 += w * v.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
-                            o3 += w * v.loadUnaligned(fromByteOffset: 48, as: SIMD4<Float>.self)
-                            o4 += w * v.loadUnaligned(fromByteOffset: 64, as: SIMD4<Float>.self)
-                            o5 += w * v.loadUnaligned(fromByteOffset: 80, as: SIMD4<Float>.self)
-                            o6 += w * v.loadUnaligned(fromByteOffset: 96, as: SIMD4<Float>.self)
-                            o7 += w * v.loadUnaligned(fromByteOffset: 112, as: SIMD4<Float>.self)
-                        }
-                        let target = UnsafeMutableRawPointer(o + d)
-                        for (k, value) in [o0, o1, o2, o3, o4, o5, o6, o7].enumerated() {
-                            target.storeBytes(of: value, toByteOffset: 16 * k, as: SIMD4<Float>.self)
-                        }
-                        d += 32
-                    }
-                    for e in d..<dh {
-                        var acc: Float = 0
-                        for j in 0..<count { acc += weights[j] * values[cols[j] * dh + e] }
-                        o[e] = acc
-                    }
-                }
+        columns.withUnsafeBufferPointer { cols in
+            scores.withUnsafeMutableBufferPointer { p in
+                rlhf_attend_group(q, qStride, heads, keys, values, cols.baseAddress, count, dh, scale, p.baseAddress, out)
             }
         }
-    }
-
-    /// e^x for x ≤ 0, four at a time (relative error below 2·10⁻⁷; 0 below −87): e^x = 2^n · e^r
-    /// with n = round(x / ln 2) and |r| ≤ ln 2 / 2, e^r by its Taylor series to degree 7.
-    /// (`Foundation.exp` is one library call per value; this is the softmax's main cost in decoding.)
-    @inline(__always)
-    public static func exp4(_ x: SIMD4<Float>) -> SIMD4<Float> {
-        let clamped = x.replacing(with: -87, where: x .< -87)
-        let magic = SIMD4<Float>(repeating: 12_582_912)  // 1.5 · 2²³: adding it rounds to an integer
-        let shifted = clamped * 1.442_695_04 + magic
-        let n = shifted - magic
-        let r = clamped - n * 0.693_145_75 - n * 1.428_606_8e-6  // x − n·ln 2, ln 2 in two parts
-        var p = r * (1 / 5040) + (1 / 720)
-        p = p * r + (1 / 120)
-        p = p * r + (1 / 24)
-        p = p * r + (1 / 6)
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        let exponent = unsafeBitCast(shifted, to: SIMD4<Int32>.self) &- 0x4B40_0000
-        let scale = unsafeBitCast((exponent &+ 127) &<< 23, to: SIMD4<Float>.self)
-        return (p * scale).replacing(with: 0, where: x .< -87)
     }
 
     // MARK: Rows

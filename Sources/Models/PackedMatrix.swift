@@ -165,22 +165,4 @@ enum PackedKernels {
             kernel(w, x, rows, n, out * c / chunks, out * (c + 1) / chunks, y, out)
         }
     }
-
-    /// One row's dot product (attention scores): two SIMD4 partial sums over 8-wide steps, then
-    /// the tail, in order.
-    @inline(__always) static func f32Dot1(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var a0 = SIMD4<Float>(), a1 = SIMD4<Float>()
-        let wr = UnsafeRawPointer(w), xr = UnsafeRawPointer(x)
-        var i = 0
-        while i + 8 <= n {
-            let w0 = wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self)
-            let w1 = wr.loadUnaligned(fromByteOffset: 4 * i + 16, as: SIMD4<Float>.self)
-            a0 += w0 * xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self)
-            a1 += w1 * xr.loadUnaligned(fromByteOffset: 4 * i + 16, as: SIMD4<Float>.self)
-            i += 8
-        }
-        var total = (a0 + a1).sum()
-        while i < n { total += w[i] * x[i]; i += 1 }
-        return total
-    }
 }

@@ -134,20 +134,33 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
     }
 }
 
-@Suite struct CacheSoftmaxTests {
-    @Test func vectorExpMatchesTheLibrary() {
-        var worst: Double = 0
-        var x: Float = -90
-        while x <= 0 {
-            let e = KVCache.exp4(SIMD4<Float>(x, x / 3, x / 7, x / 11))
-            for (k, v) in [x, x / 3, x / 7, x / 11].enumerated() {
-                let expected = Foundation.exp(Double(v))
-                if v >= -87 { worst = max(worst, abs(Double(e[k]) - expected) / expected) } else { #expect(e[k] == 0) }
+/// The attention kernel of decoding against softmax(q·Kᵀ·scale)·V in Double, with score gaps
+/// from 0 to past the −87 where its exp flushes to zero, and head sizes off the vector width.
+@Suite struct CacheAttentionTests {
+    @Test(arguments: [(3, 1), (8, 7), (40, 8), (64, 37)])
+    func groupAttentionMatchesTheReference(dh: Int, count: Int) {
+        var rng = RNG(seed: UInt64(dh * 100 + count))
+        let heads = 2, slots = count + 3
+        let keys = (0..<(slots * dh)).map { _ in rng.normal() }, values = (0..<(slots * dh)).map { _ in rng.normal() }
+        // Every other slot, in order, as a cache with padding holds them.
+        let columns = (0..<count).map { $0 * slots / count }
+        for spread: Float in [0.5, 8, 40] {
+            let q = (0..<(heads * dh)).map { _ in rng.normal() * spread }
+            let scale = 1 / Float(dh).squareRoot()
+            var scores = [Float](repeating: 0, count: heads * count), out = [Float](repeating: 0, count: heads * dh)
+            columns.withUnsafeBufferPointer { cols in
+                rlhf_attend_group(q, dh, heads, keys, values, cols.baseAddress, count, dh, scale, &scores, &out)
             }
-            x += 0.01
+            for m in 0..<heads {
+                let logits = columns.map { c in (0..<dh).reduce(0.0) { $0 + Double(q[m * dh + $1]) * Double(keys[c * dh + $1]) } * Double(scale) }
+                let top = logits.max()!
+                let weights = logits.map { Foundation.exp($0 - top) }, total = weights.reduce(0, +)
+                for d in 0..<dh {
+                    let expected = zip(weights, columns).reduce(0.0) { $0 + $1.0 / total * Double(values[$1.1 * dh + d]) }
+                    #expect(abs(Double(out[m * dh + d]) - expected) <= 2e-5 * (1 + abs(expected)),
+                            "dh \(dh) count \(count) spread \(spread) head \(m) [\(d)]: \(out[m * dh + d]) vs \(expected)")
+                }
+            }
         }
-        #expect(worst < 3e-7, "relative error \(worst)")
-        #expect(KVCache.exp4(SIMD4<Float>(repeating: -.infinity)) == SIMD4<Float>(repeating: 0))
-        #expect(KVCache.exp4(SIMD4<Float>(repeating: 0)) == SIMD4<Float>(repeating: 1))
     }
 }

@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-// Matrix–vector products for decoding: Y[r, o] = Σ_i W[o, i] · X[r, i] for r < rows and
+// Kernels for decoding. Matrix–vector products: Y[r, o] = Σ_i W[o, i] · X[r, i] for r < rows and
 // o0 <= o < o1, with W [out, n] row-major and Y[r, o] at y[r * ystride + o].
 //
 // Each output is computed from row r of X alone, in an order fixed by n: the bits of a row do not
@@ -19,6 +19,14 @@ void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long 
 // W in GGUF Q4_1 blocks (f16 d, f16 m, u8 qs[16]; value j is the low nibble of byte j, value
 // j + 16 its high nibble; value nibble·d + m), `n` a multiple of 32.
 void rlhf_matvec_q4_1(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+
+// Attention of `heads` queries that share keys and values (a GQA group) over `count` cached
+// columns: out_m = softmax(scale · q_m · K_colsᵀ) · V_cols, where key and value j sit at
+// keys/values + columns[j] · dh. Query m is at q + m · qStride, its output at out + m · dh;
+// `scores` has room for heads · count floats. Each query's arithmetic is the same as if it were
+// alone. With no columns the outputs are left as they are.
+void rlhf_attend_group(const float *q, long qStride, long heads, const float *keys, const float *values, const long *columns,
+                       long count, long dh, float scale, float *scores, float *out);
 
 // Which build runs: "avx2+fma" or "baseline".
 const char *rlhf_kernel_isa(void);
