@@ -7,8 +7,10 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 typedef int8_t i8x8 __attribute__((vector_size(8)));
 typedef uint8_t u8x8 __attribute__((vector_size(8)));
 typedef int32_t i32x8 __attribute__((vector_size(32), aligned(4)));
+typedef uint16_t u16x8 __attribute__((vector_size(16), aligned(2)));
+typedef uint32_t u32x8 __attribute__((vector_size(32), aligned(4)));
 
-enum { FORMAT_F32, FORMAT_Q8_0, FORMAT_Q4_1 };
+enum { FORMAT_F32, FORMAT_Q8_0, FORMAT_Q4_1, FORMAT_BF16 };
 
 // Macros rather than functions: a 32-byte vector may not cross a function boundary in the
 // baseline build.
@@ -58,7 +60,9 @@ static inline __attribute__((always_inline)) float half_to_float(const uint8_t *
 typedef void (*f32_fn)(const float *, const float *, long, long, long, long, float *, long);
 typedef void (*quantized_fn)(const uint8_t *, const float *, long, long, long, long, float *, long, float *);
 
+typedef void (*bf16_fn)(const uint16_t *, const float *, long, long, long, long, float *, long);
 static f32_fn use_f32 = matvec_f32_baseline;
+static bf16_fn use_bf16 = matvec_bf16_baseline;
 static quantized_fn use_q8_0 = matvec_q8_0_baseline, use_q4_1 = matvec_q4_1_baseline;
 typedef void (*attend_fn)(const float *, long, long, const float *, const float *, const long *, long, long, float, float *,
                           float *);
@@ -70,6 +74,7 @@ __attribute__((constructor)) static void choose_kernels(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         use_f32 = matvec_f32_avx2;
+        use_bf16 = matvec_bf16_avx2;
         use_q8_0 = matvec_q8_0_avx2;
         use_q4_1 = matvec_q4_1_avx2;
         use_attend = attend_group_avx2;
@@ -91,6 +96,10 @@ void rlhf_matvec_f32(const float *w, const float *x, long rows, long n, long o0,
     use_f32(w, x, rows, n, o0, o1, y, ystride);
 }
 
+void rlhf_matvec_bf16(const uint16_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
+    use_bf16(w, x, rows, n, o0, o1, y, ystride);
+}
+
 void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
     WITH_SCRATCH(n, use_q8_0(w, x, rows, n, o0, o1, y, ystride, scratch));
 }
@@ -110,6 +119,8 @@ void rlhf_matvec_baseline(int format, const void *w, const float *x, long rows, 
                           long ystride) {
     if (format == FORMAT_F32) {
         matvec_f32_baseline(w, x, rows, n, o0, o1, y, ystride);
+    } else if (format == FORMAT_BF16) {
+        matvec_bf16_baseline(w, x, rows, n, o0, o1, y, ystride);
     } else {
         WITH_SCRATCH(n, matvec_quantized_baseline(format, w, x, rows, n, o0, o1, y, ystride, scratch));
     }

@@ -122,8 +122,9 @@ public final class CausalLM {
             to.data = from.data
             to.requiresGrad = requiresGrad
         }
-        for (from, to) in zip(source, target) where from.packed != nil {
-            to.setPacked(from.packed)
+        for (from, to) in zip(source, target) {
+            to.repackFormat = from.repackFormat
+            if from.packed != nil { to.setPacked(from.packed) }
         }
         return result
     }

@@ -37,6 +37,8 @@ public final class Linear {
     public internal(set) var packed: PackedMatrix?
     /// A sample of `weight` when `packed` was made: if training changed the weight, `packed` is stale.
     var packedFingerprint: [Float] = []
+    /// The format a stale `packed` is made again in from `weight` (`.bf16` or `.q8_0`); nil: none.
+    var repackFormat: PackedFormat?
 
     /// A layer with weights drawn from `N(0, std²)` and zero bias (HF's `_init_weights`).
     init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool, layout: Layout = .outputMajor,
@@ -140,18 +142,22 @@ public final class Linear {
         return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], data: out)
     }
 
-    /// The packed weights if they still match `weight`; an `[out, in]` copy for `Conv1D` layouts.
+    /// The packed weights if they still match `weight`, else made again in `repackFormat`; an
+    /// `[out, in]` copy for `Conv1D` layouts.
     private func packedWeights() -> PackedMatrix? {
         if let packed {
             if Linear.matches(packedFingerprint, weight.data) { return packed }
             self.packed = nil
         }
-        guard layout == .inputMajor else { return nil }
-        var transposed = [Float](repeating: 0, count: weight.count)
-        weight.data.withUnsafeBufferPointer { w in
-            for i in 0..<inFeatures { for o in 0..<outFeatures { transposed[o * inFeatures + i] = w[i * outFeatures + o] } }
+        switch repackFormat {
+        case .bf16:
+            setPacked(PackedMatrix(bfloat16: outputMajorValues(), outFeatures: outFeatures, inFeatures: inFeatures))
+        case .q8_0:
+            setPacked(try? PackedMatrix.quantizeQ8_0(outputMajorValues(), outFeatures: outFeatures, inFeatures: inFeatures))
+        default:
+            guard layout == .inputMajor else { return nil }
+            setPacked(PackedMatrix(floats: outputMajorValues(), outFeatures: outFeatures, inFeatures: inFeatures))
         }
-        setPacked(PackedMatrix(floats: transposed, outFeatures: outFeatures, inFeatures: inFeatures))
         return packed
     }
 

@@ -29,6 +29,8 @@ public enum PackedFormat: String, Sendable, CaseIterable {
     case q8_0
     /// GGUF Q4_1 blocks: 32 values in 20 bytes.
     case q4_1
+    /// bfloat16, row-major `[out, in]`: the high half of each Float32, rounded to nearest even.
+    case bf16
 
     /// Bytes per weight, on average.
     public var bytesPerValue: Double {
@@ -36,6 +38,7 @@ public enum PackedFormat: String, Sendable, CaseIterable {
         case .f32: return 4
         case .q8_0: return 34.0 / 32
         case .q4_1: return 20.0 / 32
+        case .bf16: return 2
         }
     }
 }
@@ -66,7 +69,7 @@ public final class PackedMatrix {
 
     /// Keeps GGUF blocks: `outFeatures` rows of `inFeatures / 32` blocks each.
     public init(blocks: [UInt8], format: PackedFormat, outFeatures: Int, inFeatures: Int) throws {
-        guard format != .f32, inFeatures % 32 == 0 else {
+        guard format == .q8_0 || format == .q4_1, inFeatures % 32 == 0 else {
             throw ModelError.invalidInput("PackedMatrix: \(format) needs a quantized format and in-features divisible by 32 (got \(inFeatures))")
         }
         let expected = Int(format.bytesPerValue * 32) * (inFeatures / 32) * outFeatures
@@ -78,6 +81,23 @@ public final class PackedMatrix {
         self.inFeatures = inFeatures
         floats = []
         bytes = blocks
+    }
+
+    /// Rounds Float32 weights `[out, in]` to bfloat16 (to nearest, ties to even; NaN stays NaN).
+    public init(bfloat16 values: [Float], outFeatures: Int, inFeatures: Int) {
+        precondition(values.count == outFeatures * inFeatures, "PackedMatrix: \(values.count) values for [\(outFeatures), \(inFeatures)]")
+        format = .bf16
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+        floats = []
+        var out = [UInt8](repeating: 0, count: 2 * values.count)
+        for (i, value) in values.enumerated() {
+            let bits = value.bitPattern
+            let half = value.isNaN ? UInt16(bits >> 16) | 0x40 : UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+            out[2 * i] = UInt8(half & 0xFF)
+            out[2 * i + 1] = UInt8(half >> 8)
+        }
+        bytes = out
     }
 
     /// Quantizes Float32 weights `[out, in]` to Q8_0 blocks (per 32 values: scale = absmax / 127,
@@ -111,6 +131,10 @@ public final class PackedMatrix {
         case .f32: return floats
         case .q8_0: return GGML.dequantize(bytes, type: .q8_0, count: outFeatures * inFeatures) ?? []
         case .q4_1: return GGML.dequantize(bytes, type: .q4_1, count: outFeatures * inFeatures) ?? []
+        case .bf16:
+            return bytes.withUnsafeBytes { raw in
+                (0..<(outFeatures * inFeatures)).map { Float(bitPattern: UInt32(raw.load(fromByteOffset: 2 * $0, as: UInt16.self)) << 16) }
+            }
         }
     }
 
@@ -131,6 +155,11 @@ public final class PackedMatrix {
         case .f32:
             floats.withUnsafeBufferPointer { w in
                 PackedKernels.f32(w.baseAddress!, x: x, rows: rows, out: outFeatures, in: inFeatures, y: y)
+            }
+        case .bf16:
+            bytes.withUnsafeBytes { raw in
+                PackedKernels.run(rlhf_matvec_bf16, raw.bindMemory(to: UInt16.self).baseAddress!, x: x, rows: rows, out: outFeatures,
+                                  in: inFeatures, y: y)
             }
         case .q8_0, .q4_1:
             let kernel = format == .q8_0 ? rlhf_matvec_q8_0 : rlhf_matvec_q4_1

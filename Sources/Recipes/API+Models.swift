@@ -155,6 +155,18 @@ public final class Model: RecipeObject {
     /// Folds LoRA adapters into the base weights.
     public func mergeLoRA() { orExit { try lm.mergeLoRA() } }
 
+    /// The weights generation reads: "f32" (exact), "bf16" (half the bytes) or "q8_0" (about a
+    /// quarter). Copies are made again from the trained weights whenever training changed them;
+    /// training and log-probs always use the Float32 weights.
+    public func decodeWeights(_ format: String) { orExit { try setDecodeWeights(format) } }
+
+    func setDecodeWeights(_ format: String) throws {
+        guard let packed = PackedFormat(rawValue: format), packed != .q4_1 else {
+            throw RecipeError(.runtime, "decodeWeights: unknown format \(format.debugDescription); use \"f32\", \"bf16\" or \"q8_0\"")
+        }
+        try lm.packForDecoding(packed)
+    }
+
     /// Saves `config.json` and `model.safetensors` (loadable by transformers) into a folder under
     /// the output folder.
     public func save(_ path: String) { orExit { try makeSaved(path) } }

@@ -83,6 +83,14 @@ extension BuiltinArea {
                 return .void
             },
             Builtin(
+                "decodeWeights", kind: .method("Model"),
+                doc: "The weights generation reads: \"f32\", \"bf16\" or \"q8_0\"; made again from the trained weights after each change.",
+                parameters: [.positional("format", .string, doc: "f32 (exact), bf16 (half the bytes) or q8_0 (about a quarter).")]
+            ) { args, _ in
+                try args.receiver(Model.self).setDecodeWeights(try args.string("format"))
+                return .void
+            },
+            Builtin(
                 "save", kind: .method("Model"), doc: "Writes config.json and model.safetensors (loadable by transformers) under the output folder.",
                 parameters: [.positional("path", .string, doc: "A folder, relative to the output folder.")]
             ) { args, _ in

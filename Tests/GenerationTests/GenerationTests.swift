@@ -76,36 +76,45 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         }
     }
 
-    @Test func packedDecodeWeightsStayCloseAndGoStaleAfterTraining() throws {
+    /// Decoding with packed copies computes with exactly the packed values; after an optimizer
+    /// step the copies are made again from the new weights.
+    @Test(arguments: [PackedFormat.q8_0, .bf16])
+    func packedDecodeWeightsFollowTraining(format: PackedFormat) throws {
         let model = TinyModels.llama()
         let ids = tinyPrompts[0]
+        func decoded() throws -> [Float] {
+            let cache = model.makeCache(batch: 1, capacity: ids.count)
+            return try Tensor.withNoGrad {
+                var out = try model.logits(ids: [ids[0]], batch: 1, length: 1, cache: cache).data
+                for token in ids.dropFirst() { out += try model.logits(ids: [token], batch: 1, length: 1, cache: cache).data }
+                return out
+            }
+        }
+        /// The full forward of a copy whose weights are the packed values.
+        func packedForward() throws -> [Float] {
+            let copy = model.copy()
+            for layer in copy.linearLayers {
+                if let packed = layer.packed, packed.format == format { layer.weight.data = packed.dequantized() }
+            }
+            return try Tensor.withNoGrad { try copy.logits(ids: ids, batch: 1, length: ids.count).data }
+        }
         let reference = try Tensor.withNoGrad { try model.logits(ids: ids, batch: 1, length: ids.count).data }
-        try model.packForDecoding(.q8_0)
-        let cache = model.makeCache(batch: 1, capacity: ids.count)
-        let quantized = try Tensor.withNoGrad {
-            var out = try model.logits(ids: [ids[0]], batch: 1, length: 1, cache: cache).data
-            for token in ids.dropFirst() { out += try model.logits(ids: [token], batch: 1, length: 1, cache: cache).data }
-            return out
-        }
-        #expect(maxDifference(quantized, reference) > 0)
-        // Decoding computes with exactly the dequantized blocks.
-        let dequantized = model.copy()
-        for layer in dequantized.linearLayers {
-            if let packed = layer.packed, packed.format == .q8_0 { layer.weight.data = packed.dequantized() }
-        }
-        let expected = try Tensor.withNoGrad { try dequantized.logits(ids: ids, batch: 1, length: ids.count).data }
-        let worst = maxDifference(quantized, expected)
-        #expect(worst < 1e-4, "Q8_0 decoding differs from the dequantized weights by \(worst)")
-        // An optimizer step changes every weight: the packed copies go stale and decoding is exact again.
-        for layer in model.linearLayers { layer.weight.data = layer.weight.data.map { $0 * 1.001 } }
-        let changed = try Tensor.withNoGrad { try model.logits(ids: ids, batch: 1, length: ids.count).data }
-        let cache2 = model.makeCache(batch: 1, capacity: ids.count)
-        let decoded = try Tensor.withNoGrad {
-            var out = try model.logits(ids: [ids[0]], batch: 1, length: 1, cache: cache2).data
-            for token in ids.dropFirst() { out += try model.logits(ids: [token], batch: 1, length: 1, cache: cache2).data }
-            return out
-        }
-        #expect(maxDifference(decoded, changed) < 1e-5)
+        try model.packForDecoding(format)
+        let first = try decoded()
+        #expect(maxDifference(first, reference) > 0)
+        #expect(model.linearLayers.allSatisfy { $0.packed?.format == format || (format == .q8_0 && $0.inFeatures % 32 != 0) })
+        #expect(maxDifference(first, try packedForward()) < 1e-4)
+
+        // An optimizer step changes every weight: the next decode packs the new weights.
+        for layer in model.linearLayers { layer.weight.data = layer.weight.data.map { $0 * 1.01 } }
+        let second = try decoded()
+        #expect(maxDifference(second, first) > 1e-3)
+        #expect(maxDifference(second, try packedForward()) < 1e-4)
+
+        // Float32 again: exact.
+        try model.packForDecoding(.f32)
+        let exact = try Tensor.withNoGrad { try model.logits(ids: ids, batch: 1, length: ids.count).data }
+        #expect(maxDifference(try decoded(), exact) < 1e-5)
     }
 }
 

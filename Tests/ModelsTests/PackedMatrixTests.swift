@@ -56,13 +56,15 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
         }
     }
 
-    @Test(arguments: [PackedFormat.f32, .q8_0, .q4_1])
+    @Test(arguments: [PackedFormat.f32, .bf16, .q8_0, .q4_1])
     func rowsDoNotDependOnTheirNeighbours(format: PackedFormat) throws {
         let out = 70, n = 128
         let matrix: PackedMatrix
-        if format == .f32 {
+        if format == .f32 || format == .bf16 {
             var rng = RNG(seed: 4)
-            matrix = PackedMatrix(floats: (0..<(out * n)).map { _ in rng.normal() }, outFeatures: out, inFeatures: n)
+            let values = (0..<(out * n)).map { _ in rng.normal() }
+            matrix = format == .f32 ? PackedMatrix(floats: values, outFeatures: out, inFeatures: n)
+                                    : PackedMatrix(bfloat16: values, outFeatures: out, inFeatures: n)
         } else {
             matrix = try PackedMatrix(blocks: randomBlocks(format, rows: out, columns: n, seed: 4), format: format, outFeatures: out, inFeatures: n)
         }
@@ -82,13 +84,15 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
     /// The kernels are built for AVX2 + FMA and for baseline x86-64, and a machine runs one of
     /// them: both must give the reference product, for every format and for lengths that are not a
     /// multiple of the vector width (LoRA ranks, odd heads).
-    @Test(arguments: [PackedFormat.f32, .q8_0, .q4_1])
+    @Test(arguments: [PackedFormat.f32, .q8_0, .q4_1, .bf16])
     func bothBuildsGiveTheReferenceProduct(format: PackedFormat) throws {
-        for (out, n) in [(40, 64), (9, 37), (24, 8), (5, 96)] where format == .f32 || n % 32 == 0 {
+        for (out, n) in [(40, 64), (9, 37), (24, 8), (5, 96)] where format == .f32 || format == .bf16 || n % 32 == 0 {
             var rng = RNG(seed: UInt64(n))
             let matrix: PackedMatrix
             if format == .f32 {
                 matrix = PackedMatrix(floats: (0..<(out * n)).map { _ in rng.normal() }, outFeatures: out, inFeatures: n)
+            } else if format == .bf16 {
+                matrix = PackedMatrix(bfloat16: (0..<(out * n)).map { _ in rng.normal() }, outFeatures: out, inFeatures: n)
             } else {
                 matrix = try PackedMatrix(blocks: randomBlocks(format, rows: out, columns: n, seed: 3), format: format,
                                           outFeatures: out, inFeatures: n)
@@ -114,6 +118,17 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
                 }
             }
         }
+    }
+
+    @Test func bfloat16RoundsToNearestEven() {
+        let values: [Float] = [1, -2.5, Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_8001),
+                               .greatestFiniteMagnitude, -.infinity, .nan, 0x1p-130]
+        let expected: [UInt32] = [0x3F80_0000, 0xC020_0000, 0x3F80_0000, 0x3F82_0000, 0x3F81_0000, 0x7F80_0000, 0xFF80_0000, 0, 0x0008_0000]
+        let rounded = PackedMatrix(bfloat16: values, outFeatures: 1, inFeatures: values.count).dequantized()
+        for (k, value) in rounded.enumerated() where !values[k].isNaN {
+            #expect(value.bitPattern == expected[k], "\(values[k]): \(String(value.bitPattern, radix: 16))")
+        }
+        #expect(rounded[7].isNaN)
     }
 
     @Test func q8_0QuantizationIsCloseToTheValues() throws {

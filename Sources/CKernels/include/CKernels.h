@@ -13,6 +13,9 @@
 
 void rlhf_matvec_f32(const float *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
 
+// W in bfloat16 (the high 16 bits of each Float32).
+void rlhf_matvec_bf16(const uint16_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+
 // W in GGUF Q8_0 blocks (f16 d, int8 q[32]; value q·d), `n` a multiple of 32.
 void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
 
@@ -32,7 +35,7 @@ void rlhf_attend_group(const float *q, long qStride, long heads, const float *ke
 const char *rlhf_kernel_isa(void);
 
 // The baseline build, whatever the CPU (for tests that compare the builds). `format`: 0 Float32,
-// 1 Q8_0, 2 Q4_1.
+// 1 Q8_0, 2 Q4_1, 3 bfloat16.
 void rlhf_matvec_baseline(int format, const void *w, const float *x, long rows, long n, long o0, long o1, float *y,
                           long ystride);
 
