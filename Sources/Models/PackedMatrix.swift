@@ -173,10 +173,10 @@ public final class PackedMatrix {
 /// Kernels behind ``PackedMatrix``: the C kernels of `CKernels` (AVX2 + FMA where the CPU has
 /// them), with the outputs split into chunks over the worker threads.
 enum PackedKernels {
-    /// Output rows per parallel chunk: enough work per chunk, and many chunks, so that two or
-    /// more threads share the outputs evenly.
-    @inline(__always) static func minOutputs(in inFeatures: Int, rows: Int) -> Int {
-        max(4, 16_384 / max(1, inFeatures * max(rows, 1)))
+    /// Parallel chunks of a product's outputs: about 64k multiply-adds each, so that claiming a
+    /// chunk costs little beside it, and at most 16, enough for threads to share the work evenly.
+    @inline(__always) static func chunkCount(out: Int, in n: Int, rows: Int) -> Int {
+        max(1, min(16, out / 2, out * n * rows / 65_536))
     }
 
     static func f32(_ w: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int,
@@ -184,12 +184,12 @@ enum PackedKernels {
         run(rlhf_matvec_f32, w, x: x, rows: rows, out: out, in: n, y: y)
     }
 
-    /// Runs `kernel` over chunks of the outputs (boundaries from the shape alone; at most 32), on
-    /// whichever thread is free; each output is computed whole by one thread.
+    /// Runs `kernel` over chunks of the outputs (boundaries from the shape alone), on whichever
+    /// thread is free; each output is computed whole by one thread.
     static func run<W>(_ kernel: (UnsafePointer<W>?, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?, Int) -> Void,
                        _ w: UnsafePointer<W>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int, y: UnsafeMutablePointer<Float>) {
         guard out > 0, rows > 0 else { return }
-        let chunks = max(1, min(32, out / minOutputs(in: n, rows: rows)))
+        let chunks = chunkCount(out: out, in: n, rows: rows)
         Parallel.perform(chunks) { c in
             kernel(w, x, rows, n, out * c / chunks, out * (c + 1) / chunks, y, out)
         }
