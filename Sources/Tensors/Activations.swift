@@ -121,7 +121,9 @@ private let geluKappa: Float = 0.044715
 
 // MARK: - Element-wise loops over raw buffers, split into fixed chunks
 
-private let elementsPerChunk = 32_768
+/// Activations cost an exp, tanh or erf per element: 2048 of them are worth a thread, so a
+/// decoding step's SwiGLU (batch × intermediate size) runs on two.
+private let elementsPerChunk = 2048
 
 /// y[i] = f(a[i]) over `range` chunks in parallel.
 @inline(__always)
