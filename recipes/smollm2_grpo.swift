@@ -10,35 +10,16 @@ import Recipes
 seed(5)
 let prompts = TrainingData.load("recipes/data/capitals_train.jsonl", kind: .prompts, evalPath: "recipes/data/capitals_eval.jsonl",
                                 applyChatTemplate: true)
-let capitals = [
-    "France": "Paris", "Germany": "Berlin", "Italy": "Rome", "Spain": "Madrid", "Portugal": "Lisbon", "Japan": "Tokyo",
-    "China": "Beijing", "Russia": "Moscow", "Egypt": "Cairo", "Greece": "Athens", "Austria": "Vienna", "Ireland": "Dublin",
-    "Norway": "Oslo", "Sweden": "Stockholm", "Finland": "Helsinki", "Denmark": "Copenhagen", "Poland": "Warsaw",
-    "Hungary": "Budapest", "Canada": "Ottawa", "Mexico": "Mexico City", "Peru": "Lima", "Chile": "Santiago",
-    "Argentina": "Buenos Aires", "Kenya": "Nairobi", "Thailand": "Bangkok", "Vietnam": "Hanoi", "India": "New Delhi",
-    "Iran": "Tehran", "Iraq": "Baghdad", "Cuba": "Havana", "Belgium": "Brussels", "Netherlands": "Amsterdam",
-    "Czech Republic": "Prague", "Turkey": "Ankara", "Australia": "Canberra", "Brazil": "Brasilia", "South Korea": "Seoul",
-    "Indonesia": "Jakarta", "Philippines": "Manila", "Colombia": "Bogota", "Venezuela": "Caracas", "Morocco": "Rabat",
-    "Switzerland": "Bern", "Scotland": "Edinburgh", "England": "London", "Ukraine": "Kyiv", "Romania": "Bucharest",
-    "Bulgaria": "Sofia", "Serbia": "Belgrade", "Croatia": "Zagreb", "Iceland": "Reykjavik", "New Zealand": "Wellington",
-    "Pakistan": "Islamabad", "Nigeria": "Abuja", "Ethiopia": "Addis Ababa", "Saudi Arabia": "Riyadh",
-    "Qatar": "Doha", "Lebanon": "Beirut", "Syria": "Damascus", "Jordan": "Amman", "Afghanistan": "Kabul",
-    "Nepal": "Kathmandu", "Bangladesh": "Dhaka", "Malaysia": "Kuala Lumpur",
-]
-
-// 1 for naming the capital of the country asked about, halved when the answer runs past 20 characters.
-let reward = { (prompt: String, response: String) -> Double in
-    var named = 0.0
-    for (country, city) in capitals where prompt.contains("of \(country)?") && response.lowercased().contains(city.lowercased()) {
-        named = 1
-    }
+// 1 for naming the city (the prompt's label), halved when the answer runs past 20 characters.
+func reward(_ prompt: String, _ response: String, _ label: String) -> Double {
+    let named = response.lowercased().contains(label.lowercased()) ? 1.0 : 0.0
     return response.count <= 20 ? named : named / 2
 }
 
 let base = Model.smolLM2()
 let policy = base.copy()
 policy.lora(rank: 8, alpha: 16, targets: ["q_proj", "k_proj", "v_proj", "o_proj"])
-let run = grpo(policy, reference: base.frozen(), prompts: prompts, reward: reward, nSamplesPerPrompt: 4, rolloutBatchSize: 8,
+let run = grpo(policy, reference: base.frozen(), prompts: prompts, labeledReward: reward, nSamplesPerPrompt: 4, rolloutBatchSize: 8,
                numEpisodes: 2, learningRate: 1e-3, microTrainBatchSize: 8, trainBatchSize: 32, generateMaxLen: 24, initKLCoef: 0.01,
                evalSteps: 4, evalNSamplesPerPrompt: 2, evalTemperature: 0.7)
 print(run)

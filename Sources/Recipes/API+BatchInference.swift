@@ -60,9 +60,9 @@ extension BestOfN: CustomStringConvertible {
 /// Samples `n` responses to every training prompt and scores them (a recipe closure, or the
 /// task's score).
 public func bestOfN(_ policy: Model, prompts: TrainingData, n: Int = 8, temperature: Double = 1, maxNewTokens: Int = 16,
-                    reward: ((String, String) -> Double)? = nil) -> BestOfN {
+                    reward: ((String, String) -> Double)? = nil, labeledReward: ((String, String, String) -> Double)? = nil) -> BestOfN {
     orExit { try runBestOfN(policy, prompts: prompts, n: n, temperature: temperature, maxNewTokens: maxNewTokens,
-                            reward: reward.map(threeArgumentReward)) }
+                            reward: try rewardClosure(reward, labeledReward)) }
 }
 
 func runBestOfN(_ policy: Model, prompts: TrainingData, n: Int, temperature: Double, maxNewTokens: Int,

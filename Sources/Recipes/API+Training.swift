@@ -292,9 +292,12 @@ struct RLOptions {
     }
 }
 
-/// A compiled recipe's `{ prompt, response in … }` as the trainers call rewards.
-func threeArgumentReward(_ reward: @escaping (String, String) -> Double) -> (String, String, String?) throws -> Double {
-    { prompt, response, _ in reward(prompt, response) }
+/// A compiled recipe's `reward:` or `labeledReward:` as the trainers call rewards.
+func rewardClosure(_ reward: ((String, String) -> Double)?,
+                    _ labeled: ((String, String, String) -> Double)?) throws -> ((String, String, String?) throws -> Double)? {
+    if reward != nil && labeled != nil { throw RecipeError(.runtime, "give reward: or labeledReward:, not both") }
+    if let labeled { return { prompt, response, label in labeled(prompt, response, label ?? "") } }
+    return reward.map { reward in { prompt, response, _ in reward(prompt, response) } }
 }
 
 /// The reward of a response: a recipe closure, a trained reward model, or the task's score.
@@ -302,7 +305,7 @@ func rewardSource(_ function: ((String, String, String?) throws -> Double)?, mod
     if let function { return .function(function) }
     if let model { return .model(model.model) }
     guard let task = prompts.task else {
-        throw RecipeError(.runtime, "give a reward: a closure { prompt, response in … } or rewardModel: (the prompts come from a file, not a task)")
+        throw RecipeError(.runtime, "give a reward: reward: { prompt, response in … }, labeledReward: { prompt, response, label in … } or rewardModel: (the prompts come from a file, not a task)")
     }
     return .function { prompt, response, _ in task.score(prompt, response) }
 }
@@ -325,7 +328,8 @@ func runRL(_ estimator: AdvantageEstimator, _ policy: Model, reference: Model?, 
 /// `reinforceBaseline`, `groupNorm`, `drGRPO`), as OpenRLHF's `train_ppo_ray`.
 @discardableResult
 public func ppo(_ policy: Model, reference: Model? = nil, critic: Model? = nil, prompts: TrainingData, advantageEstimator: String = "gae",
-    reward: ((String, String) -> Double)? = nil, rewardModel: RewardModel? = nil,
+    reward: ((String, String) -> Double)? = nil, labeledReward: ((String, String, String) -> Double)? = nil,
+    rewardModel: RewardModel? = nil,
     nSamplesPerPrompt: Int = 1, rolloutBatchSize: Int = 16, numEpisodes: Int = 1, maxEpochs: Int = 1, learningRate: Double = 1e-4,
     microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, generateMaxLen: Int = 16, temperature: Double = 1, topP: Double = 1,
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
@@ -340,14 +344,15 @@ public func ppo(_ policy: Model, reference: Model? = nil, critic: Model? = nil, 
         statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
         try runRL(try estimator(advantageEstimator), policy, reference: reference, critic: critic, prompts: prompts,
-                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
+                  reward: try rewardClosure(reward, labeledReward), rewardModel: rewardModel, options: options)
     }
 }
 
 /// GRPO (`--advantage_estimator group_norm`): group-normalised rewards, no critic.
 @discardableResult
 public func grpo(_ policy: Model, reference: Model? = nil, prompts: TrainingData,
-    reward: ((String, String) -> Double)? = nil, rewardModel: RewardModel? = nil,
+    reward: ((String, String) -> Double)? = nil, labeledReward: ((String, String, String) -> Double)? = nil,
+    rewardModel: RewardModel? = nil,
     nSamplesPerPrompt: Int = 4, rolloutBatchSize: Int = 16, numEpisodes: Int = 1, maxEpochs: Int = 1, learningRate: Double = 1e-4,
     microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, generateMaxLen: Int = 16, temperature: Double = 1, topP: Double = 1,
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
@@ -362,14 +367,15 @@ public func grpo(_ policy: Model, reference: Model? = nil, prompts: TrainingData
         statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
         try runRL(.groupNorm, policy, reference: reference, critic: nil, prompts: prompts,
-                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
+                  reward: try rewardClosure(reward, labeledReward), rewardModel: rewardModel, options: options)
     }
 }
 
 /// REINFORCE++ (`--advantage_estimator reinforce`): returns whitened over the batch, no critic.
 @discardableResult
 public func reinforce(_ policy: Model, reference: Model? = nil, prompts: TrainingData,
-    reward: ((String, String) -> Double)? = nil, rewardModel: RewardModel? = nil,
+    reward: ((String, String) -> Double)? = nil, labeledReward: ((String, String, String) -> Double)? = nil,
+    rewardModel: RewardModel? = nil,
     nSamplesPerPrompt: Int = 1, rolloutBatchSize: Int = 16, numEpisodes: Int = 1, maxEpochs: Int = 1, learningRate: Double = 1e-4,
     microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, generateMaxLen: Int = 16, temperature: Double = 1, topP: Double = 1,
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
@@ -384,14 +390,15 @@ public func reinforce(_ policy: Model, reference: Model? = nil, prompts: Trainin
         statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
         try runRL(.reinforce, policy, reference: reference, critic: nil, prompts: prompts,
-                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
+                  reward: try rewardClosure(reward, labeledReward), rewardModel: rewardModel, options: options)
     }
 }
 
 /// RLOO (`--advantage_estimator rloo`): leave-one-out baseline within each group.
 @discardableResult
 public func rloo(_ policy: Model, reference: Model? = nil, prompts: TrainingData,
-    reward: ((String, String) -> Double)? = nil, rewardModel: RewardModel? = nil,
+    reward: ((String, String) -> Double)? = nil, labeledReward: ((String, String, String) -> Double)? = nil,
+    rewardModel: RewardModel? = nil,
     nSamplesPerPrompt: Int = 4, rolloutBatchSize: Int = 16, numEpisodes: Int = 1, maxEpochs: Int = 1, learningRate: Double = 1e-4,
     microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, generateMaxLen: Int = 16, temperature: Double = 1, topP: Double = 1,
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
@@ -406,14 +413,15 @@ public func rloo(_ policy: Model, reference: Model? = nil, prompts: TrainingData
         statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
         try runRL(.rloo, policy, reference: reference, critic: nil, prompts: prompts,
-                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
+                  reward: try rewardClosure(reward, labeledReward), rewardModel: rewardModel, options: options)
     }
 }
 
 /// Dr. GRPO (`--advantage_estimator dr_grpo`): group-mean baseline without std division.
 @discardableResult
 public func drGRPO(_ policy: Model, reference: Model? = nil, prompts: TrainingData,
-    reward: ((String, String) -> Double)? = nil, rewardModel: RewardModel? = nil,
+    reward: ((String, String) -> Double)? = nil, labeledReward: ((String, String, String) -> Double)? = nil,
+    rewardModel: RewardModel? = nil,
     nSamplesPerPrompt: Int = 4, rolloutBatchSize: Int = 16, numEpisodes: Int = 1, maxEpochs: Int = 1, learningRate: Double = 1e-4,
     microTrainBatchSize: Int = 16, trainBatchSize: Int = 64, generateMaxLen: Int = 16, temperature: Double = 1, topP: Double = 1,
     initKLCoef: Double = 0.01, klTarget: Double? = nil, klEstimator: String = "k1", useKLLoss: Bool = false, gamma: Double = 1,
@@ -428,7 +436,7 @@ public func drGRPO(_ policy: Model, reference: Model? = nil, prompts: TrainingDa
         statsEvery: statsEvery, maxSteps: maxSteps)
     return orExit {
         try runRL(.drGRPO, policy, reference: reference, critic: nil, prompts: prompts,
-                  reward: reward.map(threeArgumentReward), rewardModel: rewardModel, options: options)
+                  reward: try rewardClosure(reward, labeledReward), rewardModel: rewardModel, options: options)
     }
 }
 
@@ -454,8 +462,8 @@ extension EvalResult: CustomStringConvertible {
 /// the run file under the `evaluate` stage.
 @discardableResult
 public func evaluate(_ policy: Model, on data: TrainingData, reward: ((String, String) -> Double)? = nil,
-                     maxNewTokens: Int = 16) -> EvalResult {
-    orExit { try runEvaluate(policy, on: data, reward: reward.map(threeArgumentReward), maxNewTokens: maxNewTokens) }
+                     labeledReward: ((String, String, String) -> Double)? = nil, maxNewTokens: Int = 16) -> EvalResult {
+    orExit { try runEvaluate(policy, on: data, reward: try rewardClosure(reward, labeledReward), maxNewTokens: maxNewTokens) }
 }
 
 func runEvaluate(_ policy: Model, on data: TrainingData, reward: ((String, String, String?) throws -> Double)?,

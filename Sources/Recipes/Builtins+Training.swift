@@ -44,8 +44,7 @@ extension BuiltinArea {
     /// Options of the PPO family, with OpenRLHF's names.
     private static func rlParameters(nSamplesPerPrompt: Int) -> [Builtin.Parameter] {
         [
-            .labeled("reward", .optional(.function(parameters: [.string, .string], returns: .double)),
-                     doc: "{ prompt, response in … } or { prompt, response, label in … }; default: the task's score."),
+            rewardParameter, labeledRewardParameter,
             .labeled("rewardModel", .optional(.named("RewardModel")), doc: "A trained reward model instead of a function."),
             .labeled("nSamplesPerPrompt", .int, default: .int(nSamplesPerPrompt), doc: "Samples per prompt (≥ 2 for group estimators)."),
             .labeled("rolloutBatchSize", .int, default: .int(16), doc: "Prompts per rollout."),
@@ -102,9 +101,21 @@ extension BuiltinArea {
     }
 
     /// A recipe reward closure as the trainers call it: 2 arguments (prompt, response) or 3 (+ label).
+    /// `reward:` and `labeledReward:`, as every builtin that scores responses takes them.
+    private static let rewardParameter = Builtin.Parameter.labeled(
+        "reward", .optional(.function(parameters: [.string, .string], returns: .double)),
+        doc: "{ prompt, response in … }; default: the task's score.")
+    private static let labeledRewardParameter = Builtin.Parameter.labeled(
+        "labeledReward", .optional(.function(parameters: [.string, .string, .string], returns: .double)),
+        doc: "{ prompt, response, label in … }: a reward that reads the prompt's label (\"\" when it has none).")
+
     private static func rewardFunction(_ args: Arguments) throws -> ((String, String, String?) throws -> Double)? {
-        guard args.has("reward") else { return nil }
-        let f = try args.function("reward")
+        if args.has("reward") && args.has("labeledReward") {
+            throw RecipeError(.runtime, "give reward: or labeledReward:, not both")
+        }
+        let name = args.has("labeledReward") ? "labeledReward" : "reward"
+        guard args.has(name) else { return nil }
+        let f = try args.function(name)
         return { prompt, response, label in
             let values: [Value] = f.parameterCount == 3 ? [.string(prompt), .string(response), .string(label ?? "")]
                                                         : [.string(prompt), .string(response)]
@@ -243,8 +254,7 @@ extension BuiltinArea {
                     .labeled("n", .int, default: .int(8), doc: "Samples per prompt."),
                     .labeled("temperature", .double, default: .double(1), doc: "Sampling temperature."),
                     .labeled("maxNewTokens", .int, default: .int(16), doc: "Longest response."),
-                    .labeled("reward", .optional(.function(parameters: [.string, .string], returns: .double)),
-                             doc: "Default: the task's score."),
+                    rewardParameter, labeledRewardParameter,
                 ],
                 returns: .named("BestOfN")
             ) { args, _ in
@@ -277,8 +287,7 @@ extension BuiltinArea {
                 parameters: [
                     .positional("policy", .named("Model"), doc: "The model."),
                     .labeled("on", .named("TrainingData"), doc: "Prompt data; its held-out split is used."),
-                    .labeled("reward", .optional(.function(parameters: [.string, .string], returns: .double)),
-                             doc: "Default: the task's score."),
+                    rewardParameter, labeledRewardParameter,
                     .labeled("maxNewTokens", .int, default: .int(16), doc: "Longest response."),
                 ],
                 returns: .named("EvalResult")
