@@ -1,5 +1,6 @@
 // SmolLM2-135M-Instruct with LoRA adapters: a short SFT on digit sorting through its chat
-// template, then DPO against the frozen base; only the adapters train.
+// template, then DPO against the frozen base; only the adapters train. The adapters are saved as
+// PEFT saves them (results/smollm2_lora/adapter), for `PeftModel.from_pretrained`.
 //
 //     scripts/fetch-smollm2 && rlhf run recipes/smollm2_lora.swift
 import Recipes
@@ -16,3 +17,4 @@ sft(policy, data: task.demonstrations, learningRate: 1e-3, microTrainBatchSize: 
 dpo(policy, reference: base.frozen(), data: task.preferences, beta: 0.1, learningRate: 5e-4, microTrainBatchSize: 8,
     trainBatchSize: 16, maxSteps: steps)
 print(policy.generate("3 1 2=", maxNewTokens: 8))
+policy.saveAdapter("adapter")

@@ -137,3 +137,76 @@ extension Linear {
         self.lora = nil
     }
 }
+
+// MARK: - PEFT adapter files
+
+extension CausalLM {
+    /// Writes the LoRA adapters as PEFT saves them: `adapter_config.json` and
+    /// `adapter_model.safetensors` with tensors named `base_model.model.<layer>.lora_A.weight`, so
+    /// `PeftModel.from_pretrained(base, directory)` puts them on the base model.
+    public func saveAdapter(to directory: URL) throws {
+        let adapted = linearLayers.filter { $0.lora != nil }
+        guard let first = adapted.first?.lora else {
+            throw ModelError.invalidInput("saveAdapter: the model has no LoRA adapters (add them with lora, or save the whole model)")
+        }
+        let rank = first.a.shape[0]
+        let targets = Set(adapted.map { $0.name.split(separator: ".").last.map(String.init) ?? $0.name }).sorted()
+        let lora = LoRAConfig(rank: rank, alpha: first.scaling * Float(rank), dropout: first.dropout, targetModules: targets)
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(lora)) as! [String: Any]
+        json["peft_type"] = "LORA"
+        json["task_type"] = "CAUSAL_LM"
+        json["bias"] = "none"
+        json["fan_in_fan_out"] = adapted.contains { $0.layout == .inputMajor }  // GPT-2's Conv1D
+        json["inference_mode"] = true
+        json["use_rslora"] = false
+        json["use_dora"] = false
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+            .write(to: directory.appendingPathComponent("adapter_config.json"), options: .atomic)
+        var tensors: [String: SafetensorsTensor] = [:]
+        for layer in adapted {
+            for (name, tensor) in layer.lora!.parameters() {
+                tensors["base_model.model." + name] = SafetensorsTensor(shape: tensor.shape, values: tensor.data)
+            }
+        }
+        try SafetensorsFile.write(tensors, to: directory.appendingPathComponent("adapter_model.safetensors"))
+    }
+
+    /// Puts adapters saved by ``saveAdapter(to:)`` or by PEFT (LoRA, no bias, no rsLoRA/DoRA) on
+    /// this model, which must have none yet; afterwards only the adapters train.
+    public func loadAdapter(from directory: URL) throws {
+        guard !hasLoRA else { throw ModelError.invalidInput("loadAdapter: the model already has LoRA adapters") }
+        let configURL = directory.appendingPathComponent("adapter_config.json")
+        let weightsURL = directory.appendingPathComponent("adapter_model.safetensors")
+        for (url, what) in [(configURL, "a PEFT adapter config"), (weightsURL, "PEFT adapter weights")]
+        where !FileManager.default.fileExists(atPath: url.path) {
+            throw ModelError.fileNotFound(path: url.path, what: what)
+        }
+        let data = try Data(contentsOf: configURL)
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        if let type = json["peft_type"] as? String, type != "LORA" {
+            throw ModelError.invalidConfig(source: configURL.path, key: "peft_type", message: "\(type) adapters are not supported; only LORA")
+        }
+        for key in ["use_rslora", "use_dora"] where json[key] as? Bool == true {
+            throw ModelError.invalidConfig(source: configURL.path, key: key, message: "not supported; only plain LoRA (alpha / r scaling)")
+        }
+        let lora: LoRAConfig
+        do { lora = try JSONDecoder().decode(LoRAConfig.self, from: data) } catch {
+            throw ModelError.invalidConfig(source: configURL.path, key: "r, lora_alpha, lora_dropout, target_modules",
+                                           message: "missing or not numbers and a list of module names")
+        }
+        try enableLoRA(lora, rng: RNG(seed: 0))
+        let file = try SafetensorsFile(url: weightsURL)
+        for layer in linearLayers {
+            guard let adapter = layer.lora else { continue }
+            for (name, tensor) in adapter.parameters() {
+                let stored = "base_model.model." + name
+                guard let info = file.tensors[stored] else { throw ModelError.missingWeight(source: weightsURL.path, name: stored) }
+                guard info.shape == tensor.shape else {
+                    throw ModelError.weightShape(source: weightsURL.path, name: stored, expected: tensor.shape, found: info.shape)
+                }
+                tensor.data = try file.floats(stored)
+            }
+        }
+    }
+}

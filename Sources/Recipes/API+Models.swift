@@ -176,6 +176,17 @@ public final class Model: RecipeObject {
         try lm.save(to: url)
     }
 
+    /// Saves only the LoRA adapters, as PEFT does (`adapter_config.json`,
+    /// `adapter_model.safetensors`), into a folder under the output folder.
+    public func saveAdapter(_ path: String) { orExit { try writeAdapter(path) } }
+
+    func writeAdapter(_ path: String) throws { try lm.saveAdapter(to: try Session.current.writableURL(path)) }
+
+    /// Puts LoRA adapters saved by `saveAdapter` or by PEFT on this model; then only they train.
+    public func loadAdapter(_ path: String) { orExit { try readAdapter(path) } }
+
+    func readAdapter(_ path: String) throws { try lm.loadAdapter(from: try Session.current.readableURL(path)) }
+
     /// Samples a completion of `prompt` (greedy when `temperature` is 0); `chat` wraps the prompt
     /// in the model's chat template.
     public func generate(_ prompt: String, maxNewTokens: Int = 64, temperature: Double = 0, topP: Double = 1,

@@ -83,6 +83,21 @@ extension BuiltinArea {
                 return .void
             },
             Builtin(
+                "saveAdapter", kind: .method("Model"),
+                doc: "Writes only the LoRA adapters, as PEFT does (adapter_config.json, adapter_model.safetensors), under the output folder.",
+                parameters: [.positional("path", .string, doc: "A folder, relative to the output folder.")]
+            ) { args, _ in
+                try args.receiver(Model.self).writeAdapter(try args.string("path"))
+                return .void
+            },
+            Builtin(
+                "loadAdapter", kind: .method("Model"), doc: "Puts LoRA adapters saved by saveAdapter or by PEFT on the model; then only they train.",
+                parameters: [.positional("path", .string, doc: "The adapter folder.")]
+            ) { args, _ in
+                try args.receiver(Model.self).readAdapter(try args.string("path"))
+                return .void
+            },
+            Builtin(
                 "decodeWeights", kind: .method("Model"),
                 doc: "The weights generation reads: \"f32\", \"bf16\" or \"q8_0\"; made again from the trained weights after each change.",
                 parameters: [.positional("format", .string, doc: "f32 (exact), bf16 (half the bytes) or q8_0 (about a quarter).")]

@@ -58,6 +58,39 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool { a.map(\.bitPattern) == b.ma
         }
     }
 
+    /// PEFT's adapter files: the adapters alone, under PEFT's names, load back onto the base model.
+    @Test func adapterFilesRoundTripAsPEFTWritesThem() throws {
+        for (base, targets) in [(smallLlama(), ["q_proj", "v_proj"]), (smallGPT2(), ["c_attn"])] {
+            let model = base.copy()
+            try model.enableLoRA(LoRAConfig(rank: 2, alpha: 6, dropout: 0.05, targetModules: targets), rng: RNG(seed: 3))
+            for (name, t) in model.parameters() where name.hasSuffix("lora_B.weight") {
+                var rng = RNG(seed: UInt64(name.count))
+                t.data = t.data.map { _ in 0.1 * rng.normal() }
+            }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try model.saveAdapter(to: directory)
+
+            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("adapter_config.json"))) as! [String: Any]
+            #expect(config["peft_type"] as? String == "LORA" && config["r"] as? Int == 2 && config["lora_alpha"] as? Double == 6)
+            #expect(config["target_modules"] as? [String] == targets && config["fan_in_fan_out"] as? Bool == (base.config.family == .gpt2))
+            let file = try SafetensorsFile(url: directory.appendingPathComponent("adapter_model.safetensors"))
+            #expect(file.tensors.count == 2 * 2 * targets.count)
+            #expect(file.tensors.keys.allSatisfy { $0.hasPrefix("base_model.model.") && $0.contains(".lora_") })
+
+            let loaded = base.copy()
+            try loaded.loadAdapter(from: directory)
+            let expected = try Tensor.withNoGrad { try model.logits(ids: sampleIDs, batch: 2, length: 6).data }
+            #expect(bitsEqual(try Tensor.withNoGrad { try loaded.logits(ids: sampleIDs, batch: 2, length: 6).data }, expected))
+            #expect(loaded.trainableParameters().allSatisfy { $0.name.contains("lora_") })
+
+            // Loading twice, or from a folder without adapter files, says what is wrong.
+            #expect(throws: ModelError.invalidInput("loadAdapter: the model already has LoRA adapters")) { try loaded.loadAdapter(from: directory) }
+            #expect(throws: ModelError.self) { try base.copy().loadAdapter(from: FileManager.default.temporaryDirectory) }
+            #expect(throws: ModelError.self) { try base.copy().saveAdapter(to: directory) }
+        }
+    }
+
     @Test func unknownTargetsAreAClearError() {
         let model = smallLlama()
         do {
