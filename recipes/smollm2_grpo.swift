@@ -4,7 +4,7 @@
 // reference. The training reward rises over the 12 rollouts (seed 5: 0.17 → 0.47); the held-out
 // countries barely move in so short a run.
 //
-//     scripts/setup && rlhf run recipes/smollm2_grpo.swift        (about 3 minutes on 2 cores)
+//     scripts/fetch-smollm2 && rlhf run recipes/smollm2_grpo.swift        (about 3 minutes on 2 cores)
 import Recipes
 
 seed(5)

@@ -60,7 +60,7 @@ static inline __attribute__((always_inline)) float half_to_float(const uint8_t *
 typedef void (*f32_fn)(const float *, const float *, long, long, long, long, float *, long);
 typedef void (*quantized_fn)(const uint8_t *, const float *, long, long, long, long, float *, long, float *);
 
-typedef void (*bf16_fn)(const uint16_t *, const float *, long, long, long, long, float *, long);
+typedef void (*bf16_fn)(const void *, const float *, long, long, long, long, float *, long);
 static f32_fn use_f32 = matvec_f32_baseline;
 static bf16_fn use_bf16 = matvec_bf16_baseline;
 static quantized_fn use_q8_0 = matvec_q8_0_baseline, use_q4_1 = matvec_q4_1_baseline;
@@ -92,19 +92,19 @@ __attribute__((constructor)) static void choose_kernels(void) {
         if (scratch != stack_) free(scratch);                                  \
     } while (0)
 
-void rlhf_matvec_f32(const float *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
+void rlhf_matvec_f32(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
     use_f32(w, x, rows, n, o0, o1, y, ystride);
 }
 
-void rlhf_matvec_bf16(const uint16_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
+void rlhf_matvec_bf16(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
     use_bf16(w, x, rows, n, o0, o1, y, ystride);
 }
 
-void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
+void rlhf_matvec_q8_0(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
     WITH_SCRATCH(n, use_q8_0(w, x, rows, n, o0, o1, y, ystride, scratch));
 }
 
-void rlhf_matvec_q4_1(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
+void rlhf_matvec_q4_1(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride) {
     WITH_SCRATCH(n, use_q4_1(w, x, rows, n, o0, o1, y, ystride, scratch));
 }
 

@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 import Foundation
 import Tensors
 
@@ -179,7 +178,7 @@ public final class KVCache {
                                             scores: &scores, out: o + ((row * t + i) * h + firstHead) * dh)
                     }
                 }
-                if work >= 1 << 16 && Parallel.threads > 1 {
+                if work >= 1 << 16 {
                     // Tasks go to whichever thread is free; each writes only its own outputs.
                     Parallel.perform(b * hkv, body)
                 } else {

@@ -172,9 +172,10 @@ extension CausalLM {
         try SafetensorsFile.write(tensors, to: directory.appendingPathComponent("adapter_model.safetensors"))
     }
 
-    /// Puts adapters saved by ``saveAdapter(to:)`` or by PEFT (LoRA, no bias, no rsLoRA/DoRA) on
-    /// this model, which must have none yet; afterwards only the adapters train.
-    public func loadAdapter(from directory: URL) throws {
+    /// Puts adapters saved by ``saveAdapter(to:)`` or by PEFT (plain LoRA: one rank and alpha, no
+    /// bias, rsLoRA or DoRA) on this model, which must have none yet; afterwards only the adapters
+    /// train. Names, shapes and options are checked before the model changes; `rng` drives dropout.
+    public func loadAdapter(from directory: URL, rng: RNG) throws {
         guard !hasLoRA else { throw ModelError.invalidInput("loadAdapter: the model already has LoRA adapters") }
         let configURL = directory.appendingPathComponent("adapter_config.json")
         let weightsURL = directory.appendingPathComponent("adapter_model.safetensors")
@@ -184,29 +185,46 @@ extension CausalLM {
         }
         let data = try Data(contentsOf: configURL)
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        if let type = json["peft_type"] as? String, type != "LORA" {
-            throw ModelError.invalidConfig(source: configURL.path, key: "peft_type", message: "\(type) adapters are not supported; only LORA")
+        func unsupported(_ key: String, _ message: String) -> ModelError {
+            .invalidConfig(source: configURL.path, key: key, message: message)
         }
+        if let type = json["peft_type"] as? String, type != "LORA" { throw unsupported("peft_type", "\(type) adapters are not supported; only LORA") }
         for key in ["use_rslora", "use_dora"] where json[key] as? Bool == true {
-            throw ModelError.invalidConfig(source: configURL.path, key: key, message: "not supported; only plain LoRA (alpha / r scaling)")
+            throw unsupported(key, "not supported; only plain LoRA (alpha / r scaling)")
+        }
+        if let bias = json["bias"] as? String, bias != "none" { throw unsupported("bias", "\(bias) is not supported; only none") }
+        for key in ["rank_pattern", "alpha_pattern", "layers_to_transform", "modules_to_save"] {
+            let empty = json[key] == nil || json[key] is NSNull || (json[key] as? [Any])?.isEmpty == true
+                || (json[key] as? [String: Any])?.isEmpty == true
+            if !empty { throw unsupported(key, "not supported: every targeted layer must have the same rank and alpha") }
         }
         let lora: LoRAConfig
         do { lora = try JSONDecoder().decode(LoRAConfig.self, from: data) } catch {
-            throw ModelError.invalidConfig(source: configURL.path, key: "r, lora_alpha, lora_dropout, target_modules",
-                                           message: "missing or not numbers and a list of module names")
+            throw unsupported("r, lora_alpha, lora_dropout, target_modules", "missing, or not numbers and a list of module names")
         }
-        try enableLoRA(lora, rng: RNG(seed: 0))
+        // Every tensor the adapters need, with its shape, before anything changes.
         let file = try SafetensorsFile(url: weightsURL)
-        for layer in linearLayers {
-            guard let adapter = layer.lora else { continue }
-            for (name, tensor) in adapter.parameters() {
-                let stored = "base_model.model." + name
+        let targets = transformer.linears.filter { lora.matches($0.name) }
+        guard !targets.isEmpty else {
+            throw ModelError.loraTargetsNotFound(targets: lora.targetModules, available: Set(linearLayers.map { $0.name.split(separator: ".").last.map(String.init) ?? $0.name }).sorted())
+        }
+        var values: [String: [Float]] = [:]
+        for layer in targets {
+            for (suffix, shape) in [("lora_A", [lora.rank, layer.inFeatures]), ("lora_B", [layer.outFeatures, lora.rank])] {
+                let stored = "base_model.model.\(layer.name).\(suffix).weight"
                 guard let info = file.tensors[stored] else { throw ModelError.missingWeight(source: weightsURL.path, name: stored) }
-                guard info.shape == tensor.shape else {
-                    throw ModelError.weightShape(source: weightsURL.path, name: stored, expected: tensor.shape, found: info.shape)
+                guard info.shape == shape else {
+                    throw ModelError.weightShape(source: weightsURL.path, name: stored, expected: shape, found: info.shape)
                 }
-                tensor.data = try file.floats(stored)
+                values[stored] = try file.floats(stored)
             }
+        }
+        let unread = file.tensors.keys.filter { values[$0] == nil }.sorted()
+        guard unread.isEmpty else { throw ModelError.unexpectedWeights(source: weightsURL.path, names: unread) }
+
+        try enableLoRA(lora, rng: rng)
+        for layer in targets {
+            for (name, tensor) in layer.lora!.parameters() { tensor.data = values["base_model.model." + name]! }
         }
     }
 }

@@ -8,13 +8,14 @@ import Tensors
 // X [R, I] (R rows, one token each); the output is Y [R, O] = X · Wᵀ.
 //
 // Decoding one token reads every weight once, so its speed is the speed of reading W. Float32
-// SmolLM2 is ~540 MB a token; its GGUF blocks (Q4_1 and Q8_0) are ~96 MB. The kernels below read
-// the blocks and dequantize them in registers, never into memory.
+// SmolLM2 is ~540 MB a token; its GGUF blocks (Q4_1 and Q8_0) are ~96 MB, bfloat16 copies half of
+// Float32. The kernels read the stored format and convert it in registers (with four or more rows,
+// a quantized weight row is dequantized once into a small scratch row shared by all of them).
 //
 // Every output Y[r, o] is computed by one thread, from row r of X alone, in an order fixed by I:
 // so the bits of a row never depend on the thread count or on the other rows in the batch (a
-// sample's tokens do not depend on its batch neighbours). Rows are processed four at a time only to
-// reuse the dequantized weights; each row's arithmetic is the same as when it is alone.
+// sample's tokens do not depend on its batch neighbours). Rows and outputs are grouped only to
+// reuse loads; each output's arithmetic is the same as when it is alone.
 //
 // Block layouts (ggml): Q8_0 = f16 d, i8 q[32] (x = q·d); Q4_1 = f16 d, f16 m, u8 qs[16]
 // (x = nibble·d + m; byte j's low nibble is value j, its high nibble value j + 16). The kernels
@@ -158,13 +159,12 @@ public final class PackedMatrix {
             }
         case .bf16:
             bytes.withUnsafeBytes { raw in
-                PackedKernels.run(rlhf_matvec_bf16, raw.bindMemory(to: UInt16.self).baseAddress!, x: x, rows: rows, out: outFeatures,
-                                  in: inFeatures, y: y)
+                PackedKernels.run(rlhf_matvec_bf16, raw.baseAddress!, x: x, rows: rows, out: outFeatures, in: inFeatures, y: y)
             }
         case .q8_0, .q4_1:
             let kernel = format == .q8_0 ? rlhf_matvec_q8_0 : rlhf_matvec_q4_1
-            bytes.withUnsafeBufferPointer { w in
-                PackedKernels.run(kernel, w.baseAddress!, x: x, rows: rows, out: outFeatures, in: inFeatures, y: y)
+            bytes.withUnsafeBytes { raw in
+                PackedKernels.run(kernel, raw.baseAddress!, x: x, rows: rows, out: outFeatures, in: inFeatures, y: y)
             }
         }
     }
@@ -181,13 +181,13 @@ enum PackedKernels {
 
     static func f32(_ w: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int,
                     y: UnsafeMutablePointer<Float>) {
-        run(rlhf_matvec_f32, w, x: x, rows: rows, out: out, in: n, y: y)
+        run(rlhf_matvec_f32, UnsafeRawPointer(w), x: x, rows: rows, out: out, in: n, y: y)
     }
 
     /// Runs `kernel` over chunks of the outputs (boundaries from the shape alone), on whichever
     /// thread is free; each output is computed whole by one thread.
-    static func run<W>(_ kernel: (UnsafePointer<W>?, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?, Int) -> Void,
-                       _ w: UnsafePointer<W>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int, y: UnsafeMutablePointer<Float>) {
+    static func run(_ kernel: (UnsafeRawPointer?, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?, Int) -> Void,
+                    _ w: UnsafeRawPointer, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int, y: UnsafeMutablePointer<Float>) {
         guard out > 0, rows > 0 else { return }
         let chunks = chunkCount(out: out, in: n, rows: rows)
         Parallel.perform(chunks) { c in

@@ -90,7 +90,22 @@ public final class SyntheticTask: RecipeObject {
 
     /// Sorting digits (3 to 6 by default): `"3 1 2="` → `"123"`. The problems come from the session's seed.
     public static func sortDigits(count: Int = 4000, evalCount: Int = 200, digits: ClosedRange<Int> = 3...6) -> SyntheticTask {
-        SyntheticTask(.sortDigits(count: count, evalCount: evalCount, digits: digits, seed: Session.current.taskSeed))
+        orExit { try makeSortDigits(count: count, evalCount: evalCount, digits: digits) }
+    }
+
+    /// The same with a half-open range of digit counts (`3..<6` is `3...5`).
+    public static func sortDigits(count: Int = 4000, evalCount: Int = 200, digits: Range<Int>) -> SyntheticTask {
+        orExit {
+            guard !digits.isEmpty else { throw RecipeError(.runtime, "`digits` must be a non-empty range of positive counts, such as 3..<6") }
+            return try makeSortDigits(count: count, evalCount: evalCount, digits: digits.lowerBound...(digits.upperBound - 1))
+        }
+    }
+
+    static func makeSortDigits(count: Int, evalCount: Int, digits: ClosedRange<Int>) throws -> SyntheticTask {
+        guard digits.lowerBound >= 1 else {
+            throw RecipeError(.runtime, "`digits` must be a non-empty range of positive counts, such as 3...5")
+        }
+        return SyntheticTask(.sortDigits(count: count, evalCount: evalCount, digits: digits, seed: Session.current.taskSeed))
     }
 
     /// Adding two numbers below 100: `"12+34="` → `"46"`.

@@ -161,7 +161,7 @@ public final class Model: RecipeObject {
     public func decodeWeights(_ format: String) { orExit { try setDecodeWeights(format) } }
 
     func setDecodeWeights(_ format: String) throws {
-        guard let packed = PackedFormat(rawValue: format), packed != .q4_1 else {
+        guard let packed = PackedFormat(rawValue: format) else {
             throw RecipeError(.runtime, "decodeWeights: unknown format \(format.debugDescription); use \"f32\", \"bf16\" or \"q8_0\"")
         }
         try lm.packForDecoding(packed)
@@ -183,9 +183,13 @@ public final class Model: RecipeObject {
     func writeAdapter(_ path: String) throws { try lm.saveAdapter(to: try Session.current.writableURL(path)) }
 
     /// Puts LoRA adapters saved by `saveAdapter` or by PEFT on this model; then only they train.
+    /// The path is read from the working directory, like `Model.load` (an adapter this run saved is
+    /// under its output folder: `results/NAME/adapter`).
     public func loadAdapter(_ path: String) { orExit { try readAdapter(path) } }
 
-    func readAdapter(_ path: String) throws { try lm.loadAdapter(from: try Session.current.readableURL(path)) }
+    func readAdapter(_ path: String) throws {
+        try lm.loadAdapter(from: try Session.current.readableURL(path), rng: Session.current.nextModelStream())
+    }
 
     /// Samples a completion of `prompt` (greedy when `temperature` is 0); `chat` wraps the prompt
     /// in the model's chat template.

@@ -92,7 +92,7 @@ extension BuiltinArea {
             },
             Builtin(
                 "loadAdapter", kind: .method("Model"), doc: "Puts LoRA adapters saved by saveAdapter or by PEFT on the model; then only they train.",
-                parameters: [.positional("path", .string, doc: "The adapter folder.")]
+                parameters: [.positional("path", .string, doc: "The adapter folder, from the working directory (results/NAME/adapter for one this run saved).")]
             ) { args, _ in
                 try args.receiver(Model.self).readAdapter(try args.string("path"))
                 return .void
@@ -153,15 +153,15 @@ extension BuiltinArea {
                 parameters: [
                     .labeled("count", .int, default: .int(4000), doc: "Training problems."),
                     .labeled("evalCount", .int, default: .int(200), doc: "Held-out problems."),
-                    .labeled("digits", .range, default: .range(lower: 3, upper: 7), doc: "How many digits a problem has (3...6)."),
+                    .labeled("digits", .range, default: .range(lower: 3, upper: 7), doc: "How many digits a problem has: 3...6, or 3..<7."),
                 ],
                 returns: .named("SyntheticTask")
             ) { args, _ in
-                guard case .range(let lower, let upper) = args["digits"], lower >= 1, upper > lower else {
+                guard case .range(let lower, let upper) = args["digits"], upper > lower else {
                     throw RecipeError(.runtime, "`digits` must be a non-empty range of positive counts, such as 3...5")
                 }
-                return .opaque(SyntheticTask.sortDigits(count: try args.int("count"), evalCount: try args.int("evalCount"),
-                                                        digits: lower...(upper - 1)))
+                return .opaque(try SyntheticTask.makeSortDigits(count: try args.int("count"), evalCount: try args.int("evalCount"),
+                                                                digits: lower...(upper - 1)))
             },
             Builtin(
                 "addition", kind: .staticFunction("SyntheticTask"), doc: "Add two numbers below 100: \"12+34=\" → \"46\".",

@@ -100,7 +100,6 @@ extension BuiltinArea {
         return o
     }
 
-    /// A recipe reward closure as the trainers call it: 2 arguments (prompt, response) or 3 (+ label).
     /// `reward:` and `labeledReward:`, as every builtin that scores responses takes them.
     private static let rewardParameter = Builtin.Parameter.labeled(
         "reward", .optional(.function(parameters: [.string, .string], returns: .double)),
@@ -109,16 +108,17 @@ extension BuiltinArea {
         "labeledReward", .optional(.function(parameters: [.string, .string, .string], returns: .double)),
         doc: "{ prompt, response, label in … }: a reward that reads the prompt's label (\"\" when it has none).")
 
+    /// A recipe's `reward:` (prompt, response) or `labeledReward:` (prompt, response, label) as the
+    /// trainers call rewards.
     private static func rewardFunction(_ args: Arguments) throws -> ((String, String, String?) throws -> Double)? {
         if args.has("reward") && args.has("labeledReward") {
             throw RecipeError(.runtime, "give reward: or labeledReward:, not both")
         }
-        let name = args.has("labeledReward") ? "labeledReward" : "reward"
-        guard args.has(name) else { return nil }
-        let f = try args.function(name)
+        let labeled = args.has("labeledReward")
+        guard labeled || args.has("reward") else { return nil }
+        let f = try args.function(labeled ? "labeledReward" : "reward")
         return { prompt, response, label in
-            let values: [Value] = f.parameterCount == 3 ? [.string(prompt), .string(response), .string(label ?? "")]
-                                                        : [.string(prompt), .string(response)]
+            let values: [Value] = labeled ? [.string(prompt), .string(response), .string(label ?? "")] : [.string(prompt), .string(response)]
             return try f.call(values).asDouble()
         }
     }

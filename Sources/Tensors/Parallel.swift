@@ -47,7 +47,8 @@ public enum Parallel {
     private static let poolLock = NSLock()
     nonisolated(unsafe) private static var sharedPool: WorkerPool?
 
-    /// The shared pool, with at least `workers` threads (it grows when `threads` grows).
+    /// The shared pool, with at least `workers` threads. When `threads` grows, a larger pool
+    /// replaces it; the old one's threads stay asleep for the life of the process.
     private static func pool(_ workers: Int) -> WorkerPool {
         poolLock.lock()
         defer { poolLock.unlock() }

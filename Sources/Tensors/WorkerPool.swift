@@ -12,17 +12,20 @@ import Synchronization
 /// workers that joined to finish the index they hold. Which thread runs an index never changes
 /// its bits.
 final class WorkerPool: @unchecked Sendable {
-    /// Generation (high bits), a "closed" bit and the number of workers that joined (low bits).
+    /// Generation (bits 32…63, wrapping), a "closed" bit and the number of workers that joined (low bits).
     private let state = Atomic<Int>(0)
     private let nextIndex = Atomic<Int>(0)
     private let left = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
-    private static let closedBit = 1 << 31, joinedMask = (1 << 31) - 1, generationUnit = 1 << 32
+    private static let closedBit = 1 << 31, joinedMask = (1 << 31) - 1
+    /// The generation of a state; generations are only compared for equality, so they may wrap.
+    @inline(__always) private static func generation(_ state: Int) -> Int { state >> 32 }
 
     /// The current region; written only while no worker can join.
     private nonisolated(unsafe) var body: ((Int) -> Void)?
     private nonisolated(unsafe) var count = 0
-    private nonisolated(unsafe) var maxJoined = 0
+    /// How many workers may join the current region (atomic: a worker may read it as the next region starts).
+    private let maxJoined = Atomic<Int>(0)
 
     private let lock = NSCondition()
     private nonisolated(unsafe) var sleepers = 0
@@ -49,11 +52,11 @@ final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             self.body = body
             self.count = count
-            maxJoined = min(helpers, workers)
+            maxJoined.store(min(helpers, workers), ordering: .relaxed)
             nextIndex.store(0, ordering: .relaxed)
             left.store(0, ordering: .relaxed)
-            let generation = (state.load(ordering: .relaxed) / Self.generationUnit) + 1
-            state.store(generation * Self.generationUnit, ordering: .releasing)
+            let generation = Self.generation(state.load(ordering: .relaxed)) &+ 1
+            state.store(generation &<< 32, ordering: .releasing)
             lock.lock()
             if sleepers > 0 { lock.broadcast() }
             lock.unlock()
@@ -87,14 +90,14 @@ final class WorkerPool: @unchecked Sendable {
         var seen = 0
         while true {
             let current = waitForRegion(after: seen)
-            guard current & Self.closedBit == 0, current & Self.joinedMask < maxJoined else {
-                seen = current / Self.generationUnit
+            guard current & Self.closedBit == 0, current & Self.joinedMask < maxJoined.load(ordering: .relaxed) else {
+                seen = Self.generation(current)
                 continue
             }
             // Another worker may have joined meanwhile: then look at the same region again.
             guard state.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing).exchanged
             else { continue }
-            seen = current / Self.generationUnit
+            seen = Self.generation(current)
             joinRegion()
             left.wrappingAdd(1, ordering: .releasing)
         }
@@ -112,7 +115,7 @@ final class WorkerPool: @unchecked Sendable {
         var spins = 0
         while true {
             let current = state.load(ordering: .acquiring)
-            if current / Self.generationUnit != seen { return current }
+            if Self.generation(current) != seen { return current }
             spins += 1
             if spins & 255 != 0 {
                 rlhf_spin_pause()
@@ -121,7 +124,7 @@ final class WorkerPool: @unchecked Sendable {
             if DispatchTime.now().uptimeNanoseconds - start < Self.spinNanoseconds { continue }
             lock.lock()
             sleepers += 1
-            while state.load(ordering: .acquiring) / Self.generationUnit == seen { lock.wait() }
+            while Self.generation(state.load(ordering: .acquiring)) == seen { lock.wait() }
             sleepers -= 1
             lock.unlock()
         }

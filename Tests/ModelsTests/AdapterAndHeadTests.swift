@@ -79,15 +79,28 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool { a.map(\.bitPattern) == b.ma
             #expect(file.tensors.keys.allSatisfy { $0.hasPrefix("base_model.model.") && $0.contains(".lora_") })
 
             let loaded = base.copy()
-            try loaded.loadAdapter(from: directory)
+            try loaded.loadAdapter(from: directory, rng: RNG(seed: 0))
             let expected = try Tensor.withNoGrad { try model.logits(ids: sampleIDs, batch: 2, length: 6).data }
             #expect(bitsEqual(try Tensor.withNoGrad { try loaded.logits(ids: sampleIDs, batch: 2, length: 6).data }, expected))
             #expect(loaded.trainableParameters().allSatisfy { $0.name.contains("lora_") })
 
-            // Loading twice, or from a folder without adapter files, says what is wrong.
-            #expect(throws: ModelError.invalidInput("loadAdapter: the model already has LoRA adapters")) { try loaded.loadAdapter(from: directory) }
-            #expect(throws: ModelError.self) { try base.copy().loadAdapter(from: FileManager.default.temporaryDirectory) }
+            // Loading twice, from a folder without adapter files, or files that do not fit says what
+            // is wrong, and leaves the model as it was.
+            #expect(throws: ModelError.invalidInput("loadAdapter: the model already has LoRA adapters")) {
+                try loaded.loadAdapter(from: directory, rng: RNG(seed: 0))
+            }
+            #expect(throws: ModelError.self) { try base.copy().loadAdapter(from: FileManager.default.temporaryDirectory, rng: RNG(seed: 0)) }
             #expect(throws: ModelError.self) { try base.copy().saveAdapter(to: directory) }
+            var edited = config
+            edited["r"] = 3
+            try JSONSerialization.data(withJSONObject: edited).write(to: directory.appendingPathComponent("adapter_config.json"))
+            let untouched = base.copy()
+            #expect(throws: ModelError.self) { try untouched.loadAdapter(from: directory, rng: RNG(seed: 0)) }
+            #expect(!untouched.hasLoRA && untouched.trainableParameters().count == untouched.parameters().count)
+            edited["r"] = 2
+            edited["alpha_pattern"] = ["q_proj": 4]
+            try JSONSerialization.data(withJSONObject: edited).write(to: directory.appendingPathComponent("adapter_config.json"))
+            #expect(throws: ModelError.self) { try untouched.loadAdapter(from: directory, rng: RNG(seed: 0)) }
         }
     }
 

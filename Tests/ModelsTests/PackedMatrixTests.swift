@@ -84,6 +84,9 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
     /// The kernels are built for AVX2 + FMA and for baseline x86-64, and a machine runs one of
     /// them: both must give the reference product, for every format and for lengths that are not a
     /// multiple of the vector width (LoRA ranks, odd heads).
+    /// The format codes of `rlhf_matvec_baseline`.
+    let cFormat: [PackedFormat: Int32] = [.f32: 0, .q8_0: 1, .q4_1: 2, .bf16: 3]
+
     @Test(arguments: [PackedFormat.f32, .q8_0, .q4_1, .bf16])
     func bothBuildsGiveTheReferenceProduct(format: PackedFormat) throws {
         for (out, n) in [(40, 64), (9, 37), (24, 8), (5, 96)] where format == .f32 || format == .bf16 || n % 32 == 0 {
@@ -106,7 +109,7 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
                     host.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows, into: $0.baseAddress!) }
                     baseline.withUnsafeMutableBufferPointer { py in
                         matrix.withStorage { storage in
-                            rlhf_matvec_baseline(Int32(PackedFormat.allCases.firstIndex(of: format)!), storage, px.baseAddress!, rows, n, 0,
+                            rlhf_matvec_baseline(cFormat[format]!, storage, px.baseAddress!, rows, n, 0,
                                                  out, py.baseAddress!, out)
                         }
                     }

@@ -11,17 +11,17 @@
 // where the CPU has them, baseline x86-64 otherwise), chosen once at load; a machine always runs
 // the same one.
 
-void rlhf_matvec_f32(const float *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+void rlhf_matvec_f32(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
 
 // W in bfloat16 (the high 16 bits of each Float32).
-void rlhf_matvec_bf16(const uint16_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+void rlhf_matvec_bf16(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
 
 // W in GGUF Q8_0 blocks (f16 d, int8 q[32]; value q·d), `n` a multiple of 32.
-void rlhf_matvec_q8_0(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+void rlhf_matvec_q8_0(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
 
 // W in GGUF Q4_1 blocks (f16 d, f16 m, u8 qs[16]; value j is the low nibble of byte j, value
 // j + 16 its high nibble; value nibble·d + m), `n` a multiple of 32.
-void rlhf_matvec_q4_1(const uint8_t *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
+void rlhf_matvec_q4_1(const void *w, const float *x, long rows, long n, long o0, long o1, float *y, long ystride);
 
 // Attention of `heads` queries that share keys and values (a GQA group) over `count` cached
 // columns: out_m = softmax(scale · q_m · K_colsᵀ) · V_cols, where key and value j sit at
