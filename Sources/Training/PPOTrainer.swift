@@ -110,39 +110,6 @@ public func trainPPO(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?
     return try trainer.run()
 }
 
-/// GRPO: ``trainPPO(actor:reference:critic:reward:prompts:evalPrompts:tokenizer:options:context:stageName:)``
-/// with the `groupNorm` estimator and no critic.
-public func grpo(actor: CausalLM, reference: CausalLM?, reward: RewardSource, prompts: [PromptExample],
-                 evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer, options: PPOOptions,
-                 context: RunContext) throws -> PPOSummary {
-    var options = options
-    options.advantageEstimator = .groupNorm
-    return try trainPPO(actor: actor, reference: reference, critic: nil, reward: reward, prompts: prompts,
-                        evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context)
-}
-
-/// REINFORCE++: ``trainPPO(actor:reference:critic:reward:prompts:evalPrompts:tokenizer:options:context:stageName:)``
-/// with the `reinforce` estimator and no critic.
-public func reinforcePlusPlus(actor: CausalLM, reference: CausalLM?, reward: RewardSource, prompts: [PromptExample],
-                              evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer, options: PPOOptions,
-                              context: RunContext) throws -> PPOSummary {
-    var options = options
-    options.advantageEstimator = .reinforce
-    return try trainPPO(actor: actor, reference: reference, critic: nil, reward: reward, prompts: prompts,
-                        evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context)
-}
-
-/// RLOO: ``trainPPO(actor:reference:critic:reward:prompts:evalPrompts:tokenizer:options:context:stageName:)``
-/// with the `rloo` estimator and no critic.
-public func rloo(actor: CausalLM, reference: CausalLM?, reward: RewardSource, prompts: [PromptExample],
-                 evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer, options: PPOOptions,
-                 context: RunContext) throws -> PPOSummary {
-    var options = options
-    options.advantageEstimator = .rloo
-    return try trainPPO(actor: actor, reference: reference, critic: nil, reward: reward, prompts: prompts,
-                        evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context)
-}
-
 extension AdvantageEstimator {
     /// The default stage name of a run with this estimator.
     public var stageName: String {

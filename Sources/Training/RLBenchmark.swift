@@ -44,8 +44,8 @@ public func grpoStepBenchmark() throws -> [String: Any] {
         let actor = CausalLM(config: config, rng: RNG(seed: 1))
         var o = options
         o.generateMaxLen = generateMaxLen
-        return try grpo(actor: actor, reference: nil, reward: reward, prompts: prompts, tokenizer: tokenizer, options: o,
-                        context: RunContext(seed: 1))
+        return try trainPPO(actor: actor, reference: nil, critic: nil, reward: reward, prompts: prompts, tokenizer: tokenizer,
+                            options: o, context: RunContext(seed: 1))
     }
     _ = try step(generateMaxLen: 8)
     let summary = try step(generateMaxLen: options.generateMaxLen)

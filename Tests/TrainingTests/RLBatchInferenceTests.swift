@@ -82,33 +82,35 @@ import Training
         #expect(pairs[0].chosenIDs.prefix(3) == RLFixture.tokenizer.encode("123")[...])
     }
 
+    /// Held-out pass@1 at temperature 1 (4 samples per prompt, a fixed stream).
+    func passAt1(_ policy: CausalLM) throws -> Double {
+        try evaluatePassAtK(model: policy, prompts: RLFixture.evalPrompts, reward: RLFixture.reward, tokenizer: RLFixture.tokenizer,
+                            nSamplesPerPrompt: 4, temperature: 1, maxNewTokens: 8, rng: RNG(seed: 77)).passAt1
+    }
+
+    /// 8 scored samples for each of the first 512 training prompts.
+    func bestOf8(_ policy: CausalLM) throws -> [[ScoredCompletion]] {
+        try bestOfN(model: policy, prompts: Array(RLFixture.trainPrompts.prefix(512)), n: 8, params: params,
+                    reward: RLFixture.reward, tokenizer: RLFixture.tokenizer, microBatchSize: 64, rng: RNG(seed: 12))
+    }
+
     @Test func oneRejectionSamplingRoundRaisesPassAt1() throws {
         let policy = RLFixture.policy()
-        func passAt1() throws -> Double {
-            try evaluatePassAtK(model: policy, prompts: RLFixture.evalPrompts, reward: RLFixture.reward, tokenizer: RLFixture.tokenizer,
-                                nSamplesPerPrompt: 4, temperature: 1, maxNewTokens: 8, rng: RNG(seed: 77)).passAt1
-        }
-        let before = try passAt1()
-        let scored = try bestOfN(model: policy, prompts: Array(RLFixture.trainPrompts.prefix(512)), n: 8, params: params,
-                                 reward: RLFixture.reward, tokenizer: RLFixture.tokenizer, microBatchSize: 64, rng: RNG(seed: 12))
+        let before = try passAt1(policy)
+        let scored = try bestOf8(policy)
         let records = rejectionSampling(scored)
         let bestMean = try records.map { try $0.number("reward") }.reduce(0, +) / Double(records.count)
         #expect(bestMean > before, "best of 8 (\(bestMean)) should beat a single sample (\(before))")
         try RLFixture.supervisedWarmStart(policy, steps: 30, records: records, learningRate: 1e-3)
-        let after = try passAt1()
+        let after = try passAt1(policy)
         #expect(after > before + 0.1, "rejection sampling moved eval pass@1 from \(before) to \(after)")
     }
 
     /// Best-of-8 → best/worst pairs in OpenRLHF's JSONL → the preference loader → DPO.
     @Test func oneIterativeDPORoundRaisesPassAt1() throws {
         let policy = RLFixture.policy()
-        func passAt1() throws -> Double {
-            try evaluatePassAtK(model: policy, prompts: RLFixture.evalPrompts, reward: RLFixture.reward, tokenizer: RLFixture.tokenizer,
-                                nSamplesPerPrompt: 4, temperature: 1, maxNewTokens: 8, rng: RNG(seed: 77)).passAt1
-        }
-        let before = try passAt1()
-        let scored = try bestOfN(model: policy, prompts: Array(RLFixture.trainPrompts.prefix(512)), n: 8, params: params,
-                                 reward: RLFixture.reward, tokenizer: RLFixture.tokenizer, microBatchSize: 64, rng: RNG(seed: 12))
+        let before = try passAt1(policy)
+        let scored = try bestOf8(policy)
         let path = try rlTemporaryDirectory().appendingPathComponent("iter_dpo.jsonl").path
         try JSONLines.write(iterativeDPOPairs(scored), to: path)
         let pairs = try PreferenceDataset.load(JSONLines.read(path), tokenizer: RLFixture.tokenizer, maxLen: RLFixture.task.maxLen)
@@ -121,7 +123,7 @@ import Training
         options.maxSteps = 60
         options.maxEpochs = 8
         _ = try trainDPO(policy, data: pairs.examples, options: options, dpo: DPOOptions(beta: 0.1), context: RunContext(seed: 4))
-        let after = try passAt1()
+        let after = try passAt1(policy)
         #expect(after > before + 0.1, "iterative DPO moved eval pass@1 from \(before) to \(after)")
     }
 }
