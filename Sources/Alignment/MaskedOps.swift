@@ -24,7 +24,7 @@ import Tensors
 /// ```
 public struct LossAggregation: Sendable, Hashable, Codable, CustomStringConvertible {
     /// What is averaged: every valid token of the batch, or the per-row token means.
-    public enum Level: String, Sendable, Hashable, Codable {
+    public enum Level: String, Sendable, Hashable, Codable, CaseIterable {
         /// `Σ loss·mask / Σ mask` over the whole batch (OpenRLHF `token_level_loss=True`).
         case token
         /// The mean over rows of each row's masked token mean (`token_level_loss=False`).

@@ -86,7 +86,7 @@ struct CommonOptions {
         o.maxNorm = maxNorm
         o.l2 = l2
         o.lrWarmupRatio = lrWarmupRatio
-        o.lrScheduler = lrScheduler
+        o.lrScheduler = LRScheduler(rawValue: lrScheduler) ?? .cosineWithMinLR
         o.evalSteps = evalSteps
         o.statsEvery = statsEvery
         o.maxSteps = maxSteps
@@ -287,7 +287,7 @@ struct RLOptions {
         o.training.statsEvery = statsEvery
         o.training.maxSteps = maxSteps
         o.training.lrWarmupRatio = 0
-        o.training.lrScheduler = "constant"
+        o.training.lrScheduler = .constant
         return o
     }
 }

@@ -34,7 +34,7 @@ public func packingBenchmark(steps: Int = 10, hiddenSize: Int = 128, batchSize: 
     options.trainBatchSize = batchSize
     options.microTrainBatchSize = batchSize
     options.lrWarmupRatio = 0
-    options.lrScheduler = "constant"
+    options.lrScheduler = .constant
     options.maxLen = 2 * task.maxLen
     options.statsEvery = Int.max
 

@@ -27,7 +27,7 @@ public func grpoStepBenchmark() throws -> [String: Any] {
     options.generateMaxLen = 64
     options.initKLCoef = 0
     options.actorLearningRate = 1e-5
-    options.training.lrScheduler = "constant"
+    options.training.lrScheduler = .constant
 
     var stream = RNG(seed: 2024).fork("grpo-benchmark-prompts")
     let prompts = (0..<options.rolloutBatchSize).map { i -> PromptExample in

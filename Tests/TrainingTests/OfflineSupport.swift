@@ -55,7 +55,7 @@ enum OfflineFixture {
         options.maxSteps = steps
         options.maxEpochs = 100
         options.lrWarmupRatio = 0
-        options.lrScheduler = "constant"
+        options.lrScheduler = .constant
         options.maxLen = maxLen
         return options
     }

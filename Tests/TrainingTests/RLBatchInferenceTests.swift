@@ -119,7 +119,7 @@ import Training
         options.learningRate = 1e-3
         options.trainBatchSize = 32
         options.microTrainBatchSize = 32
-        options.lrScheduler = "constant"
+        options.lrScheduler = .constant
         options.maxSteps = 60
         options.maxEpochs = 8
         _ = try trainDPO(policy, data: pairs.examples, options: options, dpo: DPOOptions(beta: 0.1), context: RunContext(seed: 4))

@@ -50,7 +50,7 @@ enum RLFixture {
         options.learningRate = learningRate
         options.trainBatchSize = batchSize
         options.microTrainBatchSize = batchSize
-        options.lrScheduler = "constant"
+        options.lrScheduler = .constant
         let context = RunContext(seed: 5)
         let stage = try context.beginStage("warm_start", config: [:])
         let loop = try OptimizerLoop(parameters: model.trainableParameters(), options: options, totalSteps: steps, stage: stage)
@@ -97,7 +97,7 @@ enum RLFixture {
         options.actorLearningRate = 2e-3
         options.criticLearningRate = 2e-3
         options.initKLCoef = 0
-        options.training.lrScheduler = "constant"
+        options.training.lrScheduler = .constant
         options.training.statsEvery = 1000
         return options
     }

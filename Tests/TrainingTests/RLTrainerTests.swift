@@ -99,7 +99,7 @@ import Training
         options.evalSteps = 2
         options.evalNSamplesPerPrompt = 2
         options.entropyCoef = 0.01
-        options.training.lrScheduler = "cosine_with_min_lr"
+        options.training.lrScheduler = .cosineWithMinLR
         options.training.statsEvery = 1
         return options
     }

@@ -13,7 +13,7 @@ struct TrainerDriverTests {
     /// Options of the recorded runs: evaluations and checkpoints between steps, every statistic kept.
     static func recordedOptions(checkpoints: URL) -> TrainingOptions {
         var options = OfflineFixture.shortRun(steps: 6, batch: 8, micro: 4)
-        options.lrScheduler = "cosine_with_min_lr"
+        options.lrScheduler = .cosineWithMinLR
         options.lrWarmupRatio = 0.2
         options.evalSteps = 2
         options.saveSteps = 3

@@ -10,7 +10,7 @@ import Tensors
 // `dpoLoss` over the pairs of the step.
 
 /// DPO's options (OpenRLHF `train_dpo.py`).
-public struct DPOOptions: Codable, Equatable, Sendable {
+public struct DPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     /// β, the strength of the implicit KL constraint (OpenRLHF `--beta`).
     public var beta: Double
     /// ε of cDPO: the probability that a label is flipped (OpenRLHF `--label_smoothing`); 0 is DPO.
@@ -32,19 +32,16 @@ public struct DPOOptions: Codable, Equatable, Sendable {
         self.precomputeReferenceLogps = precomputeReferenceLogps
     }
 
-    /// Checks the options, naming the first that is wrong.
-    public func validate() throws {
-        if !(beta > 0) { throw TrainingError.invalidOption("beta", "must be > 0, got \(beta)") }
-        if !(0..<0.5).contains(labelSmoothing) {
-            throw TrainingError.invalidOption("labelSmoothing", "must be in [0, 0.5), got \(labelSmoothing)")
-        }
-        if !(nllLossCoef >= 0) { throw TrainingError.invalidOption("nllLossCoef", "must be ≥ 0, got \(nllLossCoef)") }
-    }
-
-    var configValues: [String: ConfigValue] {
-        ["beta": .double(beta), "label_smoothing": .double(labelSmoothing), "ipo": .bool(ipo),
-         "nll_loss_coef": .double(nllLossCoef), "precompute_reference_logps": .bool(precomputeReferenceLogps)]
-    }
+    public static let options: [OptionRow<DPOOptions>] = [
+        .double("beta", \.beta, "β of the implicit reward (the strength of the KL constraint).", check: positive),
+        .double("labelSmoothing", \.labelSmoothing, "cDPO's ε: the chance a label is flipped (0: DPO).") { e, _ in
+            (0..<0.5).contains(e) ? nil : "must be in [0, 0.5), got \(e)"
+        },
+        .bool("ipo", \.ipo, "IPO's squared loss instead of DPO's."),
+        .double("nllLossCoef", \.nllLossCoef, "Weight of the chosen responses' NLL.", check: nonNegative),
+        .bool("precomputeReferenceLogps", \.precomputeReferenceLogps,
+              "Reference log-probs once before training (true) or in every micro-batch."),
+    ]
 }
 
 /// Trains `policy` with DPO (or cDPO, IPO) on preference pairs.

@@ -14,7 +14,7 @@ import Tensors
 // Here KD uses the same positions as the LM loss: every position whose next token is trained.
 
 /// Knowledge distillation's options (OpenRLHF `train_kd.py`).
-public struct KDOptions: Codable, Equatable, Sendable {
+public struct KDOptions: Codable, Equatable, Sendable, DeclaredOptions {
     /// The weight of the distillation term (OpenRLHF `--kd_coef`, default 0.4).
     public var kdCoef: Double
 
@@ -22,10 +22,9 @@ public struct KDOptions: Codable, Equatable, Sendable {
         self.kdCoef = kdCoef
     }
 
-    /// Checks the options, naming the first that is wrong.
-    public func validate() throws {
-        if !(0...1).contains(kdCoef) { throw TrainingError.invalidOption("kdCoef", "must be in [0, 1], got \(kdCoef)") }
-    }
+    public static let options: [OptionRow<KDOptions>] = [
+        .double("kdCoef", \.kdCoef, "Weight of the distillation term: (1 − kdCoef)·CE + kdCoef·KL.", check: unitInterval),
+    ]
 }
 
 /// Distils `teacher` into `student` on demonstrations.
@@ -57,7 +56,7 @@ public func trainKD(_ student: CausalLM, teacher: CausalLM, data: [SFTExample], 
     try checkSFTData(data, eval: eval, vocabSize: student.config.vocabSize, maxLen: options.maxLen, kind: "kd")
     let driver = try TrainingDriver(kind: "kd", data: data, eval: eval, options: options,
                                     parameters: student.trainableParameters(), transformer: student.transformer,
-                                    config: ["kd_coef": .double(kd.kdCoef)], loadCheckpoint: loadCheckpoint, context: context)
+                                    config: kd.configValues, loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(student.config)
     return try driver.run(
         denominator: { step in sftDenominator(step, level: .token) },

@@ -15,7 +15,7 @@ import Tensors
 // equals one k× batch, as for every other trainer.
 
 /// KTO's options (OpenRLHF `train_kto.py`).
-public struct KTOOptions: Codable, Equatable, Sendable {
+public struct KTOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     /// β (OpenRLHF `--beta`, default 0.01).
     public var beta: Double
     /// λ_D, the weight of desirable samples (OpenRLHF `--desirable_loss_weight`).
@@ -29,14 +29,11 @@ public struct KTOOptions: Codable, Equatable, Sendable {
         self.undesirableLossWeight = undesirableLossWeight
     }
 
-    /// Checks the options, naming the first that is wrong.
-    public func validate() throws {
-        if !(beta > 0) { throw TrainingError.invalidOption("beta", "must be > 0, got \(beta)") }
-        if !(desirableLossWeight >= 0) { throw TrainingError.invalidOption("desirableLossWeight", "must be ≥ 0, got \(desirableLossWeight)") }
-        if !(undesirableLossWeight >= 0) {
-            throw TrainingError.invalidOption("undesirableLossWeight", "must be ≥ 0, got \(undesirableLossWeight)")
-        }
-    }
+    public static let options: [OptionRow<KTOOptions>] = [
+        .double("beta", \.beta, "β of the implicit reward.", check: positive),
+        .double("desirableLossWeight", \.desirableLossWeight, "λ_D, the weight of desirable samples.", check: nonNegative),
+        .double("undesirableLossWeight", \.undesirableLossWeight, "λ_U, the weight of undesirable samples.", check: nonNegative),
+    ]
 }
 
 /// Trains `policy` with KTO on responses labelled desirable or undesirable.
@@ -73,8 +70,7 @@ public func trainKTO(_ policy: CausalLM, reference: CausalLM? = nil, data: [Unpa
     let reference = reference ?? policy.frozen()
     let driver = try TrainingDriver(kind: "kto", data: data, eval: eval, options: options,
                                     parameters: policy.trainableParameters(), transformer: policy.transformer,
-                                    config: ["beta": .double(kto.beta), "desirable_loss_weight": .double(kto.desirableLossWeight),
-                                             "undesirable_loss_weight": .double(kto.undesirableLossWeight)],
+                                    config: kto.configValues,
                                     loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(policy.config)
     var stepKL: (policy: Tensor, reference: Tensor)? = nil

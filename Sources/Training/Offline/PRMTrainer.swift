@@ -12,7 +12,7 @@ import Tokenizers
 // step is correct).
 
 /// The process reward model's options (OpenRLHF `train_prm.py`).
-public struct PRMOptions: Codable, Equatable, Sendable {
+public struct PRMOptions: Codable, Equatable, Sendable, DeclaredOptions {
     /// The reward tokens' ids, the positive one first (OpenRLHF `--reward_tokens`): the logits are
     /// restricted to them. nil: hard labels over the whole vocabulary. Soft labels need two.
     public var rewardTokenIDs: [Int]?
@@ -20,6 +20,9 @@ public struct PRMOptions: Codable, Equatable, Sendable {
     public init(rewardTokenIDs: [Int]? = nil) {
         self.rewardTokenIDs = rewardTokenIDs
     }
+
+    public static let options: [OptionRow<PRMOptions>] = []
+    public static let internalFields = ["rewardTokenIDs": "the ids of the data's reward tokens, read from the tokenizer"]
 
     /// The reward tokens given as text (e.g. `["+", "-"]`), each one token of `tokenizer`.
     ///

@@ -10,23 +10,32 @@ import Tensors
 // pairwise (Bradley–Terry) loss over the pairs of the step.
 
 /// The reward model's options (OpenRLHF `train_rm.py`).
-public struct RewardModelOptions: Codable, Equatable, Sendable {
-    /// The pairwise loss: `sigmoid` (`−log σ(r_w − r_l − m)`, OpenRLHF's default) or `logexp`
-    /// (`log(1 + exp(r_l − r_w))`, no margin).
-    public enum Loss: String, Codable, Sendable {
+public struct RewardModelOptions: Codable, Equatable, Sendable, DeclaredOptions {
+    /// The pairwise loss (OpenRLHF `--loss`).
+    public enum Loss: String, Codable, Sendable, OptionChoice {
         case sigmoid
         case logexp
+
+        public var doc: String {
+            switch self {
+            case .sigmoid: return "−log σ(r_w − r_l − m), OpenRLHF's default."
+            case .logexp: return "log(1 + exp(r_l − r_w)), no margin."
+            }
+        }
     }
 
-    /// OpenRLHF `--loss`.
     public var loss: Loss
-    /// Subtract each pair's margin inside the sigmoid loss (OpenRLHF `--margin_loss`).
     public var marginLoss: Bool
 
     public init(loss: Loss = .sigmoid, marginLoss: Bool = false) {
         self.loss = loss
         self.marginLoss = marginLoss
     }
+
+    public static let options: [OptionRow<RewardModelOptions>] = [
+        .choice("loss", \.loss, "The pairwise loss."),
+        .bool("marginLoss", \.marginLoss, "Subtract each pair's margin inside the sigmoid loss."),
+    ]
 }
 
 /// Trains a reward model on preference pairs.
@@ -62,7 +71,7 @@ public func trainRewardModel(_ model: ScalarModel, data: [PreferenceExample], ev
     try checkPreferenceData(data, eval: eval, vocabSize: model.config.vocabSize, maxLen: options.maxLen, kind: "rm")
     let driver = try TrainingDriver(kind: "rm", data: data, eval: eval, options: options,
                                     parameters: model.trainableParameters(), transformer: model.transformer,
-                                    config: ["loss": .string(rm.loss.rawValue), "margin_loss": .bool(rm.marginLoss)],
+                                    config: rm.configValues,
                                     loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(model.config)
     return try driver.run(

@@ -451,30 +451,3 @@ public final class TrainingDriver<Example> {
     }
 }
 
-// MARK: - Options in the run file
-
-extension TrainingOptions {
-    /// Every option under OpenRLHF's flag name, for the stage's config in the run file.
-    public var configValues: [String: ConfigValue] {
-        var values: [String: ConfigValue] = [
-            "learning_rate": .double(learningRate),
-            "micro_train_batch_size": .int(microTrainBatchSize),
-            "train_batch_size": .int(trainBatchSize),
-            "max_epochs": .int(maxEpochs),
-            "max_norm": .double(maxNorm),
-            "l2": .double(l2),
-            "adam_betas": .doubles(adamBetas),
-            "lr_warmup_ratio": .double(lrWarmupRatio),
-            "lr_scheduler": .string(lrScheduler),
-            "eval_steps": .int(evalSteps),
-            "save_steps": .int(saveSteps),
-            "stats_every": .int(statsEvery),
-            "max_len": .int(maxLen),
-            "packing_samples": .bool(packing),
-            "loss_aggregation": .string(lossAggregation.rawValue),
-        ]
-        if let maxSteps { values["max_steps"] = .int(maxSteps) }
-        if let ckptPath { values["ckpt_path"] = .string(ckptPath) }
-        return values
-    }
-}

@@ -19,7 +19,7 @@ import Recording
 /// options.rolloutBatchSize = 16
 /// options.trainBatchSize = 128
 /// ```
-public struct PPOOptions: Codable, Equatable, Sendable {
+public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     /// How advantages are estimated (OpenRLHF `--advantage_estimator`); `gae` needs a critic.
     public var advantageEstimator: AdvantageEstimator = .gae
     /// Responses sampled per prompt; the group estimators need at least 2.
@@ -71,8 +71,6 @@ public struct PPOOptions: Codable, Equatable, Sendable {
     public var freezingActorSteps: Int = -1
     /// Learning rate of the critic (the actor's is `actorLearningRate`).
     public var criticLearningRate: Double = 9e-6
-    /// Resume from the checkpoint in `ckptPath` when there is one (OpenRLHF `--load_checkpoint`).
-    public var loadCheckpoint: Bool = false
     /// How many samples of each rollout (its first ones) the run file keeps, with their text.
     public var rolloutSamplesPerStep: Int = 4
     /// The actor's optimizer, batch sizes, schedule, `maxEpochs`, `evalSteps`, `saveSteps`,
@@ -130,6 +128,12 @@ public struct PPOOptions: Codable, Equatable, Sendable {
         set { training.maxSteps = newValue }
     }
 
+    /// Resume from the newest checkpoint in `ckptPath` when there is one.
+    public var loadCheckpoint: Bool {
+        get { training.loadCheckpoint }
+        set { training.loadCheckpoint = newValue }
+    }
+
     /// The checkpoint folder.
     public var ckptPath: String? {
         get { training.ckptPath }
@@ -146,102 +150,91 @@ public struct PPOOptions: Codable, Equatable, Sendable {
         return options
     }
 
-    /// Checks the options, naming the first that is wrong and how to fix it.
-    public func validate() throws {
-        func fail(_ name: String, _ message: String) throws { throw TrainingError.invalidOption(name, message) }
-        try training.validate()
-        if let maxSteps = training.maxSteps, maxSteps < 1 {
-            try fail("maxSteps", "must be ≥ 1 rollouts (or nil: numEpisodes × prompts / rolloutBatchSize), got \(maxSteps)")
-        }
-        if nSamplesPerPrompt < 1 { try fail("nSamplesPerPrompt", "must be ≥ 1, got \(nSamplesPerPrompt)") }
-        if advantageEstimator.usesGroups && nSamplesPerPrompt < 2 {
-            let reason = AlignmentError.groupTooSmall(estimator: advantageEstimator.rawValue, nSamplesPerPrompt: nSamplesPerPrompt)
-            try fail("nSamplesPerPrompt", "is \(nSamplesPerPrompt): \(reason)")
-        }
-        if advantageEstimator.usesGroups && gamma != 1 {
-            try fail("gamma",
-                     "must be 1 for \(advantageEstimator.rawValue) (its baseline-shaped reward sits on the last token), got \(gamma)")
-        }
-        if rolloutBatchSize < 1 { try fail("rolloutBatchSize", "must be ≥ 1, got \(rolloutBatchSize)") }
-        if microRolloutBatchSize < 1 { try fail("microRolloutBatchSize", "must be ≥ 1, got \(microRolloutBatchSize)") }
-        if rolloutSamples % trainBatchSize != 0 {
-            try fail("trainBatchSize",
-                     "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(rolloutSamples), "
-                        + "got \(trainBatchSize)")
-        }
-        if numEpisodes < 1 { try fail("numEpisodes", "must be ≥ 1, got \(numEpisodes)") }
-        if promptMaxLen < 1 { try fail("promptMaxLen", "must be ≥ 1, got \(promptMaxLen)") }
-        if generateMaxLen < 1 { try fail("generateMaxLen", "must be ≥ 1, got \(generateMaxLen)") }
-        if !(temperature > 0) || !temperature.isFinite {
-            try fail("temperature", "must be > 0 (rollouts are sampled, and the training forward divides by it), got \(temperature)")
-        }
-        if !(topP > 0 && topP <= 1) { try fail("topP", "must be in (0, 1], got \(topP)") }
-        if !(evalTemperature >= 0) || !evalTemperature.isFinite {
-            try fail("evalTemperature", "must be ≥ 0 (0: greedy), got \(evalTemperature)")
-        }
-        if evalNSamplesPerPrompt < 1 { try fail("evalNSamplesPerPrompt", "must be ≥ 1, got \(evalNSamplesPerPrompt)") }
-        if !(initKLCoef >= 0) || !initKLCoef.isFinite { try fail("initKLCoef", "must be ≥ 0, got \(initKLCoef)") }
-        if let klTarget, !(klTarget > 0) { try fail("klTarget", "must be > 0 (or nil for a fixed β), got \(klTarget)") }
-        if !(klHorizon > 0) { try fail("klHorizon", "must be > 0, got \(klHorizon)") }
-        if !(0...1).contains(gamma) { try fail("gamma", "must be in [0, 1], got \(gamma)") }
-        if !(0...1).contains(lambd) { try fail("lambd", "must be in [0, 1], got \(lambd)") }
-        if !(epsClip > 0) { try fail("epsClip", "must be > 0, got \(epsClip)") }
-        if let valueClip, !(valueClip > 0) { try fail("valueClip", "must be > 0 (or nil for no clipping), got \(valueClip)") }
-        if !entropyCoef.isFinite { try fail("entropyCoef", "must be finite, got \(entropyCoef)") }
-        if let range = rewardClipRange, !(range.lowerBound < range.upperBound) || !range.lowerBound.isFinite || !range.upperBound.isFinite {
-            try fail("rewardClipRange", "must be a finite range low...high with low < high, got \(range)")
-        }
-        if !(criticLearningRate > 0) { try fail("criticLearningRate", "must be > 0, got \(criticLearningRate)") }
-        if rolloutSamplesPerStep < 0 { try fail("rolloutSamplesPerStep", "must be ≥ 0, got \(rolloutSamplesPerStep)") }
-        if (saveSteps > 0 || loadCheckpoint) && (ckptPath ?? "").isEmpty {
-            try fail("ckptPath", "is needed by \(loadCheckpoint ? "loadCheckpoint" : "saveSteps"); give the checkpoint folder")
+    public static let internalFields = [
+        "training": "its rows are the shared training options' (less maxLen, packing and lossAggregation, which RL does not use)",
+    ]
+
+    public static let options: [OptionRow<PPOOptions>] = [
+        .choice("advantageEstimator", \.advantageEstimator, "How advantages are estimated; gae needs a critic."),
+        .int("nSamplesPerPrompt", \.nSamplesPerPrompt, "Responses sampled per prompt (≥ 2 for group estimators).") { n, o in
+            if n < 1 { return "must be ≥ 1, got \(n)" }
+            guard o.advantageEstimator.usesGroups && n < 2 else { return nil }
+            return "is \(n): \(AlignmentError.groupTooSmall(estimator: o.advantageEstimator.rawValue, nSamplesPerPrompt: n))"
+        },
+        .int("rolloutBatchSize", \.rolloutBatchSize, "Prompts per rollout.", check: atLeast(1)),
+        .int("microRolloutBatchSize", \.microRolloutBatchSize, "Samples per forward pass while making experience.", check: atLeast(1)),
+        .int("numEpisodes", \.numEpisodes, "Passes over the prompts.", check: atLeast(1)),
+        .int("promptMaxLen", \.promptMaxLen, "Prompts longer than this keep their last tokens.", check: atLeast(1)),
+        .int("generateMaxLen", \.generateMaxLen, "Tokens generated at most per response.", check: atLeast(1)),
+        .double("temperature", \.temperature, "Rollout temperature (the training forward divides by it too).") { t, _ in
+            t > 0 && t.isFinite ? nil : "must be > 0 (rollouts are sampled, and the training forward divides by it), got \(t)"
+        },
+        .double("topP", \.topP, "Rollout nucleus mass.") { p, _ in p > 0 && p <= 1 ? nil : "must be in (0, 1], got \(p)" },
+        .double("evalTemperature", \.evalTemperature, "Evaluation temperature (0: greedy).", check: nonNegative),
+        .int("evalNSamplesPerPrompt", \.evalNSamplesPerPrompt, "Samples per eval prompt: the k of pass@k.", check: atLeast(1)),
+        .double("initKLCoef", \.initKLCoef, "β, the KL penalty (the adaptive controller's start).", check: nonNegative),
+        .double("klTarget", \.klTarget, "The KL the adaptive controller steers to (nil: β stays initKLCoef).", check: positive),
+        .double("klHorizon", \.klHorizon, "Samples over which the adaptive β may change by e^±0.2.", check: positive),
+        .choice("klEstimator", \.klEstimator, "Schulman's KL estimator."),
+        .bool("useKLLoss", \.useKLLoss, "Put β·KL in the loss (GRPO) instead of the reward."),
+        .double("gamma", \.gamma, "Discount (1 for the group estimators).") { g, o in
+            if !(0...1).contains(g) { return "must be in [0, 1], got \(g)" }
+            guard o.advantageEstimator.usesGroups && g != 1 else { return nil }
+            return "must be 1 for \(o.advantageEstimator.rawValue) (its baseline-shaped reward sits on the last token), got \(g)"
+        },
+        .double("lambd", \.lambd, "GAE's λ.", check: unitInterval),
+        .double("epsClip", \.epsClip, "PPO's ratio clip ε.", check: positive),
+        .double("valueClip", \.valueClip, "Clip of the value loss around the rollout's values (nil: none).", check: positive),
+        .double("entropyCoef", \.entropyCoef, "Weight of the entropy bonus (0: none)."),
+        OptionRow("rewardClipRange", "The reward is clamped to [low, high] (nil: no clipping).", type: .optional(.doubles),
+               read: { o in o.rewardClipRange.map { .doubles([$0.lowerBound, $0.upperBound]) } ?? OptionValue.none },
+               write: { o, v in
+                   switch v {
+                   case .none: o.rewardClipRange = nil
+                   case .doubles(let b) where b.count == 2 && b[0] <= b[1]: o.rewardClipRange = b[0]...b[1]
+                   default: return false
+                   }
+                   return true
+               },
+               check: { o in
+                   guard let r = o.rewardClipRange, !(r.lowerBound < r.upperBound && r.lowerBound.isFinite && r.upperBound.isFinite)
+                   else { return nil }
+                   return "must be a finite range [low, high] with low < high, got \(r)"
+               }),
+        .bool("noAdvantageStdNorm", \.noAdvantageStdNorm, "Centre advantages without dividing by their std."),
+        .int("freezingActorSteps", \.freezingActorSteps, "Rollouts during which only the critic trains."),
+        .double("criticLearningRate", \.criticLearningRate, "The critic's learning rate.", check: positive),
+        .int("rolloutSamplesPerStep", \.rolloutSamplesPerStep, "Samples of each rollout the run file keeps, with their text.",
+             check: atLeast(0)),
+    ] + TrainingOptions.options.filter { !["maxLen", "packing", "lossAggregation"].contains($0.name) }.map { row in
+        let lifted = row.lifted(\PPOOptions.training, flag: row.name == "learningRate" ? "actor_learning_rate" : nil)
+        guard row.name == "trainBatchSize" else { return lifted }
+        return lifted.checking { o in
+            o.rolloutSamples % o.trainBatchSize == 0 ? nil
+                : "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(o.rolloutSamples), got \(o.trainBatchSize)"
         }
     }
+}
 
-    /// Every option, for the run file's stage config.
-    public var configValues: [String: ConfigValue] {
-        var values: [String: ConfigValue] = [
-            "advantage_estimator": .string(advantageEstimator.rawValue),
-            "n_samples_per_prompt": .int(nSamplesPerPrompt),
-            "rollout_batch_size": .int(rolloutBatchSize),
-            "micro_rollout_batch_size": .int(microRolloutBatchSize),
-            "train_batch_size": .int(trainBatchSize),
-            "micro_train_batch_size": .int(microTrainBatchSize),
-            "max_epochs": .int(maxEpochs),
-            "num_episodes": .int(numEpisodes),
-            "prompt_max_len": .int(promptMaxLen),
-            "generate_max_len": .int(generateMaxLen),
-            "temperature": .double(temperature),
-            "top_p": .double(topP),
-            "eval_temperature": .double(evalTemperature),
-            "eval_n_samples_per_prompt": .int(evalNSamplesPerPrompt),
-            "eval_steps": .int(evalSteps),
-            "save_steps": .int(saveSteps),
-            "init_kl_coef": .double(initKLCoef),
-            "kl_horizon": .double(klHorizon),
-            "kl_estimator": .string(klEstimator.rawValue),
-            "use_kl_loss": .bool(useKLLoss),
-            "gamma": .double(gamma),
-            "lambd": .double(lambd),
-            "eps_clip": .double(epsClip),
-            "entropy_coef": .double(entropyCoef),
-            "no_advantage_std_norm": .bool(noAdvantageStdNorm),
-            "freezing_actor_steps": .int(freezingActorSteps),
-            "actor_learning_rate": .double(actorLearningRate),
-            "critic_learning_rate": .double(criticLearningRate),
-            "max_norm": .double(training.maxNorm),
-            "l2": .double(training.l2),
-            "adam_betas": .doubles(training.adamBetas),
-            "lr_warmup_ratio": .double(training.lrWarmupRatio),
-            "lr_scheduler": .string(training.lrScheduler),
-            "load_checkpoint": .bool(loadCheckpoint),
-            "rollout_samples_per_step": .int(rolloutSamplesPerStep),
-        ]
-        if let klTarget { values["kl_target"] = .double(klTarget) }
-        if let valueClip { values["value_clip"] = .double(valueClip) }
-        if let range = rewardClipRange { values["reward_clip_range"] = .doubles([range.lowerBound, range.upperBound]) }
-        if let ckptPath { values["ckpt_path"] = .string(ckptPath) }
-        if let maxSteps { values["max_steps"] = .int(maxSteps) }
-        return values
+extension AdvantageEstimator: OptionChoice {
+    public var doc: String {
+        switch self {
+        case .gae: return "Generalized Advantage Estimation with a critic (PPO)."
+        case .reinforce: return "REINFORCE++: discounted returns, normalised over the batch."
+        case .rloo: return "RLOO: each reward minus the mean of the other rewards of its prompt."
+        case .reinforceBaseline: return "REINFORCE++-baseline: each reward minus its prompt's mean reward."
+        case .groupNorm: return "GRPO: each reward standardised within its prompt's group."
+        case .drGRPO: return "Dr. GRPO: each reward minus its group's mean, no division by the std."
+        }
+    }
+}
+
+extension KLEstimator: OptionChoice {
+    public var doc: String {
+        switch self {
+        case .k1: return "k1 = log π − log π_ref: unbiased, can be negative per token."
+        case .k2: return "k2 = d² / 2: biased, non-negative, low variance."
+        case .k3: return "k3 = e^−d − 1 + d: unbiased and non-negative (GRPO's)."
+        }
     }
 }

@@ -7,27 +7,26 @@ import Foundation
 /// the loss of a step is one exact mean over all of them (`lossAggregation`: one mean over every
 /// valid token of the step, or over its sequences, each a mean over its tokens), so gradient
 /// accumulation never changes the result.
-public struct TrainingOptions: Codable, Equatable, Sendable {
+///
+/// The defaults here are OpenRLHF's; each trainer's `defaults` (e.g. `TrainingOptions.sft`) sets
+/// the few that differ for the small models this runs on, and those are what recipes show. Every
+/// field is a row of `options`, which docs, checks and records it.
+public struct TrainingOptions: Codable, Equatable, Sendable, DeclaredOptions {
     public var learningRate: Double = 5e-6
     public var microTrainBatchSize: Int = 8
     public var trainBatchSize: Int = 32
     public var maxEpochs: Int = 1
-    /// Stop after this many optimizer steps (nil: run every epoch).
     public var maxSteps: Int? = nil
-    /// Global gradient-norm clip (0 disables).
     public var maxNorm: Double = 1.0
-    /// Decoupled weight decay (AdamW).
     public var l2: Double = 0
     public var adamBetas: [Double] = [0.9, 0.95]
     public var lrWarmupRatio: Double = 0.03
-    /// `cosine_with_min_lr` (default, min LR = 0.1 × LR), `constant`, or `constant_with_warmup`.
-    public var lrScheduler: String = "cosine_with_min_lr"
-    /// Evaluate every this many steps (and at the end); 0 or less: only at the end.
+    public var lrScheduler: LRScheduler = .cosineWithMinLR
     public var evalSteps: Int = 0
-    /// Write a checkpoint every this many steps into `ckptPath` (0 or less: never).
     public var saveSteps: Int = 0
     public var ckptPath: String? = nil
-    /// Record parameter statistics every this many steps.
+    public var maxCkptNum: Int = 3
+    public var loadCheckpoint: Bool = false
     public var statsEvery: Int = 1
     public var maxLen: Int = 512
     public var packing: Bool = false
@@ -35,33 +34,67 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// Checks the options, naming the first that is wrong and how to fix it.
-    public func validate() throws {
-        func fail(_ name: String, _ message: String) throws { throw TrainingError.invalidOption(name, message) }
-        if !(learningRate > 0) { try fail("learningRate", "must be > 0, got \(learningRate)") }
-        if microTrainBatchSize < 1 { try fail("microTrainBatchSize", "must be ≥ 1, got \(microTrainBatchSize)") }
-        if trainBatchSize < microTrainBatchSize || trainBatchSize % microTrainBatchSize != 0 {
-            try fail("trainBatchSize", "must be a multiple of microTrainBatchSize (\(microTrainBatchSize)), got \(trainBatchSize)")
-        }
-        if maxEpochs < 1 { try fail("maxEpochs", "must be ≥ 1, got \(maxEpochs)") }
-        if adamBetas.count != 2 || !adamBetas.allSatisfy({ $0 >= 0 && $0 < 1 }) {
-            try fail("adamBetas", "must be two numbers in [0, 1), got \(adamBetas)")
-        }
-        if !(0...1).contains(lrWarmupRatio) { try fail("lrWarmupRatio", "must be in [0, 1], got \(lrWarmupRatio)") }
-        if !["cosine_with_min_lr", "constant", "constant_with_warmup"].contains(lrScheduler) {
-            try fail("lrScheduler", "unknown schedule '\(lrScheduler)'; use cosine_with_min_lr, constant or constant_with_warmup")
-        }
-        if statsEvery < 1 { try fail("statsEvery", "must be ≥ 1, got \(statsEvery)") }
-        if maxLen < 2 { try fail("maxLen", "must be ≥ 2, got \(maxLen)") }
-    }
+    public static let options: [OptionRow<TrainingOptions>] = [
+        .int("maxEpochs", \.maxEpochs, "Passes over the data.", check: atLeast(1)),
+        .double("learningRate", \.learningRate, "Peak learning rate (AdamW).", check: positive),
+        .int("microTrainBatchSize", \.microTrainBatchSize, "Samples per forward/backward.", check: atLeast(1)),
+        .int("trainBatchSize", \.trainBatchSize, "Samples per optimizer step (one exact mean).") { n, o in
+            n >= o.microTrainBatchSize && n % o.microTrainBatchSize == 0
+                ? nil : "must be a multiple of microTrainBatchSize (\(o.microTrainBatchSize)), got \(n)"
+        },
+        .int("maxLen", \.maxLen, "Longest sequence in tokens; longer samples are cut.", check: atLeast(2)),
+        .bool("packing", \.packing, flag: "packing_samples", "Pack samples into rows (no padding, no cross-sample attention)."),
+        .choice("lossAggregation", \.lossAggregation, "One mean over the step's tokens, or over its sequences."),
+        .double("maxNorm", \.maxNorm, "Gradient-norm clip (0: off).", check: nonNegative),
+        .double("l2", \.l2, "Decoupled weight decay (AdamW).", check: nonNegative),
+        .doubles("adamBetas", \.adamBetas, "AdamW's β1 and β2.") { b, _ in
+            b.count == 2 && b.allSatisfy({ $0 >= 0 && $0 < 1 }) ? nil : "must be two numbers in [0, 1), got \(b)"
+        },
+        .double("lrWarmupRatio", \.lrWarmupRatio, "Share of the steps warming up.", check: unitInterval),
+        .choice("lrScheduler", \.lrScheduler, "How the learning rate moves over the steps."),
+        .int("evalSteps", \.evalSteps, "Evaluate every this many steps (0: before and after)."),
+        .int("statsEvery", \.statsEvery, "Record parameter statistics every this many steps.", check: atLeast(1)),
+        .int("maxSteps", \.maxSteps, "Stop after this many steps (nil: every epoch).", check: atLeast(1)),
+        .int("saveSteps", \.saveSteps, "Write a checkpoint into ckptPath every this many steps (0: never)."),
+        .string("ckptPath", \.ckptPath, "The checkpoint folder.") { path, o in
+            !(path ?? "").isEmpty || !(o.saveSteps > 0 || o.loadCheckpoint)
+                ? nil : "is needed by \(o.loadCheckpoint ? "loadCheckpoint" : "saveSteps"); give the checkpoint folder"
+        },
+        .int("maxCkptNum", \.maxCkptNum, "Checkpoints kept (the newest).", check: atLeast(1)),
+        .bool("loadCheckpoint", \.loadCheckpoint, "Resume from the newest checkpoint in ckptPath when there is one."),
+    ]
 
     /// The schedule for a run of `totalSteps` optimizer steps.
     public func schedule(totalSteps: Int) -> LearningRateSchedule {
         let warmup = Int((lrWarmupRatio * Double(totalSteps)).rounded(.up))
         switch lrScheduler {
-        case "constant": return .constant(lr: Float(learningRate))
-        case "constant_with_warmup": return .linearWarmup(lr: Float(learningRate), warmupSteps: warmup)
-        default: return .cosineWithMinLR(lr: Float(learningRate), warmupSteps: warmup, totalSteps: totalSteps)
+        case .constant: return .constant(lr: Float(learningRate))
+        case .constantWithWarmup: return .linearWarmup(lr: Float(learningRate), warmupSteps: warmup)
+        case .cosineWithMinLR: return .cosineWithMinLR(lr: Float(learningRate), warmupSteps: warmup, totalSteps: totalSteps)
+        }
+    }
+}
+
+/// OpenRLHF's `--lr_scheduler`.
+public enum LRScheduler: String, Codable, Sendable, OptionChoice {
+    case cosineWithMinLR = "cosine_with_min_lr"
+    case constant
+    case constantWithWarmup = "constant_with_warmup"
+
+    public var doc: String {
+        switch self {
+        case .cosineWithMinLR: return "Warm up, then half a cosine down to 0.1 × the rate (OpenRLHF's default)."
+        case .constant: return "The same rate at every step (no warm-up)."
+        case .constantWithWarmup: return "Warm up linearly, then constant."
+        }
+    }
+}
+
+extension LossAggregation.Level: OptionChoice {
+    public var doc: String {
+        switch self {
+        case .token: return "One mean over every valid token of the step (OpenRLHF's token-level loss)."
+        case .sequence: return "The mean over sequences of each sequence's token mean."
         }
     }
 }
