@@ -10,7 +10,7 @@ let rollouts = 100
 let task = SyntheticTask.sortDigits(count: 3200, evalCount: 32, digits: 3...4)
 let policy = Model.llama(hidden: 64, layers: 2, heads: 4)
 sft(policy, data: task.demonstrations, learningRate: 3e-3, microTrainBatchSize: 32, trainBatchSize: 32,
-    lrScheduler: "constant", maxSteps: 40)
+    lrScheduler: .constant, maxSteps: 40)
 let reference = policy.frozen()
 
 let run = grpo(policy, reference: reference, prompts: task.prompts, reward: { prompt, response in task.score(prompt, response) },

@@ -10,7 +10,7 @@ seed(17)
 let task = SyntheticTask.sortDigits(count: 1600, evalCount: 32, digits: 3...4)
 let start = Model.llama(hidden: 64, layers: 2, heads: 4)
 sft(start, data: task.demonstrations, learningRate: 3e-3, microTrainBatchSize: 32, trainBatchSize: 32,
-    lrScheduler: "constant", maxSteps: 40)
+    lrScheduler: .constant, maxSteps: 40)
 print("start:", evaluate(start, on: task.eval))
 
 let rs = start.copy()

@@ -57,14 +57,6 @@ extension BestOfN: CustomStringConvertible {
     public var description: String { describe() }
 }
 
-/// Samples `n` responses to every training prompt and scores them (a recipe closure, or the
-/// task's score).
-public func bestOfN(_ policy: Model, prompts: TrainingData, n: Int = 8, temperature: Double = 1, maxNewTokens: Int = 16,
-                    reward: ((String, String) -> Double)? = nil, labeledReward: ((String, String, String) -> Double)? = nil) -> BestOfN {
-    orExit { try runBestOfN(policy, prompts: prompts, n: n, temperature: temperature, maxNewTokens: maxNewTokens,
-                            reward: try rewardClosure(reward, labeledReward)) }
-}
-
 func runBestOfN(_ policy: Model, prompts: TrainingData, n: Int, temperature: Double, maxNewTokens: Int,
                 reward: ((String, String, String?) throws -> Double)?) throws -> BestOfN {
     let (train, _) = try prompts.prompts(policy.tokenizer, promptMaxLen: nil)

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Tokenizers
+import Training
 
 /// What a dataset holds, in OpenRLHF's formats.
 public enum DataKind: String {
@@ -29,21 +30,18 @@ public final class TrainingData: RecipeObject {
     public let records: [Record]
     /// The held-out records the trainers evaluate on (empty: no evaluation).
     public let evalRecords: [Record]
-    /// OpenRLHF's `input_template` (`{}` is the prompt), if any.
-    public let inputTemplate: String?
-    /// OpenRLHF's `apply_chat_template`.
-    public let applyChatTemplate: Bool
+    /// Which keys hold what, the prompt format, how many records to keep.
+    public let options: DataOptions
     /// The task that made the records, whose `score` rewards responses (nil for files).
     public let task: SyntheticTask?
 
-    public init(kind: DataKind, name: String, records: [Record], evalRecords: [Record], inputTemplate: String? = nil,
-                applyChatTemplate: Bool = false, task: SyntheticTask? = nil) {
+    public init(kind: DataKind, name: String, records: [Record], evalRecords: [Record], options: DataOptions = .init(),
+                task: SyntheticTask? = nil) {
         self.kind = kind
         self.name = name
         self.records = records
         self.evalRecords = evalRecords
-        self.inputTemplate = inputTemplate
-        self.applyChatTemplate = applyChatTemplate
+        self.options = options
         self.task = task
     }
 
@@ -56,22 +54,19 @@ public final class TrainingData: RecipeObject {
 
     /// The prompt format these records ask for, for `tokenizer`.
     func format(for tokenizer: any TextTokenizer) throws -> PromptFormat {
-        try PromptFormat.resolve(inputTemplate: inputTemplate, applyChatTemplate: applyChatTemplate, tokenizer: tokenizer)
+        try PromptFormat.resolve(inputTemplate: options.inputTemplate, applyChatTemplate: options.applyChatTemplate, tokenizer: tokenizer)
     }
 
-    /// Reads a JSONL (or JSON array) file of `kind` records; `evalPath` names the held-out file.
-    public static func load(_ path: String, kind: DataKind, evalPath: String? = nil, inputTemplate: String? = nil,
-                            applyChatTemplate: Bool = false) -> TrainingData {
-        orExit { try makeLoaded(path, kind: kind, evalPath: evalPath, inputTemplate: inputTemplate, applyChatTemplate: applyChatTemplate) }
-    }
-
-    static func makeLoaded(_ path: String, kind: DataKind, evalPath: String?, inputTemplate: String?,
-                           applyChatTemplate: Bool) throws -> TrainingData {
+    /// Reads a JSONL (or JSON array) file of `kind` records (the first `maxSamples` of them);
+    /// `evalPath` names the held-out file.
+    static func makeLoaded(_ path: String, kind: DataKind, evalPath: String?, options: DataOptions) throws -> TrainingData {
+        try options.validate()
         let session = Session.current
-        let records = try JSONLines.read(try session.readableURL(path).path)
+        var records = try JSONLines.read(try session.readableURL(path).path)
+        if let maxSamples = options.maxSamples { records = Array(records.prefix(maxSamples)) }
         let eval = try evalPath.map { try JSONLines.read(try session.readableURL($0).path) } ?? []
         return TrainingData(kind: kind, name: (path as NSString).lastPathComponent, records: records, evalRecords: eval,
-                            inputTemplate: inputTemplate, applyChatTemplate: applyChatTemplate)
+                            options: options)
     }
 }
 

@@ -1,4 +1,5 @@
 // Model builtins: creating, loading, adapting, saving and sampling transformers.
+import Training
 
 extension BuiltinArea {
     static let models = BuiltinArea(
@@ -192,9 +193,7 @@ extension BuiltinArea {
                     .positional("path", .string, doc: "The training file."),
                     .labeled("kind", .named("DataKind"), doc: "What the records hold."),
                     .labeled("evalPath", .optional(.string), doc: "The held-out file (default: no evaluation)."),
-                    .labeled("inputTemplate", .optional(.string), doc: "OpenRLHF's input_template; {} is the prompt."),
-                    .labeled("applyChatTemplate", .bool, default: .bool(false), doc: "Render prompts with the model's chat template."),
-                ],
+                ] + optionParameters(DataOptions()),
                 returns: .named("TrainingData")
             ) { args, _ in
                 guard let kind = DataKind(rawValue: try args.enumCase("kind", of: "DataKind")) else {
@@ -202,8 +201,7 @@ extension BuiltinArea {
                 }
                 return .opaque(try TrainingData.makeLoaded(
                     try args.string("path"), kind: kind, evalPath: args.has("evalPath") ? try args.string("evalPath") : nil,
-                    inputTemplate: args.has("inputTemplate") ? try args.string("inputTemplate") : nil,
-                    applyChatTemplate: try args.bool("applyChatTemplate")))
+                    options: try readOptions(DataOptions(), args)))
             },
             Builtin("count", kind: .property("TrainingData"), doc: "Number of training records.", returns: .int) { args, _ in
                 .int(try args.receiver(TrainingData.self).count)

@@ -16,6 +16,8 @@ public struct RewardModelOptions: Codable, Equatable, Sendable, DeclaredOptions 
         case sigmoid
         case logexp
 
+        public static var typeName: String { "RewardModelLoss" }
+
         public var doc: String {
             switch self {
             case .sigmoid: return "−log σ(r_w − r_l − m), OpenRLHF's default."

@@ -154,6 +154,8 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         "training": "its rows are the shared training options' (less maxLen, packing and lossAggregation, which RL does not use)",
     ]
 
+    /// In the order recipes have always written them; the shared training options are lifted in
+    /// among PPO's own.
     public static let options: [OptionRow<PPOOptions>] = [
         .choice("advantageEstimator", \.advantageEstimator, "How advantages are estimated; gae needs a critic."),
         .int("nSamplesPerPrompt", \.nSamplesPerPrompt, "Responses sampled per prompt (≥ 2 for group estimators).") { n, o in
@@ -162,19 +164,21 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
             return "is \(n): \(AlignmentError.groupTooSmall(estimator: o.advantageEstimator.rawValue, nSamplesPerPrompt: n))"
         },
         .int("rolloutBatchSize", \.rolloutBatchSize, "Prompts per rollout.", check: atLeast(1)),
-        .int("microRolloutBatchSize", \.microRolloutBatchSize, "Samples per forward pass while making experience.", check: atLeast(1)),
         .int("numEpisodes", \.numEpisodes, "Passes over the prompts.", check: atLeast(1)),
-        .int("promptMaxLen", \.promptMaxLen, "Prompts longer than this keep their last tokens.", check: atLeast(1)),
+        training("maxEpochs"),
+        training("learningRate", flag: "actor_learning_rate"),
+        training("microTrainBatchSize"),
+        training("trainBatchSize").checking { o in
+            o.rolloutSamples % o.trainBatchSize == 0 ? nil
+                : "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(o.rolloutSamples), got \(o.trainBatchSize)"
+        },
         .int("generateMaxLen", \.generateMaxLen, "Tokens generated at most per response.", check: atLeast(1)),
         .double("temperature", \.temperature, "Rollout temperature (the training forward divides by it too).") { t, _ in
             t > 0 && t.isFinite ? nil : "must be > 0 (rollouts are sampled, and the training forward divides by it), got \(t)"
         },
         .double("topP", \.topP, "Rollout nucleus mass.") { p, _ in p > 0 && p <= 1 ? nil : "must be in (0, 1], got \(p)" },
-        .double("evalTemperature", \.evalTemperature, "Evaluation temperature (0: greedy).", check: nonNegative),
-        .int("evalNSamplesPerPrompt", \.evalNSamplesPerPrompt, "Samples per eval prompt: the k of pass@k.", check: atLeast(1)),
         .double("initKLCoef", \.initKLCoef, "β, the KL penalty (the adaptive controller's start).", check: nonNegative),
         .double("klTarget", \.klTarget, "The KL the adaptive controller steers to (nil: β stays initKLCoef).", check: positive),
-        .double("klHorizon", \.klHorizon, "Samples over which the adaptive β may change by e^±0.2.", check: positive),
         .choice("klEstimator", \.klEstimator, "Schulman's KL estimator."),
         .bool("useKLLoss", \.useKLLoss, "Put β·KL in the loss (GRPO) instead of the reward."),
         .double("gamma", \.gamma, "Discount (1 for the group estimators).") { g, o in
@@ -184,35 +188,50 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         },
         .double("lambd", \.lambd, "GAE's λ.", check: unitInterval),
         .double("epsClip", \.epsClip, "PPO's ratio clip ε.", check: positive),
-        .double("valueClip", \.valueClip, "Clip of the value loss around the rollout's values (nil: none).", check: positive),
         .double("entropyCoef", \.entropyCoef, "Weight of the entropy bonus (0: none)."),
+        training("evalSteps"),
+        .int("evalNSamplesPerPrompt", \.evalNSamplesPerPrompt, "Samples per eval prompt: the k of pass@k.", check: atLeast(1)),
+        .double("evalTemperature", \.evalTemperature, "Evaluation temperature (0: greedy).", check: nonNegative),
+        training("statsEvery"),
+        training("maxSteps"),
+        .int("microRolloutBatchSize", \.microRolloutBatchSize, "Samples per forward pass while making experience.", check: atLeast(1)),
+        .int("promptMaxLen", \.promptMaxLen, "Prompts longer than this keep their last tokens.", check: atLeast(1)),
+        .double("klHorizon", \.klHorizon, "Samples over which the adaptive β may change by e^±0.2.", check: positive),
+        .double("valueClip", \.valueClip, "Clip of the value loss around the rollout's values (nil: none).", check: positive),
         OptionRow("rewardClipRange", "The reward is clamped to [low, high] (nil: no clipping).", type: .optional(.doubles),
-               read: { o in o.rewardClipRange.map { .doubles([$0.lowerBound, $0.upperBound]) } ?? OptionValue.none },
-               write: { o, v in
-                   switch v {
-                   case .none: o.rewardClipRange = nil
-                   case .doubles(let b) where b.count == 2 && b[0] <= b[1]: o.rewardClipRange = b[0]...b[1]
-                   default: return false
-                   }
-                   return true
-               },
-               check: { o in
-                   guard let r = o.rewardClipRange, !(r.lowerBound < r.upperBound && r.lowerBound.isFinite && r.upperBound.isFinite)
-                   else { return nil }
-                   return "must be a finite range [low, high] with low < high, got \(r)"
-               }),
+                  read: { o in o.rewardClipRange.map { .doubles([$0.lowerBound, $0.upperBound]) } ?? OptionValue.none },
+                  write: { o, v in
+                      switch v {
+                      case .none: o.rewardClipRange = nil
+                      case .doubles(let b) where b.count == 2 && b[0] <= b[1]: o.rewardClipRange = b[0]...b[1]
+                      default: return false
+                      }
+                      return true
+                  },
+                  check: { o in
+                      guard let r = o.rewardClipRange, !(r.lowerBound < r.upperBound && r.lowerBound.isFinite && r.upperBound.isFinite)
+                      else { return nil }
+                      return "must be a finite range [low, high] with low < high, got \(r)"
+                  }),
         .bool("noAdvantageStdNorm", \.noAdvantageStdNorm, "Centre advantages without dividing by their std."),
         .int("freezingActorSteps", \.freezingActorSteps, "Rollouts during which only the critic trains."),
         .double("criticLearningRate", \.criticLearningRate, "The critic's learning rate.", check: positive),
         .int("rolloutSamplesPerStep", \.rolloutSamplesPerStep, "Samples of each rollout the run file keeps, with their text.",
              check: atLeast(0)),
-    ] + TrainingOptions.options.filter { !["maxLen", "packing", "lossAggregation"].contains($0.name) }.map { row in
-        let lifted = row.lifted(\PPOOptions.training, flag: row.name == "learningRate" ? "actor_learning_rate" : nil)
-        guard row.name == "trainBatchSize" else { return lifted }
-        return lifted.checking { o in
-            o.rolloutSamples % o.trainBatchSize == 0 ? nil
-                : "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(o.rolloutSamples), got \(o.trainBatchSize)"
-        }
+        training("maxNorm"),
+        training("l2"),
+        training("adamBetas"),
+        training("lrWarmupRatio"),
+        training("lrScheduler"),
+        training("saveSteps"),
+        training("ckptPath"),
+        training("maxCkptNum"),
+        training("loadCheckpoint"),
+    ]
+
+    /// The shared training option `name`, as an option of PPO.
+    private static func training(_ name: String, flag: String? = nil) -> OptionRow<PPOOptions> {
+        TrainingOptions.option(named: name)!.lifted(\PPOOptions.training, flag: flag)
     }
 }
 

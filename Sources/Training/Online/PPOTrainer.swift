@@ -440,13 +440,13 @@ final class PPOTrainer {
         let batches = micro.map { buffer.batch($0, padTokenID: maker.padTokenID) }
         let tokens = batches.reduce(0) { $0 + $1.sequences.tokenCount }
         let rows = batches.reduce(0) { $0 + $1.sequences.batch }
-        let temperature = Float(options.temperature)
+        let temperature = Float(options.temperature), clipEps = Float(options.epsClip)
         var loss = 0.0, policy = 0.0, klLossSum = 0.0, klTokens = 0.0, entropy = 0.0, clipped = 0.0, ratioSum = 0.0
         for b in batches {
             let mask = b.sequences.actionMask
             let (logProbs, logits) = try b.sequences.actionLogProbs(actor, temperature: temperature)
             let pg = try policyLoss(logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages, actionMask: mask,
-                                    clipEps: Float(options.epsClip), aggregation: .tokenMean(tokenCount: tokens))
+                                    clipEps: clipEps, aggregation: .tokenMean(tokenCount: tokens))
             var total = pg
             if let base = b.baseLogProbs {
                 let kl = try Tensor.withNoGrad {
@@ -468,7 +468,7 @@ final class PPOTrainer {
             }
             entropy += b.sequences.entropySum(logits: logits, temperature: temperature)
             let fraction = try policyClipFraction(logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages,
-                                                  actionMask: mask, clipEps: Float(options.epsClip))
+                                                  actionMask: mask, clipEps: clipEps)
             clipped += Double(fraction) * Double(b.sequences.tokenCount)
             for i in 0..<logProbs.count where mask.data[i] != 0 {
                 ratioSum += Foundation.exp(Double(logProbs.data[i]) - Double(b.oldLogProbs.data[i]))

@@ -15,9 +15,9 @@ import Recording
 /// }
 /// ```
 public struct OptionRow<Options>: @unchecked Sendable {
-    /// The name a recipe and the Swift API use: `epsClip`.
+    /// The name a recipe and the Swift API use: `initKLCoef`.
     public let name: String
-    /// The name in the run file's `/config`, as OpenRLHF spells the flag: `eps_clip`.
+    /// The name in the run file's `/config`, as OpenRLHF spells the flag: `init_kl_coef`.
     public let flag: String
     public let doc: String
     public let type: OptionType
@@ -96,12 +96,15 @@ public indirect enum OptionType: Equatable, Sendable {
 /// The cases of a closed set of values: the Swift type's name and each case's name and doc.
 public struct OptionChoices: Equatable, Sendable {
     public let typeName: String
+    /// The Swift type with its module: `Alignment.KLEstimator`.
+    public let qualifiedName: String
     public let cases: [(name: String, doc: String)]
     /// Each case's OpenRLHF spelling, by Swift case name.
     public let rawValues: [String: String]
 
     public init<E: OptionChoice>(_ type: E.Type) {
-        typeName = String(describing: E.self)
+        typeName = E.typeName
+        qualifiedName = String(reflecting: E.self)
         cases = E.allCases.map { (String(describing: $0), $0.doc) }
         rawValues = Dictionary(uniqueKeysWithValues: E.allCases.map { (String(describing: $0), $0.rawValue) })
     }
@@ -116,9 +119,13 @@ public struct OptionChoices: Equatable, Sendable {
 public protocol OptionChoice: CaseIterable, RawRepresentable, Sendable where RawValue == String {
     /// One line on what the case means.
     var doc: String { get }
+    /// The name recipes know the type by (by default the Swift type's own).
+    static var typeName: String { get }
 }
 
 extension OptionChoice {
+    public static var typeName: String { String(describing: Self.self) }
+
     /// The Swift case name: `groupNorm` (the raw value is OpenRLHF's `group_norm`).
     public var caseName: String { String(describing: self) }
 

@@ -91,6 +91,8 @@ public enum LRScheduler: String, Codable, Sendable, OptionChoice {
 }
 
 extension LossAggregation.Level: OptionChoice {
+    public static var typeName: String { "LossAggregation" }
+
     public var doc: String {
         switch self {
         case .token: return "One mean over every valid token of the step (OpenRLHF's token-level loss)."
