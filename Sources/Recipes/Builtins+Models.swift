@@ -1,4 +1,5 @@
 // Model builtins: creating, loading, adapting, saving and sampling transformers.
+import RecipeLanguage
 
 extension BuiltinArea {
     static let models = BuiltinArea(

@@ -1,4 +1,5 @@
 // Trainer builtins: offline (SFT, reward model, DPO) and online (the PPO family), and evaluation.
+import RecipeLanguage
 import Training
 
 extension BuiltinArea {

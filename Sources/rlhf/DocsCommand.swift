@@ -15,7 +15,7 @@ struct DocsCommand: ParsableCommand {
     var check = false
 
     func run() throws {
-        let text = Reference.markdown()
+        let text = Reference.markdown(.recipes)
         if check {
             guard (try? String(contentsOfFile: output, encoding: .utf8)) == text else {
                 FileHandle.standardError.write(Data("\(output) is out of date: run `swift run rlhf docs`\n".utf8))
