@@ -39,12 +39,18 @@ let package = Package(
             name: "Training",
             dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording"],
             swiftSettings: optimized),
+        // The recipe language knows no RLHF: swift-syntax is all it needs.
+        .target(
+            name: "RecipeLanguage",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftParser", package: "swift-syntax"),
+            ]),
         .target(
             name: "Recipes",
             dependencies: [
-                "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers", "Tensors",
-                .product(name: "SwiftSyntax", package: "swift-syntax"),
-                .product(name: "SwiftParser", package: "swift-syntax"),
+                "RecipeLanguage", "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers",
+                "Tensors",
             ]),
 
         // MARK: - Executable
@@ -72,7 +78,8 @@ let package = Package(
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "FixtureSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "FixtureSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Alignment", "Recording", "Tensors", "FixtureSupport"]),
-        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "FixtureSupport"]),
+        .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "RecipeLanguage", "Training", "Recording", "FixtureSupport"]),
         .testTarget(name: "CLITests", dependencies: ["FixtureSupport"]),
     ],
     swiftLanguageModes: [.v5]

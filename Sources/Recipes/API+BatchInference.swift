@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Generation
+import RecipeLanguage
 import Tensors
 import Training
 

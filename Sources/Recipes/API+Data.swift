@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import RecipeLanguage
 import Tokenizers
 import Training
 

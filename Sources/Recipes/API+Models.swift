@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import Models
+import RecipeLanguage
 import Tensors
 import Tokenizers
 

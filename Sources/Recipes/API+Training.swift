@@ -3,6 +3,7 @@ import Datasets
 import Generation
 import Foundation
 import Models
+import RecipeLanguage
 import Recording
 import Tensors
 import Tokenizers

@@ -1,4 +1,5 @@
 // Model builtins: creating, loading, adapting, saving and sampling transformers.
+import RecipeLanguage
 import Training
 
 extension BuiltinArea {

@@ -1,5 +1,6 @@
 // Trainer builtins: offline (SFT, reward model, DPO) and online (the PPO family), and evaluation.
 import Alignment
+import RecipeLanguage
 import Training
 
 extension BuiltinArea {

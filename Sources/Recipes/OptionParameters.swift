@@ -1,3 +1,4 @@
+import RecipeLanguage
 import Training
 
 // Builtin parameters read off Training's option tables: each row becomes one labeled parameter

@@ -1,11 +1,13 @@
 import Foundation
+import RecipeLanguage
 import Recording
 import Reports
 import Tensors
 import Training
 
 /// The state one recipe run, REPL or notebook shares: the seed, the output folder, what the recipe
-/// may read and write, where printed output goes, and the run file.
+/// may read and write, where printed output goes, and the run file. It is the recipe language's
+/// host: its registry holds the language's builtins and the RLHF ones.
 ///
 /// The builtins' Swift API acts on `Session.current`. The interpreter makes its own session current
 /// while it evaluates; a compiled program uses `Session.shared`, whose output folder is
@@ -14,7 +16,7 @@ import Training
 ///
 /// The run file is opened by `beginRun()` and closed, with its report written, by `finishRun()`:
 /// this is the one place that does either.
-public final class Session {
+public final class Session: RecipeHost {
     /// The session of a compiled program that imports `Recipes`.
     public static let shared: Session = {
         let program = URL(fileURLWithPath: CommandLine.arguments.first ?? "recipe").deletingPathExtension().lastPathComponent
@@ -25,22 +27,11 @@ public final class Session {
         return session
     }()
 
-    private static let threadKey = "swift-rlhf.session"
-
     /// The session the Swift API acts on: the one an interpreter made current on this thread
     /// while it runs, `shared` otherwise. Each interpreter runs on its own thread, so several
     /// sessions can run at once in one process.
     public static var current: Session {
-        (Thread.current.threadDictionary[threadKey] as? Session) ?? shared
-    }
-
-    /// Makes this session current on this thread while `body` runs.
-    public func makeCurrent<T>(_ body: () throws -> T) rethrows -> T {
-        let dictionary = Thread.current.threadDictionary
-        let previous = dictionary[Session.threadKey]
-        dictionary[Session.threadKey] = self
-        defer { dictionary[Session.threadKey] = previous }
-        return try body()
+        (CurrentHost.host as? Session) ?? shared
     }
 
     /// The seed `seed(_:)` set; nil until a recipe (or `--seed`) sets one.
@@ -62,6 +53,8 @@ public final class Session {
     public var display: (OutputItem) -> Void
     /// How long-running work reports progress.
     public var progressStyle: ProgressBar.Style
+    /// The language's builtins and the RLHF areas.
+    public var registry: Registry { .recipes }
     /// State that builtin areas keep per session (e.g. the open run file's stage counters), by key.
     public var storage: [String: AnyObject] = [:]
     /// Hooks called by `beginRun()` and `finishRun()`, after the run file is opened and before it
@@ -92,14 +85,9 @@ public final class Session {
         self.display = display ?? { item in writeToStandardOutput(item.plainText) }
     }
 
-    /// Writes text exactly as `print` would (include the terminator).
-    public func write(_ text: String) {
-        display(.text(text))
-    }
-
-    /// Shows a table, a chart or text.
-    public func show(_ item: OutputItem) {
-        display(item)
+    /// Forgets the seed (`:reset` in the REPL).
+    public func reset() {
+        seed = nil
     }
 
     // MARK: - The run file
@@ -174,7 +162,7 @@ public final class Session {
         switch progress {
         case .step(let stage, let step, let total, let metrics, let tokens):
             guard !finishedStages.contains(stage) else { return }
-            let bar = progressBars[stage] ?? ProgressBar(label: stage, total: total, session: self)
+            let bar = progressBars[stage] ?? ProgressBar(label: stage, total: total, style: progressStyle)
             progressBars[stage] = bar
             bar.update(step: step + 1, loss: metrics["loss"], tokens: tokens)
             if step + 1 >= total {
@@ -192,34 +180,17 @@ public final class Session {
     /// The URL for writing `path` (relative to the output folder), refused when it leaves the
     /// output folder and every allowed write folder.
     public func writableURL(_ path: String) throws -> URL {
-        let url = resolve(path, relativeTo: outputDirectory)
-        guard ([outputDirectory] + writableRoots).contains(where: { url.isInside($0.resolvedForChecking) }) else {
-            throw RecipeError(
-                .file,
-                "a recipe writes only under its output folder \(outputDirectory.relativeToWorkingDirectory); "
-                    + "`\(path)` is outside it (allow more with --allow-write DIR)")
-        }
-        return url
+        try sandbox.writableURL(path)
     }
 
     /// The URL for reading `path` (relative to the working directory), refused when it is outside
     /// the working directory, the output folder and every allowed read folder.
     public func readableURL(_ path: String) throws -> URL {
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        let url = resolve(path, relativeTo: cwd)
-        let roots = [cwd, outputDirectory] + readableRoots + writableRoots
-        guard roots.contains(where: { url.isInside($0.resolvedForChecking) }) else {
-            throw RecipeError(
-                .file,
-                "a recipe reads only under the working directory; `\(path)` is outside it "
-                    + "(allow more with --allow-read DIR)")
-        }
-        return url
+        try sandbox.readableURL(path)
     }
 
-    private func resolve(_ path: String, relativeTo base: URL) -> URL {
-        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
-        return url.resolvedForChecking
+    private var sandbox: FileSandbox {
+        FileSandbox(outputDirectory: outputDirectory, readableRoots: readableRoots, writableRoots: writableRoots)
     }
 }
 
@@ -236,36 +207,5 @@ private func closeSharedRunAtExit() {
         } catch {
             fputs("error: \(error)\n", stderr)
         }
-    }
-}
-
-extension URL {
-    /// The absolute path with `..` removed and existing symbolic links followed, so that a link
-    /// cannot lead a path out of an allowed folder.
-    var resolvedForChecking: URL {
-        let standardized = standardizedFileURL
-        // Resolve the longest existing prefix; the rest does not exist yet and holds no links.
-        var existing = standardized
-        var rest: [String] = []
-        while !FileManager.default.fileExists(atPath: existing.path), existing.path != "/" {
-            rest.insert(existing.lastPathComponent, at: 0)
-            existing.deleteLastPathComponent()
-        }
-        var resolved = existing.resolvingSymlinksInPath()
-        for component in rest { resolved.appendPathComponent(component) }
-        return resolved.standardizedFileURL
-    }
-
-    func isInside(_ folder: URL) -> Bool {
-        let a = standardizedFileURL.pathComponents, b = folder.standardizedFileURL.pathComponents
-        return a.count >= b.count && Array(a.prefix(b.count)) == b
-    }
-
-    /// The path relative to the working directory when inside it, for messages.
-    var relativeToWorkingDirectory: String {
-        let cwd = FileManager.default.currentDirectoryPath
-        let p = standardizedFileURL.path
-        if p.hasPrefix(cwd + "/") { return String(p.dropFirst(cwd.count + 1)) }
-        return p
     }
 }

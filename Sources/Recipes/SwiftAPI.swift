@@ -1,3 +1,4 @@
+import RecipeLanguage
 import Training
 
 /// The compiled Swift API of `import Recipes`, generated from the builtins, so a compiled program

@@ -1,3 +1,4 @@
+import RecipeLanguage
 import Foundation
 import Training
 
@@ -7,7 +8,7 @@ import Training
 
 /// The builtin `name` (a free function), or of `owner` (a static function).
 func builtinNamed(_ name: String, of owner: String? = nil) -> Builtin {
-    let found = owner.map { Registry.staticMembers(name, of: $0) } ?? Registry.functions[name] ?? []
+    let found = owner.map { Registry.recipes.staticMembers(name, of: $0) } ?? Registry.recipes.functions[name] ?? []
     guard let builtin = found.first else { fatalError("no builtin \(owner.map { "\($0)." } ?? "")\(name): regenerate with `rlhf docs`") }
     return builtin
 }

@@ -16,7 +16,7 @@ struct DocsCommand: ParsableCommand {
     var check = false
 
     func run() throws {
-        let files = [("docs/recipes.md", Reference.markdown()), (SwiftAPI.path, SwiftAPI.source())]
+        let files = [("docs/recipes.md", Reference.markdown(.recipes)), (SwiftAPI.path, SwiftAPI.source())]
         var stale: [String] = []
         for (path, text) in files {
             let url = URL(fileURLWithPath: root).appendingPathComponent(path)

@@ -36,12 +36,12 @@ struct ReplCommand: ParsableCommand {
 
     func run() throws {
         let session = Session(outputDirectory: URL(fileURLWithPath: out))
-        let display = TerminalDisplay(session: session)
+        let display = TerminalDisplay(host: session)
         session.display = display.show
         session.fixedSeed = seed
         session.readableRoots = allowRead.map { URL(fileURLWithPath: $0) }
         session.writableRoots = allowWrite.map { URL(fileURLWithPath: $0) }
-        let repl = Repl(interpreter: Interpreter(session: session), write: writeToStandardOutput)
+        let repl = Repl(interpreter: Interpreter(host: session), write: writeToStandardOutput)
         Interrupt.installHandler()
         if let load { _ = repl.submit(":load \(load)") }
         if isatty(STDIN_FILENO) != 0 {

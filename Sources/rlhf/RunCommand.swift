@@ -54,7 +54,7 @@ struct RunCommand: ParsableCommand {
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let outputDirectory = URL(fileURLWithPath: out ?? "results/\(stem)")
         let session = Session(outputDirectory: outputDirectory)
-        let display = TerminalDisplay(session: session)
+        let display = TerminalDisplay(host: session)
         session.display = display.show
         session.fixedSeed = seed
         session.recipe = recipe
@@ -63,7 +63,7 @@ struct RunCommand: ParsableCommand {
         session.writableRoots = allowWrite.map { URL(fileURLWithPath: $0) }
         Interrupt.installHandler()
 
-        let interpreter = Interpreter(session: session)
+        let interpreter = Interpreter(host: session)
         do {
             try session.beginRun()
             try interpreter.run(recipe)

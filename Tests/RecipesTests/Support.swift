@@ -1,4 +1,5 @@
 import Foundation
+@testable import RecipeLanguage
 @testable import Recipes
 
 /// A session whose output is captured, and an interpreter over it, for tests.
@@ -12,7 +13,7 @@ final class Harness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recipes-test-\(UUID().uuidString)")
         var captured: ((OutputItem) -> Void)!
         session = Session(outputDirectory: directory, display: { captured($0) }, progressStyle: .silent)
-        interpreter = Interpreter(session: session)
+        interpreter = Interpreter(host: session)
         interpreter.stepLimit = stepLimit
         captured = { [unowned self] item in
             self.items.append(item)

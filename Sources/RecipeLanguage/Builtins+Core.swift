@@ -1,17 +1,8 @@
-// Core builtins: printing, the seed, conversions and sequences.
-
-/// Seeds every random stream of the current session: initial weights, data order, sampling.
-///
-/// Call it once at the top of a recipe; `rlhf run --seed N` sets it for recipes that do not.
-/// Streams are forked from the seed by name, so the same seed gives the same run.
-public func seed(_ value: Int) {
-    let session = Session.current
-    session.seed = session.fixedSeed ?? value
-}
+// Core builtins: printing, conversions and sequences.
 
 extension BuiltinArea {
     static let core = BuiltinArea(
-        "Core", doc: "Printing, the seed, conversions between numbers and text, and sequences.",
+        "Core", doc: "Printing, conversions between numbers and text, and sequences.",
         builtins: [
             Builtin(
                 "print", doc: "Writes the items, separated by spaces, and a newline.",
@@ -20,19 +11,9 @@ extension BuiltinArea {
                     .labeled("separator", .string, default: " ", doc: "Written between items."),
                     .labeled("terminator", .string, default: "\n", doc: "Written after the last item."),
                 ]
-            ) { args, session in
+            ) { args, host in
                 let items = try args.array("items").map(\.description)
-                session.write(items.joined(separator: try args.string("separator")) + (try args.string("terminator")))
-                return .void
-            },
-            Builtin(
-                "seed", doc: "Seeds every random stream of the session (weights, data order, sampling).",
-                parameters: [.positional("value", .int, doc: "The seed.")]
-            ) { args, session in
-                if session.hasRunContext {
-                    throw RecipeError(.runtime, "`seed(...)` must come before the first training stage; the run's random streams already come from seed \(session.seed ?? 0)")
-                }
-                seed(try args.int("value"))
+                host.write(items.joined(separator: try args.string("separator")) + (try args.string("terminator")))
                 return .void
             },
             Builtin(

@@ -2,6 +2,9 @@
 ///
 /// The SVG text depends on the values only (coordinates rounded to 0.1), so regenerating a
 /// notebook writes the same bytes.
+///
+/// `Chart` is data the host may draw as it likes; `svg` is the language's own drawing, the one
+/// place to hand over to a shared plotting module when the language depends on one.
 public struct Chart: Equatable {
     public struct Series: Equatable {
         public var label: String

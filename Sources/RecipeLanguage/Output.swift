@@ -81,14 +81,14 @@ public func sparkline(_ values: [Double], width: Int = 24) -> String {
 }
 
 /// Shows output on a terminal: text as printed, tables as aligned columns, charts as sparklines
-/// with the SVG written under the session's output folder (`charts/chart-N.svg`).
+/// with the SVG written where the host lets a recipe write (`charts/chart-N.svg`).
 public final class TerminalDisplay {
-    private let session: Session
+    private let host: RecipeHost
     private var charts = 0
     private let write: (String) -> Void
 
-    public init(session: Session, write: @escaping (String) -> Void = writeToStandardOutput) {
-        self.session = session
+    public init(host: RecipeHost, write: @escaping (String) -> Void = writeToStandardOutput) {
+        self.host = host
         self.write = write
     }
 
@@ -97,7 +97,7 @@ public final class TerminalDisplay {
         write(chart.plainText)
         charts += 1
         do {
-            let url = try session.writableURL("charts/chart-\(charts).svg")
+            let url = try host.writableURL("charts/chart-\(charts).svg")
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try chart.svg.write(to: url, atomically: true, encoding: .utf8)
             write("  (chart written to \(url.relativeToWorkingDirectory))\n")

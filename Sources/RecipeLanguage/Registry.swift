@@ -19,7 +19,7 @@ public struct RecipeType {
 /// The builtins and types of one area (core, math, models, trainers ...), declared in one file
 /// named `Builtins+Area.swift` as one literal.
 ///
-/// To add an area, write `Sources/Recipes/Builtins+Area.swift`:
+/// To add an area, write `Builtins+Area.swift` in the module that owns it:
 ///
 /// ```swift
 /// extension BuiltinArea {
@@ -36,7 +36,7 @@ public struct RecipeType {
 /// }
 /// ```
 ///
-/// then add `.models` to `Registry.areas`.
+/// then add `.models` to `Registry.languageAreas` (the language) or to the host's registry.
 public struct BuiltinArea {
     public var name: String
     public var doc: String
@@ -52,32 +52,42 @@ public struct BuiltinArea {
 }
 
 /// The one table of builtins, read by the interpreter, argument checking, REPL completion,
-/// `:help` and the generated `docs/recipes.md`.
-public enum Registry {
-    /// Every area, in the order the reference lists them. Adding an area is one line here.
-    public static let areas: [BuiltinArea] = [
-        .core, .math, .strings, .collections, .output, .models, .data, .training,
-    ]
+/// `:help` and the generated reference.
+///
+/// The language's own areas are `Registry.languageAreas`; a host builds its registry from those and
+/// its own areas (`Registry(areas: Registry.languageAreas + [.models])`) and hands it to the
+/// interpreter through `RecipeHost.registry`.
+public struct Registry {
+    /// The areas of the language itself, in the order the reference lists them.
+    public static let languageAreas: [BuiltinArea] = [.core, .math, .strings, .collections, .output]
+
+    /// The registry of the language alone.
+    public static let language = Registry(areas: languageAreas)
+
+    /// Every area, in the order the reference lists them.
+    public let areas: [BuiltinArea]
 
     /// Every builtin, with each enum case as a static property of its type.
-    public static let builtins: [Builtin] = areas.flatMap { area in
-        area.builtins + area.types.flatMap(enumCaseBuiltins)
-    }
+    public let builtins: [Builtin]
 
     /// Every type recipes can name, by name; includes the language's own (`Int`, `String` ...).
-    public static let types: [String: RecipeType] = {
-        var table: [String: RecipeType] = [:]
-        for type in languageTypes + areas.flatMap(\.types) { table[type.name] = type }
-        return table
-    }()
+    public let types: [String: RecipeType]
 
     /// Free functions by name (several when overloaded by labels, like `String(_:)` and
     /// `String(repeating:count:)`).
-    public static let functions: [String: [Builtin]] = Dictionary(
-        grouping: builtins.filter { $0.kind == .function }, by: \.name)
+    public let functions: [String: [Builtin]]
 
-    private static let members: [String: [Builtin]] = Dictionary(
-        grouping: builtins.filter { $0.kind != .function }, by: { memberKey($0) })
+    private let members: [String: [Builtin]]
+
+    public init(areas: [BuiltinArea]) {
+        self.areas = areas
+        builtins = areas.flatMap { area in area.builtins + area.types.flatMap(Registry.enumCaseBuiltins) }
+        var table: [String: RecipeType] = [:]
+        for type in Registry.languageTypes + areas.flatMap(\.types) { table[type.name] = type }
+        types = table
+        functions = Dictionary(grouping: builtins.filter { $0.kind == .function }, by: \.name)
+        members = Dictionary(grouping: builtins.filter { $0.kind != .function }, by: { Registry.memberKey($0) })
+    }
 
     private static func memberKey(_ b: Builtin) -> String {
         switch b.kind {
@@ -88,17 +98,17 @@ public enum Registry {
     }
 
     /// The static members `type.name` (`Model.llama`, `Tokenizer.bytes`).
-    public static func staticMembers(_ name: String, of type: String) -> [Builtin] {
+    public func staticMembers(_ name: String, of type: String) -> [Builtin] {
         members["static \(type).\(name)"] ?? []
     }
 
     /// The members `value.name` of values of `type` (`Model.frozen`, `Array.count`).
-    public static func instanceMembers(_ name: String, of type: String) -> [Builtin] {
+    public func instanceMembers(_ name: String, of type: String) -> [Builtin] {
         members["\(type).\(name)"] ?? []
     }
 
     /// All static member names of `type`, sorted.
-    public static func staticMemberNames(of type: String) -> [String] {
+    public func staticMemberNames(of type: String) -> [String] {
         Array(Set(builtins.filter { b in
             switch b.kind {
             case .staticFunction(let t), .staticProperty(let t): return t == type
@@ -108,7 +118,7 @@ public enum Registry {
     }
 
     /// All instance member names of `type`, sorted.
-    public static func instanceMemberNames(of type: String) -> [String] {
+    public func instanceMemberNames(of type: String) -> [String] {
         Array(Set(builtins.filter { b in
             switch b.kind {
             case .method(let t), .property(let t): return t == type
@@ -118,7 +128,7 @@ public enum Registry {
     }
 
     /// Every name a recipe can use without a prefix: free functions and type names.
-    public static var globalNames: [String] {
+    public var globalNames: [String] {
         Array(Set(functions.keys).union(types.keys)).sorted()
     }
 

@@ -83,11 +83,11 @@ extension Interpreter {
             return variable.value
         }
         if name == "_" { throw RecipeError(.syntax, "`_` can only be assigned to", at: location) }
-        if let builtins = Registry.functions[name] {
+        if let builtins = registry.functions[name] {
             return .function(builtinFunction(builtins, receiver: nil, at: location))
         }
-        if Registry.types[name] != nil {
-            let members = Registry.staticMemberNames(of: name).prefix(6).map { "\(name).\($0)" }
+        if registry.types[name] != nil {
+            let members = registry.staticMemberNames(of: name).prefix(6).map { "\(name).\($0)" }
             let hint = members.isEmpty ? "" : "; use a member such as " + members.map { "`\($0)`" }.joined(separator: ", ")
             throw RecipeError(.type, "`\(name)` is a type, not a value\(hint)", at: location)
         }
@@ -95,14 +95,14 @@ extension Interpreter {
     }
 
     func unknownName(_ name: String, _ scope: Scope, at location: RecipeLocation) -> RecipeError {
-        let candidates = scope.visibleNames + Registry.globalNames
+        let candidates = scope.visibleNames + registry.globalNames
         return RecipeError(.unknownName, "unknown name `\(name)`\(Suggestions.didYouMean(name, in: candidates))",
                            at: location)
     }
 
     /// Whether `expr` names a registry type (and no variable hides it).
     func typeName(_ expr: Expr, _ scope: Scope) -> String? {
-        guard case .name(let name, _) = expr, scope.lookup(name) == nil, Registry.types[name] != nil else { return nil }
+        guard case .name(let name, _) = expr, scope.lookup(name) == nil, registry.types[name] != nil else { return nil }
         return name
     }
 
@@ -120,7 +120,7 @@ extension Interpreter {
         }
         if let type = typeName(base, scope) { return try staticMember(type, name, at: location) }
         let receiver = try eval(base, scope)
-        let all = Registry.instanceMembers(name, of: receiver.memberTypeName)
+        let all = registry.instanceMembers(name, of: receiver.memberTypeName)
         let properties = all.filter(\.isProperty)
         let members = properties.isEmpty ? all : properties
         guard let first = members.first else { throw noMember(receiver, name, at: location) }
@@ -131,9 +131,9 @@ extension Interpreter {
     }
 
     func staticMember(_ type: String, _ name: String, at location: RecipeLocation) throws -> Value {
-        let members = Registry.staticMembers(name, of: type)
+        let members = registry.staticMembers(name, of: type)
         guard let first = members.first else {
-            let hint = Suggestions.didYouMean(name, in: Registry.staticMemberNames(of: type))
+            let hint = Suggestions.didYouMean(name, in: registry.staticMemberNames(of: type))
             throw RecipeError(.unknownName, "type `\(type)` has no member `\(name)`\(hint)", at: location)
         }
         if first.isProperty {
@@ -143,7 +143,7 @@ extension Interpreter {
     }
 
     func noMember(_ value: Value, _ name: String, at location: RecipeLocation) -> RecipeError {
-        let hint = Suggestions.didYouMean(name, in: Registry.instanceMemberNames(of: value.memberTypeName))
+        let hint = Suggestions.didYouMean(name, in: registry.instanceMemberNames(of: value.memberTypeName))
         return RecipeError(.unknownName, "value of type `\(value.typeName)` has no member `\(name)`\(hint)",
                            at: location)
     }
@@ -267,7 +267,7 @@ extension Interpreter {
     func subscriptValue(_ container: Value, _ arguments: [Argument], _ scope: Scope,
                         at location: RecipeLocation) throws -> Value {
         if case .opaque = container {
-            let members = Registry.instanceMembers("subscript", of: container.memberTypeName)
+            let members = registry.instanceMembers("subscript", of: container.memberTypeName)
             guard !members.isEmpty else { throw noSubscript(container, at: location) }
             return try callBuiltins(members, receiver: container, arguments, scope, at: location).result
         }

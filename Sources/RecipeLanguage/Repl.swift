@@ -8,7 +8,7 @@ import Foundation
 public final class Repl {
     public let interpreter: Interpreter
     /// Receives everything the REPL itself writes: values, errors, help. Printed output of the
-    /// recipe goes through the session's `display`.
+    /// recipe goes through the host's `display`.
     public var write: (String) -> Void
     private var pending: [String] = []
     private var inputCount = 0
@@ -97,7 +97,8 @@ public final class Repl {
         let name = parts[0], argument = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         switch name {
         case ":help", ":h", ":?":
-            write(argument.isEmpty ? Reference.overview() : Reference.help(for: argument, variables: interpreter.variables))
+            write(argument.isEmpty ? Reference.overview(interpreter.registry)
+                  : Reference.help(for: argument, in: interpreter.registry, variables: interpreter.variables))
         case ":load", ":l":
             guard !argument.isEmpty else {
                 write("usage: :load FILE\n")
@@ -113,7 +114,7 @@ public final class Repl {
             write(variablesListing())
         case ":reset":
             interpreter.reset()
-            interpreter.session.seed = nil
+            interpreter.host.reset()
             write("session reset\n")
         case ":quit", ":q", ":exit":
             return .quit

@@ -12,7 +12,7 @@ import Darwin
 /// Progress goes to standard error and never into a result file: it reads the clock.
 ///
 /// ```swift
-/// let bar = ProgressBar(label: "dpo", total: steps, session: session)
+/// let bar = ProgressBar(label: "dpo", total: steps, style: .automatic)
 /// for step in 1...steps { ...; bar.update(step: step, loss: loss, tokens: tokensThisStep) }
 /// bar.finish()
 /// ```
@@ -35,12 +35,12 @@ public final class ProgressBar {
     private var lastLine = Date.distantPast
     private var lastStep = 0
 
-    public init(label: String, total: Int, session: Session = .current) {
+    public init(label: String, total: Int, style: Style) {
         self.label = label
         self.total = max(1, total)
-        switch session.progressStyle {
-        case .automatic: style = isatty(STDERR_FILENO) != 0 ? .bar : .lines
-        default: style = session.progressStyle
+        switch style {
+        case .automatic: self.style = isatty(STDERR_FILENO) != 0 ? .bar : .lines
+        default: self.style = style
         }
     }
 

@@ -4,17 +4,14 @@
 ///
 /// In a notebook it becomes a markdown table; on a terminal, aligned columns.
 public func table(columns: [String], rows: [[Any]]) {
-    Session.current.show(.table(Table(columns: columns, rows: rows.map { $0.map { String(describing: $0) } })))
+    CurrentHost.show(.table(Table(columns: columns, rows: rows.map { $0.map { String(describing: $0) } })))
 }
 
 /// Shows a line chart of one or more series against their index.
 ///
 /// In a notebook it becomes an SVG file beside the result; on a terminal, sparklines.
 public func chart(_ series: [Double]..., labels: [String] = [], title: String = "", xLabel: String = "step") {
-    let named = series.enumerated().map { i, values in
-        Chart.Series(label: i < labels.count ? labels[i] : (series.count == 1 ? "value" : "series \(i + 1)"), values: values)
-    }
-    Session.current.show(.chart(Chart(title: title, series: named, xLabel: xLabel)))
+    CurrentHost.show(lineChart(series, labels: labels, title: title, xLabel: xLabel))
 }
 
 extension BuiltinArea {
@@ -27,9 +24,9 @@ extension BuiltinArea {
                     .labeled("columns", .array(.string), doc: "The column names."),
                     .labeled("rows", .array(.array(.any)), doc: "The rows; cells print as `print` prints them."),
                 ]
-            ) { args, _ in
+            ) { args, host in
                 let rows = try args.array("rows").map { try $0.asArray().map(\.description) }
-                Session.current.show(.table(Table(columns: try args.strings("columns"), rows: rows)))
+                host.show(.table(Table(columns: try args.strings("columns"), rows: rows)))
                 return .void
             },
             Builtin(
@@ -40,11 +37,11 @@ extension BuiltinArea {
                     .labeled("title", .string, default: "", doc: "The chart's title."),
                     .labeled("xLabel", .string, default: "step", doc: "The label of the horizontal axis."),
                 ]
-            ) { args, _ in
+            ) { args, host in
                 let series = try args.array("series").map { try $0.asDoubles() }
                 guard !series.isEmpty else { throw RecipeError(.missingArgument, "`chart` needs at least one series") }
-                chart(series, labels: try args.strings("labels"), title: try args.string("title"),
-                      xLabel: try args.string("xLabel"))
+                host.show(lineChart(series, labels: try args.strings("labels"), title: try args.string("title"),
+                      xLabel: try args.string("xLabel")))
                 return .void
             },
             Builtin(
@@ -59,10 +56,10 @@ extension BuiltinArea {
         ])
 }
 
-/// `chart` with the series as an array, for the builtin (a variadic cannot be forwarded in Swift).
-private func chart(_ series: [[Double]], labels: [String], title: String, xLabel: String) {
+/// The chart `chart` shows, with the series as an array (a variadic cannot be forwarded in Swift).
+private func lineChart(_ series: [[Double]], labels: [String], title: String, xLabel: String) -> OutputItem {
     let named = series.enumerated().map { i, values in
         Chart.Series(label: i < labels.count ? labels[i] : (series.count == 1 ? "value" : "series \(i + 1)"), values: values)
     }
-    Session.current.show(.chart(Chart(title: title, series: named, xLabel: xLabel)))
+    return .chart(Chart(title: title, series: named, xLabel: xLabel))
 }

@@ -1,13 +1,16 @@
 import Foundation
 
-/// Runs recipes: walks the lowered syntax tree statement by statement in one session.
+/// Runs recipes: walks the lowered syntax tree statement by statement in one session of its host.
 ///
 /// The same interpreter serves a recipe file (`run`), a REPL (`evaluate` once per input, the
 /// globals kept between inputs) and a notebook (`evaluate` once per cell). Errors are thrown as
 /// `RecipeError` with the location of the expression that failed; the interpreter stays usable
 /// afterwards. Ctrl-C (`Interrupt`) is checked at every statement, loop iteration and call.
 public final class Interpreter {
-    public let session: Session
+    /// The program running the recipes: where output goes, what files they may touch.
+    public let host: RecipeHost
+    /// The builtins and types recipes can use, the host's included.
+    public let registry: Registry
     /// The most statements, loop iterations and calls one evaluation may take; nil for no limit.
     /// Tests and fuzzing set it so that an endless loop ends with an error.
     public var stepLimit: Int?
@@ -31,13 +34,14 @@ public final class Interpreter {
     /// The declared return type of each function being run (nil inside closures).
     var returnTypes: [ValueType?] = []
 
-    public init(session: Session) {
-        self.session = session
+    public init(host: RecipeHost) {
+        self.host = host
+        registry = host.registry
     }
 
     /// Runs a whole recipe (after its `--set` overrides) in the global scope.
     public func run(_ recipe: Recipe) throws {
-        try execute { _ = try self.runTopLevel(try recipe.program()) }
+        try execute { _ = try self.runTopLevel(try recipe.program(registry: self.registry)) }
     }
 
     /// Evaluates recipe text in the global scope, keeping what it declares. Returns the value of
@@ -45,7 +49,7 @@ public final class Interpreter {
     @discardableResult
     public func evaluate(_ source: String, fileName: String? = nil) throws -> Value {
         try execute {
-            let program = try Lowering.lower(source, fileName: fileName)
+            let program = try Lowering.lower(source, fileName: fileName, registry: self.registry)
             return try self.runTopLevel(program)
         }
     }
@@ -60,18 +64,18 @@ public final class Interpreter {
         globals.declared.map { (name: $0.name, value: $0.variable.value, isConstant: $0.variable.isConstant) }
     }
 
-    /// Runs `body` on a large stack with this session current and the step counter reset.
+    /// Runs `body` on a large stack with this host current and the step counter reset.
     private func execute<T>(_ body: @escaping () throws -> T) throws -> T {
         Interrupt.clear()
         stopRequest.set(false)
         steps = 0
         callDepth = 0
         returnTypes = []
-        return try LargeStack.run { try self.session.makeCurrent(body) }
+        return try LargeStack.run { try self.host.makeCurrent(body) }
     }
 
     private func runTopLevel(_ program: [Stmt]) throws -> Value {
-        try Checker.check(program, known: Set(globals.visibleNames))
+        try Checker.check(program, known: Set(globals.visibleNames), registry: registry)
         hoistFunctions(program, into: globals)
         var last: Value = .void
         for (i, stmt) in program.enumerated() {

@@ -7,10 +7,9 @@
 /// same name, so a compiled program that imports `Recipes` does the same thing.
 ///
 /// ```swift
-/// Builtin("seed", doc: "Seeds every random stream of the session.",
-///         parameters: [.positional("value", .int, doc: "The seed.")]) { args, session in
-///     seed(try args.int("value"))
-///     return .void
+/// Builtin("abs", doc: "The absolute value.",
+///         parameters: [.positional("value", .double, doc: "A number.")], returns: .double) { args, _ in
+///     .double(abs(try args.double("value")))
 /// }
 /// ```
 public struct Builtin {
@@ -98,11 +97,12 @@ public struct Builtin {
     /// A method that changes its receiver (`array.append(x)`); the interpreter stores
     /// `arguments.receiver` back into the variable it came from.
     public var isMutating: Bool
-    public var implementation: (Arguments, Session) throws -> Value
+    /// Runs the builtin; the host is the one running the recipe (`print` writes through it).
+    public var implementation: (Arguments, RecipeHost) throws -> Value
 
     public init(_ name: String, kind: Kind = .function, doc: String, parameters: [Parameter] = [],
                 returns: ValueType = .void, mutating: Bool = false,
-                _ implementation: @escaping (Arguments, Session) throws -> Value) {
+                _ implementation: @escaping (Arguments, RecipeHost) throws -> Value) {
         self.name = name
         self.kind = kind
         self.doc = doc
@@ -224,7 +224,7 @@ public final class Arguments {
 
 extension Value {
     /// The value written as a Swift literal (`0.1`, `"text"`, `.bytes`), for signatures in docs.
-    var sourceText: String {
+    public var sourceText: String {
         switch self {
         case .none: return "nil"
         case .string(let s): return s.debugDescription

@@ -13,12 +13,16 @@ final class Lowering {
 
     private let converter: SourceLocationConverter
     private let fileName: String?
+    /// The types a type annotation may name; nil accepts every name (the names are checked when
+    /// the recipe is lowered again to run).
+    private let registry: Registry?
     /// For each closure being lowered, the highest `$n` its body uses.
     private var shorthandUse: [Int] = []
 
-    private init(tree: SourceFileSyntax, fileName: String?) {
+    private init(tree: SourceFileSyntax, fileName: String?, registry: Registry?) {
         self.converter = SourceLocationConverter(fileName: fileName ?? "", tree: tree)
         self.fileName = fileName
+        self.registry = registry
     }
 
     private static func parse(_ source: String) -> SourceFileSyntax {
@@ -66,11 +70,11 @@ final class Lowering {
         }
     }
 
-    /// Parses and lowers a whole recipe.
-    static func lower(_ source: String, fileName: String?) throws -> [Stmt] {
+    /// Parses and lowers a whole recipe; type annotations must name a type of `registry`.
+    static func lower(_ source: String, fileName: String?, registry: Registry?) throws -> [Stmt] {
         try checkOpeningRuns(source, fileName: fileName)
         let tree = parse(source)
-        let lowering = Lowering(tree: tree, fileName: fileName)
+        let lowering = Lowering(tree: tree, fileName: fileName, registry: registry)
         if tree.hasError || tree.statements.contains(where: { $0.hasError }) {
             throw lowering.syntaxError(in: tree)
         }
@@ -83,7 +87,7 @@ final class Lowering {
         let tree = parse(source)
         guard !tree.hasError, tree.statements.count == 1, case .expr(let expr) = tree.statements.first!.item
         else { return nil }
-        return try? Lowering(tree: tree, fileName: nil).expression(expr)
+        return try? Lowering(tree: tree, fileName: nil, registry: nil).expression(expr)
     }
 
     // MARK: - Locations and errors
@@ -322,8 +326,8 @@ final class Lowering {
             case "Any": return .any
             case "Void": return .void
             default:
-                if Registry.types[name] != nil { return .named(name) }
-                let known = ["Int", "Double", "Float", "String", "Bool", "Any", "Void"] + Registry.types.keys
+                guard let registry, registry.types[name] == nil else { return .named(name) }
+                let known = ["Int", "Double", "Float", "String", "Bool", "Any", "Void"] + registry.types.keys
                 throw RecipeError(.unknownName, "unknown type `\(name)`\(Suggestions.didYouMean(name, in: known))",
                                   at: location(t))
             }

@@ -28,7 +28,7 @@ extension Repl {
                 // The argument of `:help` is one word with its dots: `Model.llama`.
                 let argumentStart = String(chars).range(of: " ").map { String(chars)[..<$0.upperBound].count } ?? chars.count
                 let argument = String(chars[argumentStart...])
-                let names = Registry.builtins.map(\.qualifiedName) + Array(Registry.types.keys)
+                let names = interpreter.registry.builtins.map(\.qualifiedName) + Array(interpreter.registry.types.keys)
                     + interpreter.variables.map(\.name) + ["language"]
                 return (argumentStart, Array(Set(names.filter { $0.hasPrefix(argument) })).sorted())
             }
@@ -51,7 +51,7 @@ extension Repl {
             let used = Set(Repl.labelsUsed(in: before))
             candidates += parameters(of: callee).compactMap(\.label).filter { !used.contains($0) }.map { "\($0):" }
         }
-        candidates += interpreter.variables.map(\.name) + Registry.globalNames + Repl.keywords
+        candidates += interpreter.variables.map(\.name) + interpreter.registry.globalNames + Repl.keywords
         var seen = Set<String>()
         return (start, candidates.filter { $0.hasPrefix(word) && seen.insert($0).inserted })
     }
@@ -67,14 +67,14 @@ extension Repl {
             let expected = Repl.openCall(in: context).flatMap { callee in
                 parameters(of: callee).map(\.type).compactMap(\.implicitMemberType)
             } ?? []
-            let types = expected.isEmpty ? Array(Registry.types.keys) : expected
-            return types.flatMap { Registry.staticMemberNames(of: $0) }.sorted()
+            let types = expected.isEmpty ? Array(interpreter.registry.types.keys) : expected
+            return types.flatMap { interpreter.registry.staticMemberNames(of: $0) }.sorted()
         }
-        if Registry.types[receiver] != nil, !interpreter.variables.contains(where: { $0.name == receiver }) {
-            return Registry.staticMemberNames(of: receiver)
+        if interpreter.registry.types[receiver] != nil, !interpreter.variables.contains(where: { $0.name == receiver }) {
+            return interpreter.registry.staticMemberNames(of: receiver)
         }
         guard let value = interpreter.variables.last(where: { $0.name == receiver })?.value else { return [] }
-        return Registry.instanceMemberNames(of: value.memberTypeName)
+        return interpreter.registry.instanceMemberNames(of: value.memberTypeName)
     }
 
     /// The parameters of every builtin a callee name (`dpo`, `Model.llama`, `xs.append`) may mean.
@@ -82,7 +82,7 @@ extension Repl {
         let parts = callee.split(separator: ".").map(String.init)
         var builtins: [Builtin] = []
         if parts.count == 1 {
-            builtins = Registry.functions[parts[0]] ?? []
+            builtins = interpreter.registry.functions[parts[0]] ?? []
             if builtins.isEmpty,
                 case .function(let f)? = interpreter.variables.last(where: { $0.name == parts[0] })?.value,
                 case .user(let decl) = f.kind
@@ -90,10 +90,10 @@ extension Repl {
                 return decl.parameters.map { Builtin.Parameter(label: $0.label, name: $0.name, type: $0.type) }
             }
         } else if parts.count == 2 {
-            if Registry.types[parts[0]] != nil {
-                builtins = Registry.staticMembers(parts[1], of: parts[0])
+            if interpreter.registry.types[parts[0]] != nil {
+                builtins = interpreter.registry.staticMembers(parts[1], of: parts[0])
             } else if let value = interpreter.variables.last(where: { $0.name == parts[0] })?.value {
-                builtins = Registry.instanceMembers(parts[1], of: value.memberTypeName)
+                builtins = interpreter.registry.instanceMembers(parts[1], of: value.memberTypeName)
             }
         }
         return builtins.flatMap(\.parameters)

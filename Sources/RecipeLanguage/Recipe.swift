@@ -33,7 +33,7 @@ public struct Recipe {
     /// `Double`. An unknown name is an error that lists the top-level `let`s.
     public mutating func override(_ name: String, with value: String) throws {
         let candidate = self
-        _ = try LargeStack.run { try candidate.apply(candidate.overrides + [(name, value)]) }
+        _ = try LargeStack.run { try candidate.apply(candidate.overrides + [(name, value)], registry: nil) }
         overrides.append((name, value))
     }
 
@@ -49,19 +49,19 @@ public struct Recipe {
     /// The names of the top-level `let` and `var` declarations, in order.
     public func topLevelNames() throws -> [String] {
         let (text, fileName) = (self.text, self.fileName)
-        return try LargeStack.run { try Lowering.lower(text, fileName: fileName) }.flatMap { stmt -> [String] in
+        return try LargeStack.run { try Lowering.lower(text, fileName: fileName, registry: nil) }.flatMap { stmt -> [String] in
             if case .binding(let b) = stmt { return b.pattern.names }
             return []
         }
     }
 
-    /// The lowered program with the overrides applied.
-    func program() throws -> [Stmt] {
-        try apply(overrides)
+    /// The lowered program with the overrides applied, its type annotations checked against `registry`.
+    func program(registry: Registry) throws -> [Stmt] {
+        try apply(overrides, registry: registry)
     }
 
-    private func apply(_ overrides: [(name: String, value: String)]) throws -> [Stmt] {
-        var program = try Lowering.lower(text, fileName: fileName)
+    private func apply(_ overrides: [(name: String, value: String)], registry: Registry?) throws -> [Stmt] {
+        var program = try Lowering.lower(text, fileName: fileName, registry: registry)
         for (name, text) in overrides {
             guard let index = program.firstIndex(where: { stmt in
                 if case .binding(let b) = stmt, case .name(name) = b.pattern, b.initializer != nil { return true }

@@ -33,7 +33,7 @@ extension Interpreter {
                 }
                 return try callFunction(f, arguments, scope, at: location)
             }
-            if let builtins = Registry.functions[name] {
+            if let builtins = registry.functions[name] {
                 return try callBuiltins(builtins, receiver: nil, arguments, scope, at: location).result
             }
             _ = try lookup(name, scope, at: nameLocation)
@@ -58,7 +58,7 @@ extension Interpreter {
 
     private func callStatic(_ type: String, _ name: String, _ arguments: [Argument], _ scope: Scope,
                             at location: RecipeLocation) throws -> Value {
-        let members = Registry.staticMembers(name, of: type)
+        let members = registry.staticMembers(name, of: type)
         guard let first = members.first else { return try staticMember(type, name, at: location) }
         if first.isProperty {
             let value = try staticMember(type, name, at: location)
@@ -73,7 +73,7 @@ extension Interpreter {
     private func callMethod(_ base: Expr, _ name: String, _ arguments: [Argument], _ scope: Scope,
                             at location: RecipeLocation) throws -> Value {
         let receiver = try eval(base, scope)
-        let all = Registry.instanceMembers(name, of: receiver.memberTypeName)
+        let all = registry.instanceMembers(name, of: receiver.memberTypeName)
         // `xs.first(where:)` is a method although `xs.first` is a property.
         let methods = all.filter { !$0.isProperty }
         let members = methods.isEmpty ? all : methods
@@ -180,7 +180,7 @@ extension Interpreter {
     /// Runs a builtin's implementation, locating its errors at the call.
     func invoke(_ builtin: Builtin, _ arguments: Arguments) throws -> Value {
         do {
-            return try builtin.implementation(arguments, session)
+            return try builtin.implementation(arguments, host)
         } catch let error as RecipeError {
             throw error.located(at: arguments.location)
         } catch {

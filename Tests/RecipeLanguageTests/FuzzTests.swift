@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Recipes
+@testable import RecipeLanguage
 
 /// Random and mutated recipes never crash the process: every outcome is a value or a RecipeError.
 @Suite(.serialized) struct FuzzTests {
@@ -32,7 +32,6 @@ import Testing
     /// Sources to mutate: every language and error test case, the example recipe and notebook cells.
     static var corpus: [String] {
         var sources = LanguageTests.cases.map(\.source) + ErrorTests.cases.map(\.source)
-        let repository = RegistryTests.repository
         if let hello = try? String(contentsOf: repository.appendingPathComponent("recipes/hello.swift"), encoding: .utf8) {
             sources.append(hello)
         }
@@ -101,9 +100,7 @@ import Testing
 
     /// Evaluates a source with a small budget; only a `RecipeError` may come out.
     static func evaluate(_ source: String) -> Bool {
-        let session = Session(outputDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fuzz"),
-                              display: { _ in }, progressStyle: .silent)
-        let interpreter = Interpreter(session: session)
+        let interpreter = Interpreter(host: TestHost())
         interpreter.stepLimit = 3_000
         interpreter.maximumCallDepth = 100
         do {

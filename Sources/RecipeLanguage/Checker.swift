@@ -12,14 +12,17 @@ struct Checker {
     /// Every name the top level declares, for the bodies of top-level functions.
     private var topLevelNames: Set<String> = []
     private var topLevelFunctionDepth: Int?
+    /// The builtins and types recipes may name.
+    private let registry: Registry
 
     /// `known` holds names declared by earlier inputs of the same session (REPL, notebooks).
-    init(known: Set<String>) {
+    init(known: Set<String>, registry: Registry) {
         scopes = [known]
+        self.registry = registry
     }
 
-    static func check(_ program: [Stmt], known: Set<String>) throws {
-        var checker = Checker(known: known)
+    static func check(_ program: [Stmt], known: Set<String>, registry: Registry) throws {
+        var checker = Checker(known: known, registry: registry)
         checker.topLevelNames = Set(program.flatMap(Checker.declaredNames))
         try checker.block(program, isTopLevel: true)
     }
@@ -156,12 +159,12 @@ struct Checker {
 
     private func isTypeReference(_ e: Expr) -> Bool {
         guard case .name(let name, _) = e else { return false }
-        return !isDeclared(name) && Registry.types[name] != nil
+        return !isDeclared(name) && registry.types[name] != nil
     }
 
     private func resolve(_ name: String, at location: RecipeLocation) throws {
-        if name == "_" || isDeclared(name) || Registry.functions[name] != nil || Registry.types[name] != nil { return }
-        let candidates = scopes.flatMap { $0 } + Registry.globalNames
+        if name == "_" || isDeclared(name) || registry.functions[name] != nil || registry.types[name] != nil { return }
+        let candidates = scopes.flatMap { $0 } + registry.globalNames
         throw RecipeError(.unknownName, "unknown name `\(name)`\(Suggestions.didYouMean(name, in: candidates))", at: location)
     }
 
@@ -171,9 +174,9 @@ struct Checker {
         var builtins: [Builtin] = []
         switch callee {
         case .name(let name, _) where !isDeclared(name):
-            builtins = Registry.functions[name] ?? []
-        case .member(.name(let type, _)?, let name, _) where !isDeclared(type) && Registry.types[type] != nil:
-            builtins = Registry.staticMembers(name, of: type).filter { !$0.isProperty }
+            builtins = registry.functions[name] ?? []
+        case .member(.name(let type, _)?, let name, _) where !isDeclared(type) && registry.types[type] != nil:
+            builtins = registry.staticMembers(name, of: type).filter { !$0.isProperty }
         default:
             break
         }
