@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "FixtureSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "CKernels", "FixtureSupport"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tensors", "FixtureSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "FixtureSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Tensors", "FixtureSupport"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tensors", "FixtureSupport"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "FixtureSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "FixtureSupport"]),

@@ -49,7 +49,7 @@ public struct SyntheticSplit: Sendable {
 /// let sft = try SFTDataset.load(task.demonstrations, tokenizer: task.tokenizer, maxLen: task.maxLen)
 /// ```
 ///
-/// Problems, wrong answers and labels come from `RNG(seed:)` forked by split and purpose, so the
+/// Problems, wrong answers and labels come from the stream `rng` forked by split and purpose, so the
 /// same arguments give the same records on every run. The eval split is generated first from its
 /// own stream, and training problems never repeat an eval prompt, so the eval split stays the
 /// same when `count` changes.
@@ -66,8 +66,6 @@ public struct SyntheticTask: Sendable {
     public let name: String
     /// The computation and its size.
     public let kind: Kind
-    /// The seed every problem and record derives from.
-    public let seed: UInt64
     /// The training split.
     public let train: SyntheticSplit
     /// The held-out split: no prompt of it is in `train`.
@@ -79,26 +77,26 @@ public struct SyntheticTask: Sendable {
     public static let rewardTokens = ["+", "-"]
 
     /// Digit sorting: `count` training and `evalCount` eval problems of `digits` random digits.
-    public static func sortDigits(count: Int = 4000, evalCount: Int = 200, digits: ClosedRange<Int> = 3...6, seed: UInt64 = 0) -> SyntheticTask {
+    public static func sortDigits(count: Int = 4000, evalCount: Int = 200, digits: ClosedRange<Int> = 3...6,
+                                  rng: RNG = RNG(seed: 0)) -> SyntheticTask {
         precondition(digits.lowerBound >= 1, "sortDigits: needs at least one digit")
-        return SyntheticTask(name: "sort_digits", kind: .sortDigits(digits: digits), count: count, evalCount: evalCount, seed: seed)
+        return SyntheticTask(name: "sort_digits", kind: .sortDigits(digits: digits), count: count, evalCount: evalCount, rng: rng)
     }
 
     /// Addition of two numbers in `0...maxOperand`: `count` training and `evalCount` eval problems.
-    public static func addition(count: Int = 4000, evalCount: Int = 200, maxOperand: Int = 99, seed: UInt64 = 0) -> SyntheticTask {
+    public static func addition(count: Int = 4000, evalCount: Int = 200, maxOperand: Int = 99, rng: RNG = RNG(seed: 0)) -> SyntheticTask {
         precondition(maxOperand >= 1, "addition: maxOperand must be at least 1")
-        return SyntheticTask(name: "addition", kind: .addition(maxOperand: maxOperand), count: count, evalCount: evalCount, seed: seed)
+        return SyntheticTask(name: "addition", kind: .addition(maxOperand: maxOperand), count: count, evalCount: evalCount, rng: rng)
     }
 
-    init(name: String, kind: Kind, count: Int, evalCount: Int, seed: UInt64) {
+    init(name: String, kind: Kind, count: Int, evalCount: Int, rng: RNG) {
         precondition(count >= 0 && evalCount >= 0, "\(name): negative split size")
         let space = kind.problemCount
         precondition(Double(count) + Double(evalCount) <= space,
                      "\(name): \(count) + \(evalCount) distinct problems asked for, but the task has only \(Int(space)); lower count or widen the task")
         self.name = name
         self.kind = kind
-        self.seed = seed
-        let root = RNG(seed: seed).fork("synthetic-\(name)")
+        let root = rng.fork("synthetic-\(name)")
         var seen = Set<String>()
         let evalProblems = kind.problems(evalCount, rng: root.fork("eval"), excluding: &seen)
         let trainProblems = kind.problems(count, rng: root.fork("train"), excluding: &seen)

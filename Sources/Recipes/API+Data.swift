@@ -101,12 +101,12 @@ public final class SyntheticTask: RecipeObject {
         guard digits.lowerBound >= 1 else {
             throw RecipeError(.runtime, "`digits` must be a non-empty range of positive counts, such as 3...5")
         }
-        return SyntheticTask(.sortDigits(count: count, evalCount: evalCount, digits: digits, seed: Session.current.taskSeed))
+        return SyntheticTask(.sortDigits(count: count, evalCount: evalCount, digits: digits, rng: Session.current.rng))
     }
 
     /// Adding two numbers below 100: `"12+34="` → `"46"`.
     public static func addition(count: Int = 4000, evalCount: Int = 200) -> SyntheticTask {
-        SyntheticTask(.addition(count: count, evalCount: evalCount, seed: Session.current.taskSeed))
+        SyntheticTask(.addition(count: count, evalCount: evalCount, rng: Session.current.rng))
     }
 
     private func data(_ kind: DataKind, _ label: String, _ train: [Record], _ eval: [Record]) -> TrainingData {
@@ -132,10 +132,6 @@ public final class SyntheticTask: RecipeObject {
     public func score(_ prompt: String, _ response: String) -> Double { task.score(prompt, response) }
 }
 
-extension Session {
-    /// The seed synthetic tasks are generated from (the session's seed, forked by name inside).
-    var taskSeed: UInt64 { UInt64(bitPattern: Int64(seed ?? 0)) }
-}
 
 extension TrainingData: CustomStringConvertible {
     public var description: String { describe() }

@@ -259,7 +259,7 @@ extension Session {
         let counter = (storage["counter.\(kind)"] as? Counter) ?? Counter()
         storage["counter.\(kind)"] = counter
         counter.value += 1
-        return RNG(seed: UInt64(bitPattern: Int64(seed ?? 0))).fork("\(kind) \(counter.value)")
+        return rng.fork("\(kind) \(counter.value)")
     }
 }
 

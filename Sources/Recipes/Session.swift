@@ -41,6 +41,9 @@ public final class Session: RecipeHost {
     public var fixedSeed: Int? {
         didSet { if let fixedSeed { seed = fixedSeed } }
     }
+    /// The session's one root stream, made from the resolved seed: stages, models, adapters,
+    /// sampling and synthetic tasks fork it by name, so adding a consumer never shifts another's.
+    public var rng: RNG { RNG(seed: UInt64(bitPattern: Int64(seed ?? 0))) }
     /// Where the run file, the report and every file a recipe writes go.
     public var outputDirectory: URL
     /// Folders a recipe may read under (besides the working directory and the output folder).
@@ -143,7 +146,7 @@ public final class Session: RecipeHost {
                 threads: Parallel.threads, version: Session.version, extra: extra))
             runFile = file
         }
-        let made = RunContext(seed: UInt64(bitPattern: Int64(seed ?? 0)), runFile: file)
+        let made = RunContext(rng: rng, runFile: file)
         made.onProgress = { [weak self] progress in
             self?.report(progress)
             return Interrupt.isRequested ? .stop : .continue

@@ -22,7 +22,7 @@ import Tokenizers
 ///   step and the `padding_fraction` of the padded layout, and the settings.
 public func packingBenchmark(steps: Int = 10, hiddenSize: Int = 128, batchSize: Int = 32) throws -> [String: Any] {
     let tokenizer = ByteTokenizer()
-    let task = SyntheticTask.sortDigits(count: batchSize * (steps + 1), evalCount: 0, digits: 1...24, seed: 0)
+    let task = SyntheticTask.sortDigits(count: batchSize * (steps + 1), evalCount: 0, digits: 1...24)
     let data = try SFTDataset.load(task.demonstrations, tokenizer: tokenizer, maxLen: task.maxLen).examples
     let config = ModelConfig.llama(vocabSize: tokenizer.vocabularySize, hiddenSize: hiddenSize, intermediateSize: hiddenSize * 2,
                                    layers: 2, heads: 4, maxPositions: 256, eosTokenIDs: [tokenizer.eosTokenID!],

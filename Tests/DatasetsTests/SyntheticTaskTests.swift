@@ -1,35 +1,36 @@
 // The synthetic tasks: deterministic, with a held-out split, and readable by every loader.
 
+import Tensors
 import Datasets
 import Foundation
 import Testing
 import Tokenizers
 
 @Suite struct SyntheticTaskTests {
-    static let tasks: [SyntheticTask] = [.sortDigits(count: 300, evalCount: 50, seed: 1), .addition(count: 300, evalCount: 50, seed: 1)]
+    static let tasks: [SyntheticTask] = [.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 1)), .addition(count: 300, evalCount: 50, rng: RNG(seed: 1))]
 
     @Test(arguments: [0, 1])
     func generationIsDeterministic(_ index: Int) throws {
         let a = Self.tasks[index]
-        let b = index == 0 ? SyntheticTask.sortDigits(count: 300, evalCount: 50, seed: 1) : .addition(count: 300, evalCount: 50, seed: 1)
+        let b = index == 0 ? SyntheticTask.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 1)) : .addition(count: 300, evalCount: 50, rng: RNG(seed: 1))
         for (x, y) in [(a.train, b.train), (a.eval, b.eval)] {
             #expect(x.problems == y.problems)
             #expect(x.demonstrations == y.demonstrations && x.preferences == y.preferences && x.unpaired == y.unpaired)
             #expect(x.prompts == y.prompts && x.processRewards == y.processRewards)
         }
-        let other = index == 0 ? SyntheticTask.sortDigits(count: 300, evalCount: 50, seed: 2) : .addition(count: 300, evalCount: 50, seed: 2)
+        let other = index == 0 ? SyntheticTask.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 2)) : .addition(count: 300, evalCount: 50, rng: RNG(seed: 2))
         #expect(other.train.problems != a.train.problems)
-        let bigger = index == 0 ? SyntheticTask.sortDigits(count: 600, evalCount: 50, seed: 1) : .addition(count: 600, evalCount: 50, seed: 1)
+        let bigger = index == 0 ? SyntheticTask.sortDigits(count: 600, evalCount: 50, rng: RNG(seed: 1)) : .addition(count: 600, evalCount: 50, rng: RNG(seed: 1))
         #expect(bigger.eval.problems == a.eval.problems, "the eval split does not depend on the training size")
     }
 
     @Test func pinnedFirstProblems() {
         // Changing a generator changes every recipe's data: these pin it.
-        let sort = SyntheticTask.sortDigits(count: 3, evalCount: 1, seed: 0)
+        let sort = SyntheticTask.sortDigits(count: 3, evalCount: 1, rng: RNG(seed: 0))
         for p in sort.train.problems + sort.eval.problems {
             #expect(p.answer == String(p.prompt.dropLast().split(separator: " ").joined().sorted()))
         }
-        let add = SyntheticTask.addition(count: 3, evalCount: 1, seed: 0)
+        let add = SyntheticTask.addition(count: 3, evalCount: 1, rng: RNG(seed: 0))
         for p in add.train.problems {
             let parts = p.prompt.dropLast().split(separator: "+").map { Int($0)! }
             #expect(p.answer == String(parts[0] + parts[1]))
@@ -92,10 +93,10 @@ import Tokenizers
     @Test func jsonlExportIsByteStable() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("synthetic-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let task = SyntheticTask.sortDigits(count: 20, evalCount: 5, seed: 3)
+        let task = SyntheticTask.sortDigits(count: 20, evalCount: 5, rng: RNG(seed: 3))
         try task.writeJSONL(to: dir)
         let first = try String(contentsOfFile: dir + "/train_preference.jsonl", encoding: .utf8)
-        try SyntheticTask.sortDigits(count: 20, evalCount: 5, seed: 3).writeJSONL(to: dir)
+        try SyntheticTask.sortDigits(count: 20, evalCount: 5, rng: RNG(seed: 3)).writeJSONL(to: dir)
         #expect(try String(contentsOfFile: dir + "/train_preference.jsonl", encoding: .utf8) == first)
         let back = try JSONLines.read(dir + "/eval_prompts.jsonl")
         #expect(back.map(\.fields) == task.eval.prompts.map(\.fields))

@@ -12,7 +12,7 @@ import Training
 
 enum OfflineFixture {
     /// Sort 3 to 5 digits; 64 held-out problems never seen in training.
-    static let task = SyntheticTask.sortDigits(count: 2048, evalCount: 64, digits: 3...5, seed: 7)
+    static let task = SyntheticTask.sortDigits(count: 2048, evalCount: 64, digits: 3...5, rng: RNG(seed: 7))
     static let tokenizer = ByteTokenizer()
     static let maxLen = task.maxLen
 

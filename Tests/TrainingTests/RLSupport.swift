@@ -13,7 +13,7 @@ import Training
 
 enum RLFixture {
     /// Sort 3 or 4 digits: the score gives partial credit per position.
-    static let task = SyntheticTask.sortDigits(count: 3200, evalCount: 32, digits: 3...4, seed: 11)
+    static let task = SyntheticTask.sortDigits(count: 3200, evalCount: 32, digits: 3...4, rng: RNG(seed: 11))
     static let tokenizer = ByteTokenizer()
 
     static let trainPrompts: [PromptExample] = try! PromptDataset.load(task.prompts, tokenizer: tokenizer).examples

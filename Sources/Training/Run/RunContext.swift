@@ -26,15 +26,20 @@ public enum ProgressDisposition: Sendable {
 public final class RunContext {
     /// The open run file, or nil to train without recording.
     public let runFile: RunFile?
-    /// The run's root stream (from the seed).
+    /// The run's root stream: the session's, forked by stage name for each stage.
     public let rng: RNG
     /// Called after every step and evaluation; `.stop` ends the stage after the current step.
     public var onProgress: ((TrainingProgress) -> ProgressDisposition)?
     private var stageCounts: [String: Int] = [:]
 
-    public init(seed: UInt64, runFile: RunFile? = nil) {
+    public init(rng: RNG, runFile: RunFile? = nil) {
         self.runFile = runFile
-        self.rng = RNG(seed: seed)
+        self.rng = rng
+    }
+
+    /// A context whose root stream is `RNG(seed: seed)`.
+    public convenience init(seed: UInt64, runFile: RunFile? = nil) {
+        self.init(rng: RNG(seed: seed), runFile: runFile)
     }
 
     /// Opens a stage: a unique name, its recorder (if recording) and its random stream.
