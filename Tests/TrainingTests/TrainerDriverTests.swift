@@ -134,31 +134,29 @@ struct TrainerDriverTests {
         }
     }
 
-    /// A run stopped after step 4 (its newest checkpoint at step 3) under `root/sft`, with `fingerprint`.
+    /// A run stopped after step 4 (its newest checkpoint at step 3) in `root`, with `fingerprint`.
     func interruptedRun(root: URL, fingerprint: String) throws {
         let context = RunContext(seed: 11)
-        context.resume = ResumePolicy(checkpointRoot: root, fingerprint: fingerprint)
+        context.resume = ResumePolicy(fingerprint: fingerprint)
         context.onProgress = { progress in
             if case .step(_, let step, _, _, _) = progress, step == 4 { return .stop }
             return .continue
         }
-        var options = Self.recordedOptions(checkpoints: root)
-        options.ckptPath = nil
-        let summary = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options, context: context)
+        let summary = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
+                                   context: context)
         #expect(summary.stopped && summary.steps == 4)
-        #expect(CheckpointFolder(root: root.appendingPathComponent("sft")).steps() == [3])
+        #expect(CheckpointFolder(root: root).steps() == [3])
     }
 
     @Test func resumeRefusesAnotherFingerprintUnlessForced() throws {
         let root = try offlineTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         try interruptedRun(root: root, fingerprint: "recipe-a")
-        var options = Self.recordedOptions(checkpoints: root)
-        options.ckptPath = nil
         func resume(_ fingerprint: String, force: Bool) throws -> TrainingSummary {
             let context = RunContext(seed: 11)
-            context.resume = ResumePolicy(checkpointRoot: root, resume: true, fingerprint: fingerprint, force: force)
-            return try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options, context: context)
+            context.resume = ResumePolicy(resume: true, fingerprint: fingerprint, force: force)
+            return try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
+                                context: context)
         }
         do {
             _ = try resume("recipe-b", force: false)
@@ -175,9 +173,12 @@ struct TrainerDriverTests {
     @Test func aFinishedStageIsRestoredFromItsFinalCheckpointWithoutTraining() throws {
         let folder = try offlineTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
+        // No ckptPath and no saveSteps: the stage writes only its final checkpoint, under the
+        // context's checkpoint root.
         let root = folder.appendingPathComponent("ckpt")
         var options = Self.recordedOptions(checkpoints: root)
         options.ckptPath = nil
+        options.saveSteps = 0
         func run(_ name: String, resume: Bool) throws -> (TrainingSummary, CausalLM, [Int]) {
             let file = try offlineRunFile(folder.appendingPathComponent(name), seed: 11)
             let context = RunContext(seed: 11, runFile: file)
@@ -194,6 +195,7 @@ struct TrainerDriverTests {
         }
         let (full, trained, trainedSteps) = try run("full.h5", resume: false)
         #expect(trainedSteps == Array(1...6))
+        #expect(CheckpointFolder(root: root.appendingPathComponent("sft")).steps() == [6])
         let (skipped, restored, skippedSteps) = try run("skipped.h5", resume: true)
         #expect(skippedSteps.isEmpty, "a finished stage trained again: steps \(skippedSteps)")
         #expect(skipped.steps == 6 && !skipped.stopped && skipped.resumedFromStep == 6)
