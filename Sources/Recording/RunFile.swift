@@ -22,8 +22,8 @@ public struct RunAttributes: Sendable, Equatable {
     public var threads: Int
     /// The swift-rlhf version that wrote the file.
     public var version: String
-    /// When the run started (ISO 8601); nil takes the current time. The only time-dependent
-    /// value in a run file, never used in a report.
+    /// When the run started (ISO 8601); nil takes the current time. Never used in a report; with
+    /// the `/<stage>/timing` groups, the only value that differs between two same-seed runs.
     public var created: String?
     /// Further root attributes (host, command line, ...).
     public var extra: [String: ConfigValue]

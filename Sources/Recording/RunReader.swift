@@ -208,6 +208,10 @@ public final class StageReader {
     public let steps: [Int]
     /// Scalar metric names, in the order they first appeared.
     public let metricNames: [String]
+    /// Wall-clock value names (`/<stage>/timing`), in the order they first appeared.
+    public let timingNames: [String]
+    /// The step of each timing row.
+    public let timingSteps: [Int]
     /// Parameter names with statistics, in the order they first appeared (the model's order).
     public let tensorNames: [String]
     /// The step of each tensor statistics row.
@@ -246,6 +250,9 @@ public final class StageReader {
         let metrics = try Self.table(group, "metrics", run.path, "/\(name)")
         steps = metrics.steps
         metricNames = metrics.names
+        let timing = try Self.table(group, "timing", run.path, "/\(name)")
+        timingSteps = timing.steps
+        timingNames = timing.names
         let tensors = try Self.table(group, "tensors", run.path, "/\(name)")
         tensorSteps = tensors.steps
         tensorNames = tensors.names
@@ -356,6 +363,15 @@ public final class StageReader {
         let width = TensorStatistics.columns.count
         let flat = try read(relative) { readDoubles($0, rows: rows, width: width) }
         return (0..<rows).map { TensorStatistics(row: flat[($0 * width)..<(($0 + 1) * width)]) }
+    }
+
+    /// The values of wall-clock value `name`, one per timing row (see `timingSteps`; NaN where a
+    /// step did not record it).
+    public func timing(_ name: String) throws -> [Double] {
+        guard timingNames.contains(name) else {
+            throw RunFileError.notFound(path: path, object: "timing \"\(name)\" in stage \(self.name)", available: timingNames)
+        }
+        return try read("timing/\(name)") { readDoubles($0, rows: timingSteps.count, width: 0) }
     }
 
     /// The values of eval metric `metric`, one per evaluation (see `evalSteps`).

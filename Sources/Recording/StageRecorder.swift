@@ -1,5 +1,6 @@
-// One stage of a run (`/<stage>` in the file): scalar metrics, tensor and activation statistics,
-// rollout samples and evaluations, gathered per step in memory and written by `commit(step:)`.
+// One stage of a run (`/<stage>` in the file): scalar metrics, wall-clock timings, tensor and
+// activation statistics, rollout samples and evaluations, gathered per step in memory and written
+// by `commit(step:)`.
 
 import CHDF5
 
@@ -34,12 +35,14 @@ public final class StageRecorder {
     private var tensors: Table?
     private var activations: Table?
     private var eval: Table?
+    private var timing: Table?
     private var rollouts: RolloutWriter?
     private var config: hid_t?
     private var lastStep: Int?
     private var lastEvalStep: Int?
 
     private var pendingMetrics: [String: Double] = [:]
+    private var pendingTimings: [String: Double] = [:]
     private var pendingTensors: [TensorKey: TensorStatistics] = [:]
     private var tensorOrder: [TensorKey] = []
     private var pendingActivations: [String: TensorStatistics] = [:]
@@ -95,6 +98,17 @@ public final class StageRecorder {
         for (key, value) in values {
             try validateName(key, what: "a metric name", reserved: ["step"], path: file.path)
             pendingMetrics[key] = value
+        }
+    }
+
+    /// Records wall-clock values of the current step (seconds, tokens per second, bytes), kept apart
+    /// from the metrics under `/<stage>/timing` because they differ between two runs of the same
+    /// seed. A name given twice keeps the last value.
+    public func record(timing values: [String: Double]) throws {
+        try file.ensureOpen()
+        for (key, value) in values {
+            try validateName(key, what: "a timing name", reserved: ["step"], path: file.path)
+            pendingTimings[key] = value
         }
     }
 
@@ -170,6 +184,15 @@ public final class StageRecorder {
             for key in pendingMetrics.keys.sorted() {
                 guard let column = metrics.column(key), column.write(row: metrics.committed, [pendingMetrics[key]!])
                 else { throw file.writeFailed("\(prefix)/metrics/\(key)") }
+            }
+            if !pendingTimings.isEmpty {
+                let table = try self.table(\.timing, "timing", chunkRows: 512)
+                try writeStep(table, step)
+                for key in pendingTimings.keys.sorted() {
+                    guard let column = table.column(key), column.write(row: table.committed, [pendingTimings[key]!])
+                    else { throw file.writeFailed("\(prefix)/timing/\(key)") }
+                }
+                written.append(table)
             }
             if recordsStatistics(atStep: step) {
                 if !tensorOrder.isEmpty {
@@ -290,6 +313,7 @@ public final class StageRecorder {
 
     private func clearPending() {
         pendingMetrics.removeAll(keepingCapacity: true)
+        pendingTimings.removeAll(keepingCapacity: true)
         pendingTensors.removeAll(keepingCapacity: true)
         tensorOrder.removeAll(keepingCapacity: true)
         pendingActivations.removeAll(keepingCapacity: true)
@@ -299,7 +323,7 @@ public final class StageRecorder {
 
     /// Trims every dataset to its committed rows (at close).
     func trim() throws {
-        for table in [metrics, tensors, activations, eval].compactMap({ $0 }) {
+        for table in [metrics, timing, tensors, activations, eval].compactMap({ $0 }) {
             guard table.trim() else { throw file.writeFailed("\(table.path) (trim)") }
         }
         if let rollouts, !rollouts.trim() { throw file.writeFailed("\(prefix)/rollouts (trim)") }
@@ -310,6 +334,7 @@ public final class StageRecorder {
         tensors?.close()
         activations?.close()
         eval?.close()
+        timing?.close()
         rollouts?.close()
         if let config { H5Gclose(config) }
         H5Gclose(group)

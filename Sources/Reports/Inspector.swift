@@ -8,11 +8,13 @@ import Recording
 ///
 /// - `loss` — a scalar metric (`/<stage>/metrics/loss`)
 /// - `eval/accuracy` — an eval metric (`/<stage>/eval/accuracy`)
+/// - `timing/time_step_s` — a wall-clock value (`/<stage>/timing/time_step_s`)
 /// - `model.norm.weight/grad/l2` — one statistic of a parameter's value, grad or update
 /// - `activations/model.layers.0/absmax` — one statistic of a layer's activations
 public enum ColumnSpec: Equatable, Sendable, CustomStringConvertible {
     case metric(String)
     case eval(String)
+    case timing(String)
     case tensor(String, TensorKind, Int)
     case activation(String, Int)
 
@@ -20,6 +22,10 @@ public enum ColumnSpec: Equatable, Sendable, CustomStringConvertible {
     public init(_ text: String) {
         if text.hasPrefix("eval/") {
             self = .eval(String(text.dropFirst(5)))
+            return
+        }
+        if text.hasPrefix("timing/") {
+            self = .timing(String(text.dropFirst(7)))
             return
         }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -38,6 +44,7 @@ public enum ColumnSpec: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .metric(let name): return name
         case .eval(let name): return "eval/\(name)"
+        case .timing(let name): return "timing/\(name)"
         case .tensor(let name, let kind, let stat): return "\(name)/\(kind.rawValue)/\(TensorStatistics.columns[stat])"
         case .activation(let name, let stat): return "activations/\(name)/\(TensorStatistics.columns[stat])"
         }
@@ -48,6 +55,7 @@ public enum ColumnSpec: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .metric(let name): return stage.metricNames.contains(name)
         case .eval(let name): return stage.evalNames.contains(name)
+        case .timing(let name): return stage.timingNames.contains(name)
         case .tensor(let name, let kind, _): return stage.tensorKinds(name).contains(kind)
         case .activation(let name, _): return stage.activationNames.contains(name)
         }
@@ -58,6 +66,7 @@ public enum ColumnSpec: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .metric(let name): return (stage.steps, try stage.metric(name))
         case .eval(let name): return (stage.evalSteps, try stage.eval(name))
+        case .timing(let name): return (stage.timingSteps, try stage.timing(name))
         case .tensor(let name, let kind, let stat):
             return (stage.tensorSteps, try stage.tensorStatistics(name, kind: kind).map { $0.row[stat] })
         case .activation(let name, let stat):
@@ -72,7 +81,7 @@ public enum Inspector {
     /// with its committed step count and a sparkline per metric, and every dataset with its shape.
     ///
     /// - Parameters:
-    ///   - columns: The columns to draw sparklines of; nil draws every scalar metric.
+    ///   - columns: The columns to draw sparklines of; nil draws every scalar metric and timing.
     ///   - stage: Only this stage, when given.
     ///   - width: Sparkline width in characters.
     public static func describe(_ run: RunReader, columns: [String]? = nil, stage only: String? = nil, width: Int = 48)
@@ -116,6 +125,7 @@ public enum Inspector {
             if stage.statsEvery > 1 { head += ", tensor statistics every \(stage.statsEvery) steps" }
             line(head)
             if !stage.metricNames.isEmpty { line("  metrics: \(stage.metricNames.joined(separator: ", "))") }
+            if !stage.timingNames.isEmpty { line("  timing: \(stage.timingNames.joined(separator: ", "))") }
             if !stage.tensorNames.isEmpty {
                 let kinds = Set(stage.tensorNames.flatMap { stage.tensorKinds($0) }).sorted().map(\.rawValue)
                 line("  tensors: \(stage.tensorNames.count) parameter\(stage.tensorNames.count == 1 ? "" : "s") × \(kinds.joined(separator: ", ")) at \(stage.tensorSteps.count) steps")
@@ -131,7 +141,8 @@ public enum Inspector {
                 line("  config:")
                 line(config(stage.config, indent: "    "))
             }
-            let plotted = (specs ?? stage.metricNames.map { ColumnSpec.metric($0) }).filter { $0.exists(in: stage) }
+            let everything = stage.metricNames.map { ColumnSpec.metric($0) } + stage.timingNames.map { ColumnSpec.timing($0) }
+            let plotted = (specs ?? everything).filter { $0.exists(in: stage) }
             let labelWidth = plotted.map(\.description.count).max() ?? 0
             for spec in plotted {
                 let values = try spec.read(stage).values
@@ -220,7 +231,7 @@ public enum Inspector {
     private static func available(_ stages: [StageReader]) -> [String] {
         var names: [String] = []
         for stage in stages {
-            for name in stage.metricNames + stage.evalNames.map({ "eval/\($0)" }) where !names.contains(name) {
+            for name in stage.metricNames + stage.evalNames.map({ "eval/\($0)" }) + stage.timingNames.map({ "timing/\($0)" }) where !names.contains(name) {
                 names.append(name)
             }
         }

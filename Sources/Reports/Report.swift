@@ -202,6 +202,7 @@ private struct Builder {
             line(configTable(stage.config))
         }
         try metrics(stage, p)
+        try timing(stage, p)
         try gradientHeatMap(stage, p)
         for kind in TensorKind.allCases { try statisticsTable(stage, kind) }
         try activations(stage)
@@ -242,6 +243,33 @@ private struct Builder {
                     series: names.map { Series(label: $0, x: steps, y: values[$0]!) })
                 self.chart("\(p)-\(group.file).svg", chart.render(), alt: "\(stage.name) \(group.title.lowercased()) per step")
             }
+        }
+    }
+
+    /// The wall-clock values (`/<stage>/timing`): a table and one chart each.
+    mutating func timing(_ stage: StageReader, _ p: String) throws {
+        guard !stage.timingNames.isEmpty else { return }
+        line("### Timing")
+        line()
+        line("Wall-clock values: they differ between two runs of the same seed.")
+        line()
+        let steps = stage.timingSteps.map(Double.init)
+        var rows: [[String]] = []
+        var values: [String: [Double]] = [:]
+        for name in stage.timingNames {
+            let v = try stage.timing(name)
+            values[name] = v
+            let finite = v.filter(\.isFinite)
+            rows.append([
+                Markdown.code(name), Format.g(finite.first ?? .nan), Format.g(finite.last ?? .nan),
+                Format.g(finite.min() ?? .nan), Format.g(finite.max() ?? .nan), String(v.count - finite.count),
+            ])
+        }
+        line(Markdown.table(["timing", "first", "last", "min", "max", "missing or non-finite"], rows, rightAligned: [1, 2, 3, 4, 5]))
+        for name in stage.timingNames {
+            let chart = LineChart(
+                title: "\(stage.name): \(name)", xLabel: "step", yLabel: name, series: [Series(label: name, x: steps, y: values[name]!)])
+            self.chart("\(p)-timing-\(name.fileNameSafe).svg", chart.render(), alt: "\(stage.name) \(name) per step")
         }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Compares two run files as h5py reads them: every dataset of every group, each read up to the
-/// `committed` count of its nearest group that has one, all but the wall-clock metrics (`time_*`). Returns the names of
+/// `committed` count of its nearest group that has one, all but the wall-clock values (`/<stage>/timing`). Returns the names of
 /// datasets that differ or exist in only one file; empty when the runs match.
 public func differingRunFileDatasets(_ a: URL, _ b: URL) throws -> [String] {
     let script = """
@@ -10,7 +10,7 @@ public func differingRunFileDatasets(_ a: URL, _ b: URL) throws -> [String] {
         out = {}
         with h5py.File(path, "r") as f:
             def visit(name, obj):
-                if isinstance(obj, h5py.Dataset) and "time_" not in name.split("/")[-1]:
+                if isinstance(obj, h5py.Dataset) and name.split("/")[1:2] != ["timing"]:
                     group, n = obj.parent, None
                     while n is None and group.name != "/":
                         n, group = group.attrs.get("committed"), group.parent

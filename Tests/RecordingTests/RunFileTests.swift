@@ -127,6 +127,32 @@ struct RunFileTests {
         try runPython(h5pySyntheticCheck, [path, "8", "3"])
     }
 
+    @Test func timingsLiveApartFromTheMetrics() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("timing.h5").path
+        let run = try RunFile.create(at: path, attributes: RunAttributes(name: "timing", created: "test"))
+        let sft = try run.stage("sft")
+        for step in 1...3 {
+            try sft.record(metrics: ["loss": Double(step)])
+            if step != 2 { try sft.record(timing: ["time_step_s": 0.5 * Double(step)]) }
+            if step == 3 { try sft.record(timing: ["time_rollout_s": 7]) }
+            try sft.commit(step: step)
+        }
+        try sft.record(timing: ["time_step_s": 9])  // never committed: dropped
+        #expect(throws: RunFileError.self) { try sft.record(timing: ["step": 1]) }
+        try run.close()
+
+        let stage = try RunReader(path: path).stage("sft")
+        #expect(stage.metricNames == ["loss"])
+        #expect(stage.timingNames == ["time_step_s", "time_rollout_s"])
+        #expect(stage.timingSteps == [1, 3])
+        #expect(try stage.timing("time_step_s") == [0.5, 1.5])
+        let late = try stage.timing("time_rollout_s")
+        #expect(late.count == 2 && late[0].isNaN && late[1] == 7, "a timing that starts late is NaN before: \(late)")
+        #expect(throws: RunFileError.self) { _ = try stage.timing("loss") }
+    }
+
     @Test func twoRecordingsOfTheSameDataHaveIdenticalDatasets() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -75,7 +75,7 @@ func offlineRunFile(_ url: URL, seed: UInt64) throws -> RunFile {
 }
 
 /// Every dataset of a run file — steps, metrics, tensor and activation statistics, evaluations,
-/// stage configs — except the wall-clock metrics (`time_*`), as bit patterns, so runs compare exactly.
+/// stage configs — except the wall-clock values (`/<stage>/timing`), as bit patterns, so runs compare exactly.
 struct RecordedRun: Equatable {
     /// "<stage>/<table>/<name>" → rows of bit patterns.
     var tables: [String: [[UInt64]]] = [:]
@@ -88,7 +88,7 @@ struct RecordedRun: Equatable {
             let p = stage.name
             configs[p] = stage.config.mapValues(\.description)
             tables["\(p)/metrics/step"] = stage.steps.map { [UInt64($0)] }
-            for name in stage.metricNames where !name.hasPrefix("time_") {
+            for name in stage.metricNames {
                 tables["\(p)/metrics/\(name)"] = try stage.metric(name).map { [$0.bitPattern] }
             }
             tables["\(p)/tensors/step"] = stage.tensorSteps.map { [UInt64($0)] }

@@ -150,8 +150,8 @@ func measuredKL(policy: CausalLM, reference: CausalLM, prompts: [PromptExample],
     return total / Double(max(tokens, 1))
 }
 
-/// Every dataset of a run file except wall-clock metrics (`time_*`), as named rows of bit patterns,
-/// so two runs compare exactly (NaN included).
+/// Every dataset of a run file except the wall-clock values (`/<stage>/timing`), as named rows of
+/// bit patterns, so two runs compare exactly (NaN included).
 struct RunDatasets: Equatable {
     /// "<stage>/<table>/<name>" → rows, each row the bit patterns of its values.
     var tables: [String: [[UInt64]]] = [:]
@@ -161,7 +161,7 @@ struct RunDatasets: Equatable {
         for stage in try reader.stages() {
             let prefix = stage.name
             tables["\(prefix)/metrics/step"] = stage.steps.map { [UInt64($0)] }
-            for name in stage.metricNames where !name.hasPrefix("time_") {
+            for name in stage.metricNames {
                 tables["\(prefix)/metrics/\(name)"] = try stage.metric(name).map { [$0.bitPattern] }
             }
             tables["\(prefix)/tensors/step"] = stage.tensorSteps.map { [UInt64($0)] }

@@ -108,13 +108,102 @@ struct TrainerDriverTests {
         try file.close()
         for step in [3, 6] {
             let directory = folder.appendingPathComponent("step_\(step)")
-            for name in ["model.safetensors", "optimizer.safetensors", "state.json", "run.h5"] {
+            for name in ["model/model.safetensors", "model/optimizer.safetensors", "state.json", "run.h5"] {
                 #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), "step_\(step)/\(name)")
             }
             let state = try String(contentsOf: directory.appendingPathComponent("state.json"), encoding: .utf8)
             #expect(state.contains("\"cursor\"") && state.contains("\"schedule\"") && state.contains("\"step\" : \(step)"))
+            #expect(state.contains("\"final\" : \(step == 6)"), "only the checkpoint at the end is final")
             #expect(try RunReader(url: directory.appendingPathComponent("run.h5")).stage("sft").committedSteps == step)
         }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("step_6.partial").path))
+    }
+
+    @Test func maxCkptNumKeepsOnlyTheNewestCheckpoints() throws {
+        let folder = try offlineTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var options = Self.recordedOptions(checkpoints: folder)
+        options.saveSteps = 1
+        options.maxCkptNum = 2
+        _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options, context: RunContext(seed: 1))
+        #expect(CheckpointFolder(root: folder).steps() == [5, 6])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["step_5", "step_6"])
+        options.maxCkptNum = 0
+        #expect(throws: TrainingError.invalidOption("maxCkptNum", "must be ≥ 1, got 0")) {
+            _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options, context: RunContext(seed: 1))
+        }
+    }
+
+    /// A run stopped after step 4 (its newest checkpoint at step 3) in `root`, with `fingerprint`.
+    func interruptedRun(root: URL, fingerprint: String) throws {
+        let context = RunContext(seed: 11)
+        context.resume = ResumePolicy(fingerprint: fingerprint)
+        context.onProgress = { progress in
+            if case .step(_, let step, _, _, _) = progress, step == 4 { return .stop }
+            return .continue
+        }
+        let summary = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
+                                   context: context)
+        #expect(summary.stopped && summary.steps == 4)
+        #expect(CheckpointFolder(root: root).steps() == [3])
+    }
+
+    @Test func resumeRefusesAnotherFingerprintUnlessForced() throws {
+        let root = try offlineTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try interruptedRun(root: root, fingerprint: "recipe-a")
+        func resume(_ fingerprint: String, force: Bool) throws -> TrainingSummary {
+            let context = RunContext(seed: 11)
+            context.resume = ResumePolicy(resume: true, fingerprint: fingerprint, force: force)
+            return try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
+                                context: context)
+        }
+        do {
+            _ = try resume("recipe-b", force: false)
+            Issue.record("a checkpoint of another recipe was resumed")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("another recipe") && message.contains("recipe-a") && message.contains("recipe-b")
+                        && message.contains("--force"), "\(message)")
+        }
+        let forced = try resume("recipe-b", force: true)
+        #expect(forced.resumedFromStep == 3 && forced.steps == 6 && !forced.stopped)
+    }
+
+    @Test func aFinishedStageIsRestoredFromItsFinalCheckpointWithoutTraining() throws {
+        let folder = try offlineTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // No ckptPath and no saveSteps: the stage writes only its final checkpoint, under the
+        // context's checkpoint root.
+        let root = folder.appendingPathComponent("ckpt")
+        var options = Self.recordedOptions(checkpoints: root)
+        options.ckptPath = nil
+        options.saveSteps = 0
+        func run(_ name: String, resume: Bool) throws -> (TrainingSummary, CausalLM, [Int]) {
+            let file = try offlineRunFile(folder.appendingPathComponent(name), seed: 11)
+            let context = RunContext(seed: 11, runFile: file)
+            context.resume = ResumePolicy(checkpointRoot: root, resume: resume, fingerprint: "recipe")
+            var steps: [Int] = []
+            context.onProgress = { progress in
+                if case .step(_, let step, _, _, _) = progress { steps.append(step) }
+                return .continue
+            }
+            let model = OfflineFixture.model()
+            let summary = try trainSFT(model, data: OfflineFixture.sft, eval: Self.evalSplit, options: options, context: context)
+            try file.close()
+            return (summary, model, steps)
+        }
+        let (full, trained, trainedSteps) = try run("full.h5", resume: false)
+        #expect(trainedSteps == Array(1...6))
+        #expect(CheckpointFolder(root: root.appendingPathComponent("sft")).steps() == [6])
+        let (skipped, restored, skippedSteps) = try run("skipped.h5", resume: true)
+        #expect(skippedSteps.isEmpty, "a finished stage trained again: steps \(skippedSteps)")
+        #expect(skipped.steps == 6 && !skipped.stopped && skipped.resumedFromStep == 6)
+        #expect(skipped.metrics == full.metrics && skipped.evalHistory == full.evalHistory)
+        for ((name, a), (_, b)) in zip(trained.parameters(), restored.parameters()) { #expect(a.data == b.data, "\(name) differs") }
+        let differences = try RecordedRun(path: folder.appendingPathComponent("skipped.h5").path)
+            .differences(from: RecordedRun(path: folder.appendingPathComponent("full.h5").path))
+        #expect(differences.isEmpty, "datasets that differ: \(differences)")
     }
 
     @Test func stoppingEndsTheStageAfterTheStep() throws {

@@ -141,12 +141,13 @@ public struct MicroResult {
 // MARK: - The driver
 
 /// Runs an offline trainer: epochs of shuffled samples, optimizer steps of micro-batches with one
-/// global denominator per step, evaluation, checkpoints and resume, progress and stopping.
+/// global denominator per step; evaluation, checkpoints, resume, progress and stopping come from
+/// the ``StageRunner`` every trainer shares.
 ///
 /// A trainer builds a driver for its parameters and data, then calls ``run(denominator:micro:evaluate:)``
 /// with three closures: what to count over a step, how to run one micro-batch's forward and
 /// backward, and how to evaluate. Everything else — the sampler, the schedule, recording, eval and
-/// checkpoint cadence, resuming bit for bit — is here.
+/// checkpoint cadence, resuming bit for bit — is shared.
 ///
 /// ```swift
 /// let driver = try TrainingDriver(kind: "sft", data: data, eval: eval, options: options,
@@ -168,12 +169,12 @@ public struct MicroResult {
 /// Evaluation: before the first step (step 0), every `evalSteps` steps and after the last; each is
 /// recorded under `/<stage>/eval` and reported as ``TrainingProgress/eval(stage:step:metrics:)``.
 ///
-/// Checkpoints: every `saveSteps` steps into `ckptPath/step_N` — weights, AdamW moments, the step,
-/// the sampler cursor, the random stream, the schedule, the eval history — plus a copy of the run
-/// file as of that step (`run.h5`). Resuming (`loadCheckpoint`) restores the latest complete one
-/// and first copies the checkpointed history of the stage into the new run file, so the run file
-/// of an interrupted and resumed run holds the same datasets as an uninterrupted one (apart from
-/// the wall-clock `time_*` metrics).
+/// Checkpoints: every `saveSteps` steps, and a final one at the end, into `ckptPath/step_N`
+/// (``CheckpointFolder``): the weights and AdamW state under `model/`, the sampler cursor, the
+/// random stream and the eval history in `state.json`, and the run file as of that step. Resuming
+/// (`loadCheckpoint`, or the context's ``ResumePolicy``) restores the newest one and replays the
+/// stage's history into the new run file, so an interrupted and resumed run records the same
+/// datasets as an uninterrupted one (wall-clock timings aside).
 public final class TrainingDriver<Example> {
     /// The stage (its name, recorder and random stream).
     public let stage: Stage
@@ -192,13 +193,10 @@ public final class TrainingDriver<Example> {
     /// The sample order; its cursor is saved with every checkpoint.
     public private(set) var sampler: Sampler
     /// Every evaluation so far.
-    public private(set) var evalHistory: [EvalRecord] = []
+    public var evalHistory: [EvalRecord] { runner.evalHistory }
 
-    private let kind: String
     private let transformers: [Transformer]
-    private let loadCheckpoint: Bool
-    private var lastMetrics: [String: Double] = [:]
-    private var resumedFrom: Int?
+    private let runner: StageRunner<OfflineState>
 
     /// Opens the stage and checks the options.
     ///
@@ -207,17 +205,18 @@ public final class TrainingDriver<Example> {
     ///   - parameters: The trained parameters (HF names).
     ///   - transformer: The trained model's stack, whose activations are recorded.
     ///   - config: The trainer's own options for the run file, added to `options.configValues`.
-    ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` when there is one.
+    ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` when there is one
+    ///     (as `options.loadCheckpoint` does).
     /// - Throws: ``TrainingError/invalidOption(_:_:)`` or ``TrainingError/invalidData(_:)``.
     public init(kind: String, data: [Example], eval: [Example], options: TrainingOptions,
                 parameters: [(name: String, tensor: Tensor)], transformer: Transformer?,
                 config: [String: ConfigValue], loadCheckpoint: Bool, context: RunContext) throws {
+        let loadCheckpoint = loadCheckpoint || options.loadCheckpoint
+        var options = options
+        options.loadCheckpoint = loadCheckpoint
         try options.validate()
         if let maxSteps = options.maxSteps, maxSteps < 1 {
             throw TrainingError.invalidOption("maxSteps", "must be ≥ 1 (or nil), got \(maxSteps)")
-        }
-        if (options.saveSteps > 0 || loadCheckpoint) && (options.ckptPath ?? "").isEmpty {
-            throw TrainingError.invalidOption("ckptPath", "is needed by \(loadCheckpoint ? "loadCheckpoint" : "saveSteps"); give the checkpoint folder")
         }
         guard !parameters.isEmpty else {
             throw TrainingError.invalidOption("model", "has no trainable parameters (is it frozen?)")
@@ -227,11 +226,9 @@ public final class TrainingDriver<Example> {
             throw TrainingError.invalidData(
                 "\(kind): \(data.count) training samples are fewer than trainBatchSize \(options.trainBatchSize); lower trainBatchSize or add data")
         }
-        self.kind = kind
         self.data = data
         self.evalData = eval
         self.options = options
-        self.loadCheckpoint = loadCheckpoint
         transformers = transformer.map { [$0] } ?? []
         stepsPerEpoch = data.count / options.trainBatchSize
         totalSteps = Swift.min(options.maxEpochs * stepsPerEpoch, options.maxSteps ?? Int.max)
@@ -248,6 +245,9 @@ public final class TrainingDriver<Example> {
             throw stage.fail(error, step: nil)
         }
         sampler = Sampler(count: data.count, rng: stage.rng.fork("sampler"))
+        runner = StageRunner(kind: kind, stage: stage, models: [CheckpointedModel(role: "model", loop: loop)], totalSteps: totalSteps,
+                             evalEvery: options.evalSteps, saveSteps: options.saveSteps, ckptPath: options.ckptPath,
+                             maxCkptNum: options.maxCkptNum, loadCheckpoint: loadCheckpoint)
     }
 
     /// Trains to the end (or until the caller stops), evaluating and checkpointing on the way.
@@ -264,57 +264,55 @@ public final class TrainingDriver<Example> {
     public func run(denominator: ([Example]) throws -> Int,
                     micro: (MicroBatch<Example>) throws -> MicroResult,
                     evaluate: (([Example]) throws -> [String: Double])?) throws -> TrainingSummary {
-        let evaluate = evalData.isEmpty ? nil : evaluate
-        if loadCheckpoint, let directory = try latestCheckpoint() {
-            do { try resume(from: directory) } catch { throw stage.fail(error, step: nil) }
+        let evalData = evalData
+        var evaluation: (() throws -> [String: Double])? = nil
+        if let evaluate, !evalData.isEmpty { evaluation = { try Tensor.withNoGrad { try evaluate(evalData) } } }
+        let stopped = try runner.run(
+            extra: { OfflineState(trainBatchSize: options.trainBatchSize, samples: data.count, sampler: sampler, rng: stage.rng) },
+            restore: { saved, directory in try restore(saved, from: directory) },
+            step: { stepNumber in try step(stepNumber, denominator: denominator, micro: micro) },
+            evaluate: evaluation)
+        return TrainingSummary(stage: stage.name, steps: loop.step, totalSteps: totalSteps, metrics: runner.metrics,
+                               evalHistory: runner.evalHistory, resumedFromStep: runner.resumedFromStep, stopped: stopped)
+    }
+
+    /// One optimizer step: the next `trainBatchSize` samples, in micro-batches.
+    private func step(_ stepNumber: Int, denominator: ([Example]) throws -> Int,
+                      micro: (MicroBatch<Example>) throws -> MicroResult) throws -> StepEnd {
+        let remaining = sampler.count - sampler.cursor
+        if remaining > 0 && remaining < options.trainBatchSize { _ = sampler.next(remaining) }  // drop the last
+        let indices = sampler.next(options.trainBatchSize)
+        let batch = indices.map { data[$0] }
+        let count: Int
+        do { count = try denominator(batch) } catch { throw stage.fail(error, step: stepNumber) }
+        guard count > 0 else {
+            throw stage.fail(TrainingError.invalidData("\(stage.name): step \(stepNumber) has nothing to train on (its denominator is 0)"),
+                             step: stepNumber)
         }
-        var stopped = false
-        if loop.step == 0, let evaluate { stopped = try runEvaluation(evaluate) }
-        while !stopped && loop.step < totalSteps {
-            let remaining = sampler.count - sampler.cursor
-            if remaining > 0 && remaining < options.trainBatchSize { _ = sampler.next(remaining) }  // drop the last
-            let indices = sampler.next(options.trainBatchSize)
-            let batch = indices.map { data[$0] }
-            let stepNumber = loop.step + 1
-            let count: Int
-            do { count = try denominator(batch) } catch { throw stage.fail(error, step: stepNumber) }
-            guard count > 0 else {
-                throw stage.fail(TrainingError.invalidData("\(stage.name): step \(stepNumber) has nothing to train on (its denominator is 0)"),
-                                 step: stepNumber)
-            }
-            let recordsStatistics = stage.recorder?.recordsStatistics(atStep: stepNumber) ?? false
-            do {
-                lastMetrics = try loop.step {
-                    var loss = 0.0, tokens = 0
-                    var sums = MetricSums()
-                    let size = options.microTrainBatchSize
-                    for (i, start) in stride(from: 0, to: batch.count, by: size).enumerated() {
-                        let end = Swift.min(start + size, batch.count)
-                        let mb = MicroBatch(examples: Array(batch[start..<end]), indices: Array(indices[start..<end]), index: i,
-                                            step: batch, denominator: count, level: options.lossAggregation,
-                                            recordsActivations: recordsStatistics && i == 0)
-                        let result = try micro(mb)
-                        loss += result.loss
-                        tokens += result.tokens
-                        sums.merge(result.metrics)
-                    }
-                    return OptimizerLoop.StepResult(loss: loss, metrics: sums.values, tokens: tokens)
+        let recordsStatistics = stage.recorder?.recordsStatistics(atStep: stepNumber) ?? false
+        do {
+            runner.metrics = try loop.step {
+                var loss = 0.0, tokens = 0
+                var sums = MetricSums()
+                let size = options.microTrainBatchSize
+                for (i, start) in stride(from: 0, to: batch.count, by: size).enumerated() {
+                    let end = Swift.min(start + size, batch.count)
+                    let mb = MicroBatch(examples: Array(batch[start..<end]), indices: Array(indices[start..<end]), index: i,
+                                        step: batch, denominator: count, level: options.lossAggregation,
+                                        recordsActivations: recordsStatistics && i == 0)
+                    let result = try micro(mb)
+                    loss += result.loss
+                    tokens += result.tokens
+                    sums.merge(result.metrics)
                 }
-            } catch TrainingError.stopped {
-                // The step was recorded and reported before the loop threw; finish it (evaluation,
-                // checkpoint) as an uninterrupted run would, then end the stage.
-                stopped = true
+                return OptimizerLoop.StepResult(loss: loss, metrics: sums.values, tokens: tokens)
             }
-            let step = loop.step
-            if let evaluate, step == totalSteps || (options.evalSteps > 0 && step % options.evalSteps == 0) {
-                if try runEvaluation(evaluate) { stopped = true }
-            }
-            if options.saveSteps > 0 && step % options.saveSteps == 0 {
-                do { try saveCheckpoint() } catch { throw stage.fail(error, step: step) }
-            }
+        } catch TrainingError.stopped {
+            // The step was recorded and reported before the loop threw; finish it (evaluation,
+            // checkpoint) as an uninterrupted run would, then end the stage.
+            return .stopAfter
         }
-        return TrainingSummary(stage: stage.name, steps: loop.step, totalSteps: totalSteps, metrics: lastMetrics,
-                               evalHistory: evalHistory, resumedFromStep: resumedFrom, stopped: stopped)
+        return .next
     }
 
     /// Runs `body` (a forward pass of the trained model) while recording the activation statistics
@@ -348,106 +346,31 @@ public final class TrainingDriver<Example> {
         return result
     }
 
-    // MARK: Evaluation
-
-    /// Evaluates now, records and reports; true when the caller asked to stop.
-    private func runEvaluation(_ evaluate: ([Example]) throws -> [String: Double]) throws -> Bool {
-        let step = loop.step
-        let metrics: [String: Double]
-        do {
-            metrics = try Tensor.withNoGrad { try evaluate(evalData) }
-            try stage.recorder?.record(eval: metrics, at: step)
-        } catch {
-            throw stage.fail(error, step: step)
-        }
-        evalHistory.append(EvalRecord(step: step, metrics: metrics))
-        return stage.report(.eval(stage: stage.name, step: step, metrics: metrics))
-    }
-
     // MARK: Checkpoints
 
-    /// What a checkpoint's `state.json` holds besides the optimizer steps.
-    struct State: Codable {
-        var format = 1
-        var kind: String
-        var stage: String
-        var step: Int
-        var totalSteps: Int
+    /// The driver's own part of a checkpoint.
+    struct OfflineState: Codable {
         var trainBatchSize: Int
         var samples: Int
+        /// The sample order and cursor.
         var sampler: Sampler
+        /// The stage's stream (from the seed); a resume must have the same.
         var rng: RNG
-        var schedule: LearningRateSchedule
-        var evalHistory: [EvalRecord]
-        var metrics: [String: Double]
-        /// The copy of the run file in the checkpoint folder, when the run is recorded.
-        var runFile: String?
     }
 
-    private var checkpointRoot: URL { URL(fileURLWithPath: options.ckptPath ?? "") }
-
-    /// Writes `ckptPath/step_N`: the checkpoint, then the run file's copy (a checkpoint without its
-    /// copy is incomplete and skipped on resume).
-    private func saveCheckpoint() throws {
-        let directory = checkpointRoot.appendingPathComponent("step_\(loop.step)")
-        let runFile = stage.context.runFile
-        let state = State(kind: kind, stage: stage.name, step: loop.step, totalSteps: totalSteps,
-                          trainBatchSize: options.trainBatchSize, samples: data.count, sampler: sampler, rng: stage.rng,
-                          schedule: loop.schedule, evalHistory: evalHistory, metrics: lastMetrics,
-                          runFile: runFile == nil ? nil : "run.h5")
-        try FileManager.default.createDirectory(at: checkpointRoot, withIntermediateDirectories: true)
-        try Checkpoint.save(to: directory, parameters: loop.parameters, optimizer: loop.optimizer, state: state)
-        if let runFile {
-            // Every step and evaluation so far is committed and flushed: the file on disk is whole.
-            let partial = directory.appendingPathComponent("run.h5.partial")
-            try? FileManager.default.removeItem(at: partial)
-            try FileManager.default.copyItem(at: URL(fileURLWithPath: runFile.path), to: partial)
-            try FileManager.default.moveItem(at: partial, to: directory.appendingPathComponent("run.h5"))
+    /// Checks that a checkpoint fits this run and restores the sampler.
+    private func restore(_ saved: OfflineState, from directory: URL) throws {
+        func mismatch(_ what: String, _ old: Any, _ now: Any) -> TrainingError {
+            .checkpoint("\(directory.path) was written with \(what) \(old), this run has \(now); resume with the same data and options, or use another ckptPath")
         }
-    }
-
-    /// The newest complete checkpoint in `ckptPath` (nil when there is none).
-    private func latestCheckpoint() throws -> URL? {
-        let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: checkpointRoot.path) else { return nil }
-        let steps = names.compactMap { name -> Int? in
-            guard name.hasPrefix("step_"), let n = Int(name.dropFirst(5)) else { return nil }
-            return n
+        guard saved.samples == data.count else { throw mismatch("training samples", saved.samples, data.count) }
+        guard saved.trainBatchSize == options.trainBatchSize else {
+            throw mismatch("trainBatchSize", saved.trainBatchSize, options.trainBatchSize)
         }
-        for n in steps.sorted(by: >) {
-            let directory = checkpointRoot.appendingPathComponent("step_\(n)")
-            guard fm.fileExists(atPath: directory.appendingPathComponent("state.json").path) else { continue }
-            if stage.recorder != nil && !fm.fileExists(atPath: directory.appendingPathComponent("run.h5").path) { continue }
-            return directory
+        guard saved.rng == stage.rng else {
+            throw TrainingError.checkpoint("\(directory.path) was written by a run with another seed; resume with the same seed, or use another ckptPath")
         }
-        return nil
-    }
-
-    /// Restores the checkpoint in `directory` and copies its run-file history into this stage.
-    private func resume(from directory: URL) throws {
-        let state = try Checkpoint.load(from: directory, parameters: loop.parameters, optimizer: loop.optimizer, as: State.self)
-        func mismatch(_ what: String, _ saved: Any, _ now: Any) -> TrainingError {
-            .checkpoint("\(directory.path) was written with \(what) \(saved), this run has \(now); resume with the same data and options, or use another ckptPath")
-        }
-        guard state.kind == kind else { throw mismatch("trainer", state.kind, kind) }
-        guard state.samples == data.count else { throw mismatch("training samples", state.samples, data.count) }
-        guard state.trainBatchSize == options.trainBatchSize else {
-            throw mismatch("trainBatchSize", state.trainBatchSize, options.trainBatchSize)
-        }
-        guard state.totalSteps == totalSteps else { throw mismatch("total steps", state.totalSteps, totalSteps) }
-        guard state.schedule == loop.schedule else { throw mismatch("schedule", state.schedule, loop.schedule) }
-        if let recorder = stage.recorder {
-            guard let name = state.runFile else {
-                throw TrainingError.checkpoint("\(directory.path) holds no copy of the run file (the run was not recorded); resume without a run file")
-            }
-            try replayStageHistory(from: directory.appendingPathComponent(name), stage: state.stage, into: recorder,
-                                   throughStep: state.step)
-        }
-        loop.step = state.step
-        sampler = state.sampler
-        evalHistory = state.evalHistory
-        lastMetrics = state.metrics
-        resumedFrom = state.step
+        sampler = saved.sampler
     }
 }
 

@@ -20,13 +20,15 @@ import Tokenizers
 //
 // The run file gets one row per optimizer step (OptimizerLoop): the actor's in the stage's group,
 // the critic's in `<stage>_critic`. Each row also carries the metrics of the rollout it trained
-// on (reward, return, kl, kl_coef, response_length, time_rollout_s, time_experience_s, …), and the
-// first row of each rollout carries its first `rolloutSamplesPerStep` samples.
+// on (reward, return, kl, kl_coef, response_length, …) and, under `timing`, its wall-clock split
+// (time_rollout_s, time_experience_s, …); the first row of each rollout carries its first
+// `rolloutSamplesPerStep` samples.
 //
-// Checkpoints (`ckptPath/rollout_N`) hold the actor and the critic with their AdamW moments, the
-// run state (rollouts, prompt cursor, β, streams, eval history) and a copy of the run file; a
-// resumed run first copies the recorded history of both stages into its own run file, so its
-// datasets equal those of an uninterrupted run.
+// The lifecycle (evaluation and checkpoint cadence, resume) is the ``StageRunner`` every trainer
+// shares: checkpoints (`ckptPath/step_N`, N counting rollouts) hold the actor and the critic with
+// their AdamW state, the prompt cursor, β, the stream and the eval history, and a copy of the run
+// file; a resumed run first replays the recorded history of both stages into its own run file, so
+// its datasets equal those of an uninterrupted run.
 
 /// One evaluation of an online RL run.
 public struct RLEvaluationPoint: Sendable {
@@ -154,29 +156,13 @@ enum KLCoefficient: Codable, Equatable {
     }
 }
 
-/// What a checkpoint holds besides weights and optimizer moments.
-struct PPOState: Codable {
-    /// Rollouts completed.
-    var rollout: Int
-    var totalRollouts: Int
+/// What a checkpoint holds of an online run besides the models and the eval history.
+struct OnlineState: Codable {
     /// The prompt order and cursor.
     var sampler: Sampler
     var klCoefficient: KLCoefficient
     /// The stage's root stream; every other stream is forked from it by name.
     var stream: RNG
-    var actorStep: Int
-    var criticStep: Int
-    /// Every evaluation so far.
-    var evalHistory: [EvalRecord] = []
-    /// The summary metrics after the last rollout.
-    var metrics: [String: Double] = [:]
-    /// The copy of the run file in the checkpoint folder, when the run is recorded.
-    var runFile: String? = nil
-}
-
-/// The critic checkpoint's own state.
-struct CriticCheckpointState: Codable {
-    var step: Int
 }
 
 /// One online RL run; `trainPPO` is its public face.
@@ -195,8 +181,8 @@ final class PPOTrainer {
     let rolloutsPerEpisode: Int
     let totalRollouts: Int
     let totalActorSteps: Int
-    var state: PPOState
-    var resumedFromStep: Int? = nil
+    let runner: StageRunner<OnlineState>
+    var state: OnlineState
     /// The evaluations of this call, with their per-source scores.
     var evaluations: [RLEvaluationPoint] = []
 
@@ -278,29 +264,29 @@ final class PPOTrainer {
             criticStage = nil
             criticLoop = nil
         }
-        state = PPOState(rollout: 0, totalRollouts: totalRollouts, sampler: Sampler(count: prompts.count, rng: stage.rng.fork("prompts")),
-                         klCoefficient: KLCoefficient(options), stream: stage.rng, actorStep: 0, criticStep: 0)
-        if options.loadCheckpoint, let directory = latestCheckpoint() {
-            do { try resume(from: directory) } catch { throw stage.fail(error, step: nil) }
-        }
+        state = OnlineState(sampler: Sampler(count: prompts.count, rng: stage.rng.fork("prompts")), klCoefficient: KLCoefficient(options),
+                            stream: stage.rng)
+        var models = [CheckpointedModel(role: "actor", loop: actorLoop)]
+        if let criticLoop { models.append(CheckpointedModel(role: "critic", loop: criticLoop)) }
+        runner = StageRunner(kind: estimator.stageName, stage: stage, models: models, totalSteps: totalRollouts,
+                             evalEvery: options.evalSteps > 0 ? options.evalSteps : rolloutsPerEpisode, saveSteps: options.saveSteps,
+                             ckptPath: options.ckptPath, maxCkptNum: options.training.maxCkptNum, loadCheckpoint: options.loadCheckpoint)
     }
 
     // MARK: - The loop
 
     func run() throws -> PPOSummary {
-        var stopped = false
-        do {
-            if state.rollout == 0, try evaluateIfNeeded(force: true) { stopped = true }
-            while !stopped && state.rollout < totalRollouts {
-                stopped = try rollout(state.rollout + 1)
-            }
-        } catch TrainingError.stopped {
-            stopped = true
-        }
-        return PPOSummary(stage: stage.name, rollouts: state.rollout, totalRollouts: totalRollouts, actorSteps: actorLoop.step,
+        let stopped = try runner.run(
+            extra: { state },
+            restore: { saved, directory in try restore(saved, from: directory) },
+            step: { r in
+                do { return try rollout(r) } catch TrainingError.stopped { return .stopNow }
+            },
+            evaluate: evalPrompts.isEmpty ? nil : { try self.evaluate() })
+        return PPOSummary(stage: stage.name, rollouts: runner.step, totalRollouts: totalRollouts, actorSteps: actorLoop.step,
                           criticSteps: criticLoop?.step ?? 0, totalActorSteps: totalActorSteps, stopped: stopped,
-                          klCoef: state.klCoefficient.value, lastRollout: state.metrics, evaluations: evaluations,
-                          evalHistory: state.evalHistory, resumedFromStep: resumedFromStep)
+                          klCoef: state.klCoefficient.value, lastRollout: runner.metrics, evaluations: evaluations,
+                          evalHistory: runner.evalHistory, resumedFromStep: runner.resumedFromStep)
     }
 
     /// Runs `body`, recording its error in the run file (for failures outside the optimizer loop,
@@ -314,8 +300,8 @@ final class PPOTrainer {
         Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    /// One rollout; true when the caller asked to stop.
-    private func rollout(_ r: Int) throws -> Bool {
+    /// Rollout `r`: generate, score, train the critic and the actor, update β.
+    private func rollout(_ r: Int) throws -> StepEnd {
         // 1. Rollout.
         var started = DispatchTime.now().uptimeNanoseconds
         let remaining = state.sampler.count - state.sampler.cursor
@@ -327,7 +313,7 @@ final class PPOTrainer {
                                rng: stream.fork("rollout").fork(r))
         }
         let rolloutSeconds = seconds(since: started)
-        if stage.report(.rollout(stage: stage.name, step: r, samples: samples.count)) { return true }
+        if stage.report(.rollout(stage: stage.name, step: r, samples: samples.count)) { return .stopNow }
 
         // 2. Experience.
         started = DispatchTime.now().uptimeNanoseconds
@@ -350,6 +336,8 @@ final class PPOTrainer {
             "advantage_mean": statistics.advantageMean,
             "advantage_std": statistics.advantageStd,
             "finished": statistics.finishedFraction,
+        ]
+        var timings: [String: Double] = [
             "time_rollout_s": rolloutSeconds,
             "time_experience_s": experienceSeconds,
             "time_rollout_tokens_per_s": rolloutSeconds > 0 ? Double(statistics.tokens) / rolloutSeconds : 0,
@@ -364,6 +352,7 @@ final class PPOTrainer {
                 let rng = stream.fork("replay").fork(r).fork("critic").fork(epoch)
                 for micro in stepsOf(buffer, rng: rng) {
                     try criticStage.recorder?.record(metrics: metrics)
+                    try criticStage.recorder?.record(timing: timings)
                     if r <= options.freezingActorSteps && !samplesToRecord.isEmpty {
                         try criticStage.recorder?.record(rollouts: samplesToRecord)
                         samplesToRecord = []
@@ -376,7 +365,7 @@ final class PPOTrainer {
             }
             metrics["critic_loss"] = lossSum / Double(max(steps, 1))
             metrics["values"] = valueSum / Double(max(steps, 1))
-            metrics["time_critic_s"] = seconds(since: started)
+            timings["time_critic_s"] = seconds(since: started)
         }
 
         // 4. Actor.
@@ -387,6 +376,7 @@ final class PPOTrainer {
                 let rng = stream.fork("replay").fork(r).fork("actor").fork(epoch)
                 for micro in stepsOf(buffer, rng: rng) {
                     try stage.recorder?.record(metrics: metrics)
+                    try stage.recorder?.record(timing: timings)
                     if !samplesToRecord.isEmpty {
                         try stage.recorder?.record(rollouts: samplesToRecord)
                         samplesToRecord = []
@@ -403,20 +393,13 @@ final class PPOTrainer {
         // term, the KL measured while training), here a mean over valid tokens.
         let measured = options.useKLLoss ? trainedKL / Double(max(trainedSteps, 1)) : statistics.kl
         state.klCoefficient.update(current: measured, nSteps: options.rolloutSamples)
-        state.rollout = r
-        state.actorStep = actorLoop.step
-        state.criticStep = criticLoop?.step ?? 0
-        state.metrics = lastStep.merging(metrics) { step, _ in step }
-        state.metrics["time_train_s"] = seconds(since: started) + (metrics["time_critic_s"] ?? 0)
-        state.metrics["rollouts"] = Double(r)
-        state.metrics["critic_steps"] = Double(state.criticStep)
-
-        // 6. Evaluation and checkpoint.
-        if try evaluateIfNeeded(force: false) { return true }
-        if options.saveSteps > 0 && r % options.saveSteps == 0 {
-            try recorded { try saveCheckpoint() }
-        }
-        return false
+        var summary = lastStep.merging(metrics) { step, _ in step }.merging(timings) { value, _ in value }
+        summary["time_train_s"] = seconds(since: started) + (timings["time_critic_s"] ?? 0)
+        summary["rollouts"] = Double(r)
+        summary["critic_steps"] = Double(criticLoop?.step ?? 0)
+        runner.metrics = summary
+        // 6. Evaluation and checkpoint: the runner's.
+        return .next
     }
 
     /// One pass over the buffer: the micro-batches of each optimizer step.
@@ -507,92 +490,31 @@ final class PPOTrainer {
 
     // MARK: - Evaluation
 
-    /// Evaluates when due (every `evalSteps` rollouts, or once per episode, and after the last);
-    /// `force` evaluates now. True when the caller asked to stop.
-    private func evaluateIfNeeded(force: Bool) throws -> Bool {
-        guard !evalPrompts.isEmpty else { return false }
-        let r = state.rollout
-        let every = options.evalSteps > 0 ? options.evalSteps : rolloutsPerEpisode
-        guard force || r % every == 0 || r == totalRollouts else { return false }
-        let result = try recorded {
-            try evaluatePassAtK(model: actor, prompts: evalPrompts, reward: maker.reward, tokenizer: maker.tokenizer,
-                                nSamplesPerPrompt: options.evalNSamplesPerPrompt, temperature: options.evalTemperature,
-                                topP: options.topP, maxNewTokens: options.generateMaxLen, promptMaxLen: options.promptMaxLen,
-                                microBatchSize: options.microRolloutBatchSize, rng: state.stream.fork("eval"))
-        }
+    /// pass@1 and pass@k on the eval prompts (the runner evaluates before the first rollout, every
+    /// `evalSteps` rollouts — or once per episode — and after the last).
+    private func evaluate() throws -> [String: Double] {
+        let result = try evaluatePassAtK(model: actor, prompts: evalPrompts, reward: maker.reward, tokenizer: maker.tokenizer,
+                                         nSamplesPerPrompt: options.evalNSamplesPerPrompt, temperature: options.evalTemperature,
+                                         topP: options.topP, maxNewTokens: options.generateMaxLen, promptMaxLen: options.promptMaxLen,
+                                         microBatchSize: options.microRolloutBatchSize, rng: state.stream.fork("eval"))
         var metrics = result.metrics
-        metrics["rollout"] = Double(r)
-        try stage.recorder?.record(eval: metrics, at: actorLoop.step)
-        state.evalHistory.append(EvalRecord(step: actorLoop.step, metrics: metrics))
-        evaluations.append(RLEvaluationPoint(rollout: r, step: actorLoop.step, result: result))
-        return stage.report(.eval(stage: stage.name, step: actorLoop.step, metrics: metrics))
+        metrics["rollout"] = Double(runner.step)
+        evaluations.append(RLEvaluationPoint(rollout: runner.step, step: actorLoop.step, result: result))
+        return metrics
     }
 
     // MARK: - Checkpoints
 
-    private var checkpointRoot: URL { URL(fileURLWithPath: options.ckptPath ?? "") }
-
-    /// Writes `ckptPath/rollout_N`: `actor/` (weights, AdamW moments, the run state), `critic/`,
-    /// and `run.h5`, the run file as of this rollout. Everything goes into a temporary folder
-    /// renamed at the end, so a crash leaves no partial checkpoint.
-    private func saveCheckpoint() throws {
-        let fm = FileManager.default
-        let directory = checkpointRoot.appendingPathComponent("rollout_\(state.rollout)")
-        let partial = checkpointRoot.appendingPathComponent("rollout_\(state.rollout).partial")
-        try? fm.removeItem(at: partial)
-        try fm.createDirectory(at: partial, withIntermediateDirectories: true)
-        let runFile = stage.context.runFile
-        var saved = state
-        saved.runFile = runFile == nil ? nil : "run.h5"
-        try Checkpoint.save(to: partial.appendingPathComponent("actor"), parameters: actorLoop.parameters,
-                            optimizer: actorLoop.optimizer, state: saved)
-        if let criticLoop {
-            try Checkpoint.save(to: partial.appendingPathComponent("critic"), parameters: criticLoop.parameters,
-                                optimizer: criticLoop.optimizer, state: CriticCheckpointState(step: criticLoop.step))
-        }
-        // Every step and evaluation so far is committed and flushed: the file on disk is whole.
-        if let runFile { try fm.copyItem(at: URL(fileURLWithPath: runFile.path), to: partial.appendingPathComponent("run.h5")) }
-        if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
-        try fm.moveItem(at: partial, to: directory)
-    }
-
-    /// The newest complete checkpoint in `ckptPath`, or nil.
-    private func latestCheckpoint() -> URL? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: checkpointRoot.path) else { return nil }
-        let rollouts = names.compactMap { name -> Int? in
-            name.hasPrefix("rollout_") ? Int(name.dropFirst("rollout_".count)) : nil
-        }
-        return rollouts.max().map { checkpointRoot.appendingPathComponent("rollout_\($0)") }
-    }
-
-    /// Restores the actor, the critic, their optimizers and schedules, β, the streams, the prompt
-    /// cursor and the eval history, and copies both stages' recorded history into this run file.
-    private func resume(from directory: URL) throws {
-        let saved = try Checkpoint.load(from: directory.appendingPathComponent("actor"), parameters: actorLoop.parameters,
-                                        optimizer: actorLoop.optimizer, as: PPOState.self)
-        guard saved.totalRollouts == totalRollouts, saved.sampler.count == prompts.count else {
+    /// Checks that a checkpoint fits this run and restores the prompt cursor, β and the stream.
+    private func restore(_ saved: OnlineState, from directory: URL) throws {
+        guard saved.sampler.count == prompts.count else {
             throw TrainingError.checkpoint(
-                "\(directory.path) was written by a run of \(saved.totalRollouts) rollouts over \(saved.sampler.count) prompts; "
-                    + "this run has \(totalRollouts) over \(prompts.count). Resume with the same prompts and options, or use another ckptPath")
+                "\(directory.path) was written by a run over \(saved.sampler.count) prompts, this run has \(prompts.count); "
+                    + "resume with the same prompts and options, or use another ckptPath")
         }
-        if let criticLoop {
-            let criticState = try Checkpoint.load(from: directory.appendingPathComponent("critic"), parameters: criticLoop.parameters,
-                                                  optimizer: criticLoop.optimizer, as: CriticCheckpointState.self)
-            criticLoop.step = criticState.step
+        guard saved.stream == stage.rng else {
+            throw TrainingError.checkpoint("\(directory.path) was written by a run with another seed; resume with the same seed, or use another ckptPath")
         }
-        if let recorder = stage.recorder {
-            guard let name = saved.runFile else {
-                throw TrainingError.checkpoint("\(directory.path) holds no copy of the run file (the run was not recorded); resume without a run file")
-            }
-            let copy = directory.appendingPathComponent(name)
-            try replayStageHistory(from: copy, stage: stage.name, into: recorder, throughStep: saved.actorStep)
-            if let criticStage, let criticRecorder = criticStage.recorder {
-                try replayStageHistory(from: copy, stage: criticStage.name, into: criticRecorder, throughStep: saved.criticStep)
-            }
-        }
-        actorLoop.step = saved.actorStep
         state = saved
-        state.runFile = nil
-        resumedFromStep = saved.actorStep
     }
 }

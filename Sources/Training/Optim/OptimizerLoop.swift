@@ -3,8 +3,9 @@ import Recording
 import Tensors
 
 /// One optimizer step at a time: zero the gradients, let the trainer accumulate every micro-batch,
-/// clip, update, and record the step — metrics plus value, gradient and update statistics of every
-/// parameter — into the stage's run-file group.
+/// clip, update, and record the step — metrics, wall-clock timings (`time_step_s`,
+/// `time_tokens_per_s`) and value, gradient and update statistics of every parameter — into the
+/// stage's run-file group.
 ///
 /// ```swift
 /// let loop = try OptimizerLoop(parameters: model.trainableParameters, options: options,
@@ -100,10 +101,10 @@ public final class OptimizerLoop {
         metrics["grad_norm"] = Double(gradNorm)
         if let recorder = stage.recorder {
             if recordStats { try recordStatistics(recorder, before: before) }
-            var recorded = metrics
-            recorded["time_step_s"] = seconds
-            recorded["time_tokens_per_s"] = result.tokens > 0 ? Double(result.tokens) / seconds : 0
-            try recorder.record(metrics: recorded)
+            try recorder.record(metrics: metrics)
+            try recorder.record(timing: [
+                "time_step_s": seconds, "time_tokens_per_s": result.tokens > 0 ? Double(result.tokens) / seconds : 0,
+            ])
             try recorder.commit(step: stepNumber)
         }
         if stage.report(.step(stage: stage.name, step: stepNumber, totalSteps: totalSteps, metrics: metrics, tokens: result.tokens)) {

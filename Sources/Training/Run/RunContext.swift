@@ -30,6 +30,8 @@ public final class RunContext {
     public let rng: RNG
     /// Called after every step and evaluation; `.stop` ends the stage after the current step.
     public var onProgress: ((TrainingProgress) -> ProgressDisposition)?
+    /// How the run's stages checkpoint and resume (see ``ResumePolicy``).
+    public var resume = ResumePolicy()
     private var stageCounts: [String: Int] = [:]
 
     public init(rng: RNG, runFile: RunFile? = nil) {
@@ -54,6 +56,37 @@ public final class RunContext {
 
     func report(_ progress: TrainingProgress) -> ProgressDisposition {
         onProgress?(progress) ?? .continue
+    }
+}
+
+/// How a host resumes a run: every stage that has a checkpoint folder continues from its newest
+/// checkpoint, or skips itself when that checkpoint is final.
+///
+/// ```swift
+/// let context = RunContext(seed: 42, runFile: file)
+/// context.resume = ResumePolicy(checkpointRoot: out.appendingPathComponent("checkpoints"),
+///                               resume: true, fingerprint: sha256(recipeText))
+/// ```
+public struct ResumePolicy: Sendable, Equatable {
+    /// Where stages whose options give no `ckptPath` keep their checkpoints: `<root>/<stage name>`
+    /// (their final one; periodic ones need `saveSteps` with a `ckptPath`). Nil: only stages with
+    /// a `ckptPath` checkpoint.
+    public var checkpointRoot: URL?
+    /// Resume every stage from its newest checkpoint when there is one (as `loadCheckpoint` does
+    /// for one stage). A stage whose newest checkpoint is final restores its weights and history
+    /// and trains no further.
+    public var resume: Bool
+    /// Written into every checkpoint (the host passes a hash of the recipe text); a resume from a
+    /// checkpoint with another fingerprint is refused unless `force`.
+    public var fingerprint: String
+    /// Resume even when the fingerprint differs.
+    public var force: Bool
+
+    public init(checkpointRoot: URL? = nil, resume: Bool = false, fingerprint: String = "", force: Bool = false) {
+        self.checkpointRoot = checkpointRoot
+        self.resume = resume
+        self.fingerprint = fingerprint
+        self.force = force
     }
 }
 

@@ -7,10 +7,10 @@ import Recording
 // dataset of the resumed file holds the same bits as the file of an uninterrupted run.
 
 /// Copies the history of stage `stage` in the run file at `source` — every committed step up to
-/// and including `throughStep` (metrics, tensor and activation statistics, rollouts) and every
+/// and including `throughStep` (metrics, timings, tensor and activation statistics, rollouts) and every
 /// evaluation at or before it — into `recorder`, in the original order.
 ///
-/// Metrics a step did not record (NaN in the file) are not recorded again, so each metric's
+/// Metrics and timings a step did not record (NaN in the file) are not recorded again, so each
 /// dataset starts where it started in the original.
 ///
 /// - Throws: A `RunFileError` when the copy cannot be read or lacks the stage.
@@ -19,6 +19,8 @@ public func replayStageHistory(from source: URL, stage: String, into recorder: S
     let history = try reader.stage(stage)
 
     let metrics = try history.metricNames.map { ($0, try history.metric($0)) }
+    let timings = try history.timingNames.map { ($0, try history.timing($0)) }
+    let timingRow = Dictionary(history.timingSteps.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
     var tensors: [(name: String, kind: TensorKind, rows: [TensorStatistics])] = []
     for name in history.tensorNames {
         for kind in history.tensorKinds(name) {
@@ -34,6 +36,11 @@ public func replayStageHistory(from source: URL, stage: String, into recorder: S
         var values: [String: Double] = [:]
         for (name, column) in metrics where !column[row].isNaN { values[name] = column[row] }
         try recorder.record(metrics: values)
+        if let r = timingRow[step] {
+            var seconds: [String: Double] = [:]
+            for (name, column) in timings where !column[r].isNaN { seconds[name] = column[r] }
+            try recorder.record(timing: seconds)
+        }
         if let r = tensorRow[step] {
             for t in tensors { try recorder.record(tensor: t.name, kind: t.kind, stats: t.rows[r]) }
         }
