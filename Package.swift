@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(name: "QuickstartCompiled", dependencies: ["Recipes"], path: "Examples/QuickstartCompiled"),
 
         // MARK: - Test support
-        .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
+        .target(name: "FixtureSupport", dependencies: ["Tensors"], path: "Tests/FixtureSupport"),
 
         // MARK: - Tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "FixtureSupport"]),

@@ -138,9 +138,9 @@ public struct Fixture {
     }
 }
 
-/// Compares two float arrays with PyTorch's `allclose` rule, |a-b| <= atol + rtol*|b|, and
-/// returns a message naming the worst element, or nil when they match. NaNs match NaNs.
-public func mismatch(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
+/// Compares two arrays with PyTorch's `allclose` rule, |a-b| <= atol + rtol*|b|, and returns a
+/// message naming the worst element, or nil when they match. NaNs match NaNs.
+public func mismatch(_ actual: [Double], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
                      label: String = "") -> String? {
     if actual.count != expected.count {
         return "\(label): \(actual.count) values, expected \(expected.count)"
@@ -148,7 +148,7 @@ public func mismatch(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-
     var worst = -1
     var worstExcess = 0.0
     for i in 0..<actual.count {
-        let a = Double(actual[i]), b = expected[i]
+        let a = actual[i], b = expected[i]
         if a.isNaN && b.isNaN { continue }
         let excess = abs(a - b) - (atol + rtol * abs(b))
         if excess > worstExcess || (a.isNaN != b.isNaN) {
@@ -158,4 +158,10 @@ public func mismatch(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-
     }
     if worst < 0 { return nil }
     return "\(label): element \(worst) is \(actual[worst]), expected \(expected[worst]) (rtol \(rtol), atol \(atol))"
+}
+
+/// `mismatch` for float32 results.
+public func mismatch(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
+                     label: String = "") -> String? {
+    mismatch(actual.map(Double.init), expected, rtol: rtol, atol: atol, label: label)
 }

@@ -32,10 +32,8 @@ struct LoadedModelFixture {
     }
 }
 
-/// Every copy of `name` to check (bundled, then `RLHF_REFERENCE_DIR`), as test arguments.
-func modelFixtureURLs() -> [URL] {
-    modelFixtureNames.flatMap { Fixtures.files(named: $0) }
-}
+/// Every copy of every model fixture (bundled, then `RLHF_REFERENCE_DIR`), as test arguments.
+let modelFixtureCases = modelFixtureNames.flatMap { ReferenceCase.all($0, casesUnder: nil) }
 
 /// Targets for `model(input_ids, labels=input_ids)`: each token predicts the next; the last has none.
 func nextTokenTargets(_ ids: [Int], batch: Int, length: Int) -> [Int] {
@@ -45,54 +43,35 @@ func nextTokenTargets(_ ids: [Int], batch: Int, length: Int) -> [Int] {
 func l2(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
 
 @Suite struct ReferenceModelTests {
-    @Test(arguments: modelFixtureURLs())
-    func logitsLossAndGradientNormsMatchTransformers(url: URL) throws {
-        let f = try LoadedModelFixture(url)
-        var captured: [String: Tensor] = [:]
-        f.model.activationHook = { name, tensor in captured[name] = tensor }
-        let hidden = try f.model.forward(ids: f.ids, batch: f.batch, length: f.length)
-        let logits = try f.model.logits(hidden)
-        let expected = try f.fixture.expected.array("logits")
-        #expect(logits.shape == expected.shape)
-        if let problem = mismatch(logits.data, expected.values, rtol: 1e-4, atol: 1e-5, label: "\(url.lastPathComponent) logits") {
-            Issue.record(Comment(rawValue: problem))
-        }
+    @Test(arguments: modelFixtureCases)
+    func logitsLossAndGradientNormsMatchTransformers(_ c: ReferenceCase) throws {
+        try c.check(tolerances: ["loss": Tolerance(rtol: 1e-4, atol: 0), "grad_norms": Tolerance(rtol: 1e-4, atol: 1e-7)]) { _ in
+            let f = try LoadedModelFixture(c.url)
+            var captured: [String: Tensor] = [:]
+            f.model.activationHook = { name, tensor in captured[name] = tensor }
+            let hidden = try f.model.forward(ids: f.ids, batch: f.batch, length: f.length)
+            let logits = try f.model.logits(hidden)
+            #expect(logits.shape == (try f.fixture.expected.array("logits").shape))
 
-        // HF output_hidden_states for row 0: embeddings, after the first block, after the final norm.
-        let states = try f.fixture.expected.array("hidden_states_seq0")
-        let d = f.model.config.hiddenSize, per = f.length * d
-        let embeddingName = f.model.config.family == .llama ? "model.embed_tokens" : "transformer.wte"
-        let firstBlock = f.model.config.family == .llama ? "model.layers.0" : "transformer.h.0"
-        // (GPT-2's first state is wte + wpe: the hook reports the embeddings after the addition.)
-        var ours: [Float] = []
-        for source in [captured[embeddingName], captured[firstBlock], hidden] {
-            guard let source else { Issue.record("activation hook missed a layer"); return }
-            ours += source.data[0..<per]
-        }
-        if let problem = mismatch(ours, states.values, rtol: 1e-4, atol: 1e-5, label: "hidden states") {
-            Issue.record(Comment(rawValue: problem))
-        }
+            // HF output_hidden_states for row 0: embeddings, after the first block, after the final norm.
+            // (GPT-2's first state is wte + wpe: the hook reports the embeddings after the addition.)
+            let per = f.length * f.model.config.hiddenSize
+            let llama = f.model.config.family == .llama
+            let sources = [captured[llama ? "model.embed_tokens" : "transformer.wte"], captured[llama ? "model.layers.0" : "transformer.h.0"], hidden]
+            let states = try sources.map { try #require($0, "activation hook missed a layer").data[0..<per] }.flatMap { $0 }
 
-        let loss = try crossEntropy(logits, targets: nextTokenTargets(f.ids, batch: f.batch, length: f.length))
-        let expectedLoss = try f.fixture.expected.double("loss")
-        let lossValue = Double(try loss.item)
-        #expect(abs(lossValue - expectedLoss) <= 1e-4 * abs(expectedLoss), "loss \(lossValue) vs \(expectedLoss)")
-
-        try loss.backward()
-        let norms = f.fixture.expected.child("grad_norms")
-        let names = f.model.parameters().map(\.name)
-        #expect(Set(names) == Set(norms.keys), "parameter names differ from named_parameters()")
-        for (name, tensor) in f.model.parameters() {
-            guard let grad = tensor.grad else { Issue.record("\(name) has no gradient"); continue }
-            let expectedNorm = try norms.double(name)
-            let norm = l2(grad.data)
-            #expect(abs(norm - expectedNorm) <= 1e-4 * expectedNorm + 1e-7, "\(url.lastPathComponent) \(name): grad norm \(norm) vs \(expectedNorm)")
+            let loss = try crossEntropy(logits, targets: nextTokenTargets(f.ids, batch: f.batch, length: f.length))
+            try loss.backward()
+            // Every parameter must have a gradient norm and the names must be named_parameters()'s.
+            var outputs: [String: any ReferenceValue] = ["logits": logits, "hidden_states_seq0": states, "loss": loss]
+            for (name, tensor) in f.model.parameters() { outputs["grad_norms.\(name)"] = tensor.grad.map { l2($0.data) } }
+            return outputs
         }
     }
 
-    @Test(arguments: modelFixtureURLs())
-    func parameterOrderIsNamedParametersOrder(url: URL) throws {
-        let f = try LoadedModelFixture(url)
+    @Test(arguments: modelFixtureCases)
+    func parameterOrderIsNamedParametersOrder(_ c: ReferenceCase) throws {
+        let f = try LoadedModelFixture(c.url)
         let names = f.model.parameters().map(\.name)
         if f.model.config.family == .llama {
             #expect(names.first == "model.embed_tokens.weight")
@@ -104,9 +83,9 @@ func l2(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Do
         }
     }
 
-    @Test(arguments: modelFixtureURLs())
-    func saveAndReloadIsBitExact(url: URL) throws {
-        let f = try LoadedModelFixture(url)
+    @Test(arguments: modelFixtureCases)
+    func saveAndReloadIsBitExact(_ c: ReferenceCase) throws {
+        let f = try LoadedModelFixture(c.url)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("models-roundtrip-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         try f.model.save(to: folder)
@@ -116,7 +95,7 @@ func l2(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Do
             #expect(a.data.map(\.bitPattern) == b.data.map(\.bitPattern), "\(name) changed in the round trip")
         }
         // The written file holds exactly the original file's tensors.
-        let original = try SafetensorsFile(url: url.deletingLastPathComponent().appendingPathComponent(try f.fixture.params.string("weights_file")))
+        let original = try SafetensorsFile(url: c.url.deletingLastPathComponent().appendingPathComponent(try f.fixture.params.string("weights_file")))
         let written = try SafetensorsFile(url: folder.appendingPathComponent("model.safetensors"))
         let expectedNames = Set(original.names).subtracting(f.model.config.tieWordEmbeddings ? ["lm_head.weight"] : [])
         #expect(Set(written.names) == expectedNames)
