@@ -28,8 +28,9 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
 
         // MARK: - Leaf modules
-        .target(name: "Tokenizers", swiftSettings: optimized),
-        .target(name: "Models", dependencies: ["Tensors", "Tokenizers", "CKernels"], swiftSettings: optimized),
+        .target(name: "WeightFiles", swiftSettings: optimized),
+        .target(name: "Tokenizers", dependencies: ["WeightFiles"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["Tensors", "Tokenizers", "WeightFiles", "CKernels"], swiftSettings: optimized),
         .target(name: "Datasets", dependencies: ["Tensors", "Tokenizers"], swiftSettings: optimized),
         .target(name: "Alignment", dependencies: ["Tensors"], swiftSettings: optimized),
         .target(name: "Generation", dependencies: ["Tensors", "Models", "Tokenizers"], swiftSettings: optimized),
@@ -37,7 +38,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Recording"]),
         .target(
             name: "Training",
-            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording"],
+            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "WeightFiles"],
             swiftSettings: optimized),
         // The recipe language knows no RLHF: swift-syntax is all it needs.
         .target(
@@ -50,14 +51,14 @@ let package = Package(
             name: "Recipes",
             dependencies: [
                 "RecipeLanguage", "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers",
-                "Tensors",
+                "Tensors", "WeightFiles",
             ]),
 
         // MARK: - Executable
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Recipes", "Training", "Reports", "Recording", "Models", "Generation", "Tokenizers", "Tensors", "CReadline",
+                "Recipes", "Training", "Reports", "Recording", "Models", "Generation", "Tokenizers", "Tensors", "WeightFiles", "CReadline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -66,12 +67,13 @@ let package = Package(
         .executableTarget(name: "QuickstartCompiled", dependencies: ["Recipes"], path: "Examples/QuickstartCompiled"),
 
         // MARK: - Test support
-        .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
+        .target(name: "FixtureSupport", dependencies: ["WeightFiles"], path: "Tests/FixtureSupport"),
 
         // MARK: - Tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "FixtureSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "FixtureSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "CKernels", "FixtureSupport"]),
+        .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "FixtureSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "WeightFiles", "FixtureSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "WeightFiles", "CKernels", "FixtureSupport"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tensors", "FixtureSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "FixtureSupport"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tensors", "FixtureSupport"]),

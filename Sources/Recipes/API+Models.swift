@@ -4,6 +4,7 @@ import Models
 import RecipeLanguage
 import Tensors
 import Tokenizers
+import WeightFiles
 
 // The Swift API behind the model builtins. A compiled recipe calls these without `try`: an error
 // ends the program with its message, as a failed precondition would; the interpreter calls the

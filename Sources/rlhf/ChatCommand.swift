@@ -4,6 +4,7 @@ import Generation
 import Models
 import Tensors
 import Tokenizers
+import WeightFiles
 
 /// `rlhf chat`: talk to a model in the terminal, through its chat template, streaming the reply.
 ///

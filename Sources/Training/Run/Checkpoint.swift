@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Tensors
+import WeightFiles
 
 /// A training checkpoint: everything needed to resume bit for bit.
 ///
