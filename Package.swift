@@ -35,7 +35,8 @@ let package = Package(
         .target(name: "Alignment", dependencies: ["Tensors"], swiftSettings: optimized),
         .target(name: "Generation", dependencies: ["Tensors", "Models", "Tokenizers"], swiftSettings: optimized),
         .target(name: "Recording", dependencies: ["CHDF5"], swiftSettings: optimized),
-        .target(name: "Reports", dependencies: ["Recording"]),
+        .target(name: "Plots"),
+        .target(name: "Reports", dependencies: ["Recording", "Plots"]),
         .target(
             name: "Training",
             dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "WeightFiles"],
@@ -44,6 +45,7 @@ let package = Package(
         .target(
             name: "RecipeLanguage",
             dependencies: [
+                "Plots",
                 .product(name: "SwiftSyntax", package: "swift-syntax"),
                 .product(name: "SwiftParser", package: "swift-syntax"),
             ]),
@@ -51,7 +53,7 @@ let package = Package(
             name: "Recipes",
             dependencies: [
                 "RecipeLanguage", "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers",
-                "Tensors", "WeightFiles",
+                "Tensors", "WeightFiles", "Plots",
             ]),
 
         // MARK: - Executable
@@ -78,7 +80,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "FixtureSupport"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tensors", "FixtureSupport"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "FixtureSupport"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "FixtureSupport"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "Plots", "FixtureSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Alignment", "Recording", "Tensors", "FixtureSupport"]),
         .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "RecipeLanguage", "Training", "Recording", "FixtureSupport"]),

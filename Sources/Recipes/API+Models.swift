@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import Models
+import Plots
 import RecipeLanguage
 import Tensors
 import Tokenizers
@@ -243,8 +244,8 @@ func smolLM2Path() -> URL {
 
 /// `1.2M`, `135M`, `12.3K`.
 func formatCount(_ n: Int) -> String {
-    if n >= 1_000_000 { return String(format: "%.1fM", Double(n) / 1e6) }
-    if n >= 1_000 { return String(format: "%.1fK", Double(n) / 1e3) }
+    if n >= 1_000_000 { return Format.fixed(Double(n) / 1e6, 1) + "M" }
+    if n >= 1_000 { return Format.fixed(Double(n) / 1e3, 1) + "K" }
     return "\(n)"
 }
 
