@@ -57,10 +57,14 @@ let package = Package(
             ]),
 
         // MARK: - Executable
+        .target(
+            name: "Benchmarks",
+            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Training", "Recording", "CBLAS"],
+            swiftSettings: optimized),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Recipes", "Training", "Reports", "Recording", "Models", "Generation", "Tokenizers", "Tensors", "WeightFiles", "CReadline",
+                "Recipes", "Benchmarks", "Training", "Reports", "Recording", "Models", "Generation", "Tokenizers", "Tensors", "WeightFiles", "CReadline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -83,6 +87,7 @@ let package = Package(
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "Plots", "FixtureSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Alignment", "Recording", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "RecipeLanguage", "Training", "Recording", "FixtureSupport"]),
         .testTarget(name: "CLITests", dependencies: ["FixtureSupport"]),
