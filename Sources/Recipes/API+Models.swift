@@ -5,7 +5,6 @@ import Plots
 import RecipeLanguage
 import Tensors
 import Tokenizers
-import WeightFiles
 
 // The Swift API behind the model builtins. A compiled recipe calls these without `try`: an error
 // ends the program with its message, as a failed precondition would; the interpreter calls the
@@ -109,9 +108,8 @@ public final class Model: RecipeObject {
     static func makeLoaded(_ path: String) throws -> Model {
         let url = try Session.current.readableURL(path)
         if url.pathExtension == "gguf" {
-            let file = try GGUFFile(url: url)
-            let lm = try CausalLM.load(gguf: file)
-            return Model(lm: lm, tokenizer: try file.makeTokenizer(), origin: url.lastPathComponent)
+            let (lm, tokenizer) = try CausalLM.loadWithTokenizer(url)
+            return Model(lm: lm, tokenizer: tokenizer, origin: url.lastPathComponent)
         }
         let lm = try CausalLM.load(url)
         let tokenizerFile = url.appendingPathComponent("tokenizer.json")
@@ -129,8 +127,8 @@ public final class Model: RecipeObject {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw RecipeError(.runtime, "SmolLM2 is not in \(url.path); run scripts/fetch-smollm2 (or set RLHF_SMOLLM2_GGUF)")
         }
-        let file = try GGUFFile(url: url)
-        return Model(lm: try CausalLM.load(gguf: file), tokenizer: try file.makeTokenizer(), origin: "SmolLM2-135M-Instruct")
+        let (lm, tokenizer) = try CausalLM.loadWithTokenizer(url)
+        return Model(lm: lm, tokenizer: tokenizer, origin: "SmolLM2-135M-Instruct")
     }
 
     // MARK: Using models
@@ -235,12 +233,7 @@ public final class Model: RecipeObject {
 }
 
 /// Where `Model.smolLM2()` looks: `RLHF_SMOLLM2_GGUF`, else `.cache/models` in the working directory.
-func smolLM2Path() -> URL {
-    if let path = ProcessInfo.processInfo.environment["RLHF_SMOLLM2_GGUF"], !path.isEmpty {
-        return URL(fileURLWithPath: path)
-    }
-    return URL(fileURLWithPath: ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-}
+func smolLM2Path() -> URL { CausalLM.smolLM2Path }
 
 /// `1.2M`, `135M`, `12.3K`.
 func formatCount(_ n: Int) -> String {
