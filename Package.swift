@@ -52,8 +52,8 @@ let package = Package(
         .target(
             name: "Recipes",
             dependencies: [
-                "RecipeLanguage", "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers",
-                "Tensors", "WeightFiles", "Plots",
+                "RecipeLanguage", "Training", "Reports", "Plots", "Recording", "Models", "Datasets", "Alignment",
+                "Generation", "Tokenizers", "Tensors",
             ]),
 
         // MARK: - Executable
@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Recipes", "Benchmarks", "Training", "Reports", "Recording", "Models", "Generation", "Tokenizers", "Tensors", "WeightFiles", "CReadline",
+                "Recipes", "Benchmarks", "Reports", "Recording", "Models", "Generation", "Tensors", "CReadline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -76,17 +76,17 @@ let package = Package(
         .target(name: "FixtureSupport", dependencies: ["WeightFiles"], path: "Tests/FixtureSupport"),
 
         // MARK: - Tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "FixtureSupport"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "CBLAS", "FixtureSupport"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "FixtureSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "WeightFiles", "FixtureSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "WeightFiles", "CKernels", "FixtureSupport"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tensors", "FixtureSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "FixtureSupport"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Tensors"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tensors", "FixtureSupport"]),
-        .testTarget(name: "RecordingTests", dependencies: ["Recording", "FixtureSupport"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "Plots", "FixtureSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Alignment", "Recording", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "Tensors"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "RecipeLanguage", "Training", "Recording", "FixtureSupport"]),
