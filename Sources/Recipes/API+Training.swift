@@ -37,7 +37,7 @@ public final class TrainingRun: RecipeObject {
         if let last = evals.last {
             for key in last.keys.sorted() where !key.hasPrefix("time_") {
                 let series = evals.compactMap { $0[key] }
-                lines.append("  eval \(key): \(series.map(formatMetric).first ?? "") → \(formatMetric(series.last ?? 0)) \(sparkline(series, width: 16))")
+                lines.append("  eval \(key): \(series.map(formatMetric).first ?? "") → \(formatMetric(series.last ?? 0)) \(Plots.sparkline(series, width: 16))")
             }
         }
         return lines.joined(separator: "\n")
