@@ -28,36 +28,43 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimized),
 
         // MARK: - Leaf modules
-        .target(name: "Tokenizers", swiftSettings: optimized),
-        .target(name: "Models", dependencies: ["Tensors", "Tokenizers", "CKernels"], swiftSettings: optimized),
+        .target(name: "WeightFiles", swiftSettings: optimized),
+        .target(name: "Tokenizers", dependencies: ["WeightFiles"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["Tensors", "Tokenizers", "WeightFiles", "CKernels"], swiftSettings: optimized),
         .target(name: "Datasets", dependencies: ["Tensors", "Tokenizers"], swiftSettings: optimized),
         .target(name: "Alignment", dependencies: ["Tensors"], swiftSettings: optimized),
         .target(name: "Generation", dependencies: ["Tensors", "Models", "Tokenizers"], swiftSettings: optimized),
         .target(name: "Recording", dependencies: ["CHDF5"], swiftSettings: optimized),
-        .target(name: "Reports", dependencies: ["Recording"]),
+        .target(name: "Plots"),
+        .target(name: "Reports", dependencies: ["Recording", "Plots"]),
         .target(
             name: "Training",
-            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording"],
+            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "WeightFiles"],
             swiftSettings: optimized),
         // The recipe language knows no RLHF: swift-syntax is all it needs.
         .target(
             name: "RecipeLanguage",
             dependencies: [
+                "Plots",
                 .product(name: "SwiftSyntax", package: "swift-syntax"),
                 .product(name: "SwiftParser", package: "swift-syntax"),
             ]),
         .target(
             name: "Recipes",
             dependencies: [
-                "RecipeLanguage", "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers",
-                "Tensors",
+                "RecipeLanguage", "Training", "Reports", "Plots", "Recording", "Models", "Datasets", "Alignment",
+                "Generation", "Tokenizers", "Tensors",
             ]),
 
         // MARK: - Executable
+        .target(
+            name: "Benchmarks",
+            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Training", "Recording", "CBLAS"],
+            swiftSettings: optimized),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Recipes", "Training", "Reports", "Recording", "Models", "Generation", "Tokenizers", "Tensors", "CReadline",
+                "Recipes", "Benchmarks", "Reports", "Recording", "Models", "Generation", "Tensors", "CReadline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -66,18 +73,21 @@ let package = Package(
         .executableTarget(name: "QuickstartCompiled", dependencies: ["Recipes"], path: "Examples/QuickstartCompiled"),
 
         // MARK: - Test support
-        .target(name: "FixtureSupport", dependencies: ["Tensors"], path: "Tests/FixtureSupport"),
+        .target(name: "FixtureSupport", dependencies: ["Tensors", "WeightFiles"], path: "Tests/FixtureSupport"),
 
         // MARK: - Tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "FixtureSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "FixtureSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "CKernels", "FixtureSupport"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tensors", "FixtureSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "CBLAS", "FixtureSupport"]),
+        .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "FixtureSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "WeightFiles", "FixtureSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "WeightFiles", "CKernels", "FixtureSupport"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Tensors"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tensors", "FixtureSupport"]),
-        .testTarget(name: "RecordingTests", dependencies: ["Recording", "FixtureSupport"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "FixtureSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Alignment", "Recording", "Tensors", "FixtureSupport"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "Plots", "FixtureSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "Tensors"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "RecipeLanguage", "Training", "Recording", "FixtureSupport"]),
         .testTarget(name: "CLITests", dependencies: ["FixtureSupport"]),

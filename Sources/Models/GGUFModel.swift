@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import WeightFiles
 
 // A Llama-family model from a GGUF file (llama.cpp's format): the config from the `llama.*`
 // metadata, the weights by HF name (dequantized to Float32 for training and prefill, with

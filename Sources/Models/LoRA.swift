@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import WeightFiles
 
 // LoRA (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models"), as PEFT implements it:
 //

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import WeightFiles
 
 // Models in and out of HuggingFace's layout: a folder with `config.json` and `model.safetensors`
 // (or shards listed in `model.safetensors.index.json`). Tensor names are the parameter names, so

@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Tensors
+import WeightFiles
 
 // Matrix–vector products for decoding, on weights kept in the bytes they were stored in.
 //

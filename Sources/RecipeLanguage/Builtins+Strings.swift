@@ -1,11 +1,12 @@
 import Foundation
+import Plots
 
 /// `value` with `digits` significant digits: `formatted(0.123456, digits: 3)` is `"0.123"`.
 ///
-/// The text is the same on every platform and run, so it is safe in notebooks and reports.
+/// The text is the same on every platform and run (Plots' `Format.g`), so it is safe in notebooks
+/// and reports.
 public func formatted(_ value: Double, digits: Int = 4) -> String {
-    guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }
-    return String(format: "%.\(max(1, min(17, digits)))g", value)
+    Format.g(value, max(1, min(17, digits)))
 }
 
 /// `text` padded with spaces on the right to `width` characters (longer text is kept whole).

@@ -1,4 +1,5 @@
 import Foundation
+import Plots
 
 /// Something a recipe shows: printed text, a table, or a chart. The REPL and `rlhf run` write
 /// them to the terminal; a notebook writes them into its result file.
@@ -60,24 +61,10 @@ extension String {
     }
 }
 
-/// A sparkline of `values` in block characters: `▁▂▄▇█`, for a run's metrics in the REPL.
+/// A sparkline of `values` in block characters: `▁▂▄▇█`, for a run's metrics in the REPL
+/// (Plots' sparkline, with the width recipes default to).
 public func sparkline(_ values: [Double], width: Int = 24) -> String {
-    let finite = values.filter(\.isFinite)
-    guard let lo = finite.min(), let hi = finite.max(), width > 0 else { return "" }
-    let bars = Array("▁▂▃▄▅▆▇█")
-    // Average the values falling in each of `width` buckets so long series stay one line.
-    let buckets = min(width, values.count)
-    var text = ""
-    for b in 0..<buckets {
-        let start = b * values.count / buckets, end = max(start + 1, (b + 1) * values.count / buckets)
-        let slice = values[start..<end].filter(\.isFinite)
-        guard !slice.isEmpty else { text.append(" "); continue }
-        let mean = slice.reduce(0, +) / Double(slice.count)
-        let ratio = hi > lo ? (mean - lo) / (hi - lo) : 0
-        let level = ratio.isFinite ? Int((min(1, max(0, ratio)) * Double(bars.count - 1)).rounded()) : 0
-        text.append(bars[min(bars.count - 1, max(0, level))])
-    }
-    return text
+    Plots.sparkline(values, width: width)
 }
 
 /// Shows output on a terminal: text as printed, tables as aligned columns, charts as sparklines

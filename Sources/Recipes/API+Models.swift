@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import Models
+import Plots
 import RecipeLanguage
 import Tensors
 import Tokenizers
@@ -107,9 +108,8 @@ public final class Model: RecipeObject {
     static func makeLoaded(_ path: String) throws -> Model {
         let url = try Session.current.readableURL(path)
         if url.pathExtension == "gguf" {
-            let file = try GGUFFile(url: url)
-            let lm = try CausalLM.load(gguf: file)
-            return Model(lm: lm, tokenizer: try file.makeTokenizer(), origin: url.lastPathComponent)
+            let (lm, tokenizer) = try CausalLM.loadWithTokenizer(url)
+            return Model(lm: lm, tokenizer: tokenizer, origin: url.lastPathComponent)
         }
         let lm = try CausalLM.load(url)
         let tokenizerFile = url.appendingPathComponent("tokenizer.json")
@@ -127,8 +127,8 @@ public final class Model: RecipeObject {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw RecipeError(.runtime, "SmolLM2 is not in \(url.path); run scripts/fetch-smollm2 (or set RLHF_SMOLLM2_GGUF)")
         }
-        let file = try GGUFFile(url: url)
-        return Model(lm: try CausalLM.load(gguf: file), tokenizer: try file.makeTokenizer(), origin: "SmolLM2-135M-Instruct")
+        let (lm, tokenizer) = try CausalLM.loadWithTokenizer(url)
+        return Model(lm: lm, tokenizer: tokenizer, origin: "SmolLM2-135M-Instruct")
     }
 
     // MARK: Using models
@@ -233,17 +233,12 @@ public final class Model: RecipeObject {
 }
 
 /// Where `Model.smolLM2()` looks: `RLHF_SMOLLM2_GGUF`, else `.cache/models` in the working directory.
-func smolLM2Path() -> URL {
-    if let path = ProcessInfo.processInfo.environment["RLHF_SMOLLM2_GGUF"], !path.isEmpty {
-        return URL(fileURLWithPath: path)
-    }
-    return URL(fileURLWithPath: ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-}
+func smolLM2Path() -> URL { CausalLM.smolLM2Path }
 
 /// `1.2M`, `135M`, `12.3K`.
 func formatCount(_ n: Int) -> String {
-    if n >= 1_000_000 { return String(format: "%.1fM", Double(n) / 1e6) }
-    if n >= 1_000 { return String(format: "%.1fK", Double(n) / 1e3) }
+    if n >= 1_000_000 { return Format.fixed(Double(n) / 1e6, 1) + "M" }
+    if n >= 1_000 { return Format.fixed(Double(n) / 1e3, 1) + "K" }
     return "\(n)"
 }
 

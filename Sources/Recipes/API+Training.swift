@@ -3,6 +3,7 @@ import Datasets
 import Generation
 import Foundation
 import Models
+import Plots
 import RecipeLanguage
 import Recording
 import Tensors
@@ -36,7 +37,7 @@ public final class TrainingRun: RecipeObject {
         if let last = evals.last {
             for key in last.keys.sorted() where !key.hasPrefix("time_") {
                 let series = evals.compactMap { $0[key] }
-                lines.append("  eval \(key): \(series.map(formatMetric).first ?? "") → \(formatMetric(series.last ?? 0)) \(sparkline(series, width: 16))")
+                lines.append("  eval \(key): \(series.map(formatMetric).first ?? "") → \(formatMetric(series.last ?? 0)) \(Plots.sparkline(series, width: 16))")
             }
         }
         return lines.joined(separator: "\n")
@@ -54,8 +55,8 @@ extension TrainingRun: CustomStringConvertible {
 func formatMetric(_ value: Double) -> String {
     if value == 0 || !value.isFinite { return "\(value)" }
     let magnitude = abs(value)
-    if magnitude >= 1e-3 && magnitude < 1e5 { return String(format: "%.4g", value) }
-    return String(format: "%.3e", value)
+    if magnitude >= 1e-3 && magnitude < 1e5 { return Format.g(value, 4) }
+    return Format.scientific(value, 3)
 }
 
 extension TrainingData {

@@ -2,6 +2,7 @@
 // export of chosen columns for tools that do not read HDF5.
 
 import Foundation
+import Plots
 import Recording
 
 /// A column of a run that `rlhf inspect` can plot or export, named as on the command line.
@@ -200,27 +201,6 @@ public enum Inspector {
             }
         }
         return out
-    }
-
-    /// A unicode sparkline of `values` (▁ to █) at most `width` characters wide; longer series
-    /// are averaged in equal buckets. Gaps (NaN) are spaces.
-    public static func sparkline(_ values: [Double], width: Int = 48) -> String {
-        let bars = Array("▁▂▃▄▅▆▇█")
-        let n = values.count
-        guard n > 0, width > 0 else { return "" }
-        let columns = min(n, width)
-        let buckets = (0..<columns).map { b -> Double in
-            let range = (b * n / columns)..<((b + 1) * n / columns)
-            return mean(range.map { values[$0] })
-        }
-        let finite = buckets.filter(\.isFinite)
-        guard let lo = finite.min(), let hi = finite.max() else { return String(repeating: " ", count: columns) }
-        return String(
-            buckets.map { v -> Character in
-                guard v.isFinite else { return " " }
-                guard hi > lo else { return bars[3] }
-                return bars[min(bars.count - 1, Int((v - lo) / (hi - lo) * Double(bars.count - 1) + 0.5))]
-            })
     }
 
     private static func selectedStages(_ run: RunReader, _ only: String?) throws -> [StageReader] {

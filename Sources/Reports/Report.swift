@@ -5,6 +5,7 @@
 // every number goes through `Format`.
 
 import Foundation
+import Plots
 import Recording
 
 /// Turns a run file into a markdown report with SVG charts.

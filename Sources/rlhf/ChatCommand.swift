@@ -3,7 +3,6 @@ import Foundation
 import Generation
 import Models
 import Tensors
-import Tokenizers
 
 /// `rlhf chat`: talk to a model in the terminal, through its chat template, streaming the reply.
 ///
@@ -39,36 +38,23 @@ struct Chat: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
-    /// The model file `rlhf chat` uses without `--model`.
-    static func defaultModelPath() -> String {
-        if let path = ProcessInfo.processInfo.environment["RLHF_SMOLLM2_GGUF"], !path.isEmpty { return path }
-        return ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }
-
     func run() throws {
         if let threads { Parallel.threads = max(1, threads) }
-        let path = model ?? Chat.defaultModelPath()
+        let path = model ?? CausalLM.smolLM2Path.path
         guard FileManager.default.fileExists(atPath: path) else {
             throw ModelError.fileNotFound(
                 path: path, what: model == nil ? "SmolLM2: run scripts/fetch-smollm2, or pass --model PATH" : "a GGUF file or a model folder")
         }
-        let (lm, tokenizer) = try Chat.load(URL(fileURLWithPath: path))
-        let template = tokenizer.chatTemplate ?? ChatTemplate(defaultSystemPrompt: nil)
-        var stopIDs = lm.config.eosTokenIDs
-        for id in [tokenizer.eosTokenID, tokenizer.tokenID(ChatTemplate.messageEnd)].compactMap({ $0 }) where !stopIDs.contains(id) {
-            stopIDs.append(id)
-        }
-        let params = SamplingParams(temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, stopTokenIDs: stopIDs)
-        try params.validate()
+        let (lm, tokenizer) = try CausalLM.loadWithTokenizer(URL(fileURLWithPath: path))
+        var chat = try ChatSession(
+            model: lm, tokenizer: tokenizer, system: system, temperature: temperature, topP: topP,
+            maxNewTokens: maxNewTokens, seed: seed)
 
         let interactive = isatty(STDIN_FILENO) != 0
         let out = FileHandle.standardOutput
         if interactive {
             FileHandle.standardError.write(Data("\(URL(fileURLWithPath: path).lastPathComponent): \(lm.config.layers) layers, \(lm.parameterCount / 1_000_000)M parameters. /reset, /exit.\n".utf8))
         }
-        let base = RNG(seed: seed)
-        var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
-        var turn = 0
         while true {
             if interactive { out.write(Data("> ".utf8)) }
             guard let line = readLine() else { break }
@@ -76,34 +62,14 @@ struct Chat: ParsableCommand {
             if text.isEmpty { continue }
             if text == "/exit" { break }
             if text == "/reset" {
-                messages = system.map { [.system($0)] } ?? []
+                chat.reset()
                 continue
             }
-            messages.append(.user(text))
-            let prompt = tokenizer.encode(template.render(messages, addGenerationPrompt: true))
-            var reply: [Int] = []
-            let completion = try generate(model: lm, prompts: [prompt], params: params, rng: base.fork("turn \(turn)")) { _, token in
-                reply.append(token)
-                if !tokenizer.isSpecial(token), let bytes = tokenizer.bytes(of: token) { out.write(Data(bytes)) }
-            }[0]
+            let completion = try chat.send(text) { out.write(Data($0)) }
             out.write(Data("\n".utf8))
             if completion.finishReason == .length && interactive {
                 FileHandle.standardError.write(Data("[stopped after \(maxNewTokens) tokens]\n".utf8))
             }
-            messages.append(.assistant(tokenizer.decode(reply, skipSpecialTokens: true)))
-            turn += 1
         }
-    }
-
-    /// The model and tokenizer at `url`: a GGUF file (both inside), or a HuggingFace folder.
-    static func load(_ url: URL) throws -> (CausalLM, BPETokenizer) {
-        if url.pathExtension.lowercased() == "gguf" {
-            let file = try GGUFFile(url: url)
-            return (try CausalLM.load(gguf: file), try file.makeTokenizer())
-        }
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        let folder = isDirectory.boolValue ? url : url.deletingLastPathComponent()
-        return (try CausalLM.load(url), try BPETokenizer.load(directory: folder))
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import Models
 import Tensors
 import Testing
+import WeightFiles
 
 func smallLlama(seed: UInt64 = 1) -> CausalLM {
     CausalLM(config: .llama(vocabSize: 40, hiddenSize: 32, intermediateSize: 64, layers: 2, heads: 4, kvHeads: 2, initializerRange: 0.2),

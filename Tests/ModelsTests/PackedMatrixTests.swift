@@ -6,6 +6,7 @@ import Foundation
 import Models
 import Tensors
 import Testing
+import WeightFiles
 
 /// Random GGUF blocks of `format` for a `[rows, columns]` matrix (scales kept small and positive).
 func randomBlocks(_ format: PackedFormat, rows: Int, columns: Int, seed: UInt64) -> [UInt8] {

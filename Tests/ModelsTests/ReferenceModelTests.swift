@@ -7,6 +7,7 @@ import Foundation
 import Models
 import Tensors
 import Testing
+import WeightFiles
 
 /// The model fixtures, by file name.
 let modelFixtureNames = ["tiny_llama.json", "tiny_gpt2.json"]

@@ -7,6 +7,7 @@ import Foundation
 import Models
 import Tensors
 import Testing
+import WeightFiles
 
 /// The SmolLM2 model, loaded once for every test of this target.
 enum SmolLM2Model {
@@ -124,11 +125,9 @@ struct SmolLM2Reference {
 
     @Test func unknownGGUFArchitectureIsAClearError() throws {
         // A GGUF v3 header with no tensors and one key: general.architecture = "mamba".
-        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
-        func text(_ s: String) -> [UInt8] { le(UInt64(s.utf8.count)) + Array(s.utf8) }
-        let bytes = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(0)) + le(UInt64(1))
-            + text("general.architecture") + le(UInt32(8)) + text("mamba")
-        let file = try GGUFFile(bytes: bytes, name: "mamba.gguf")
+        var builder = GGUFBuilder()
+        builder.add("general.architecture", type: .string, GGUFBuilder.string("mamba"))
+        let file = try GGUFFile(bytes: builder.build(), name: "mamba.gguf")
         do {
             _ = try CausalLM.load(gguf: file)
             Issue.record("a mamba GGUF should not load")

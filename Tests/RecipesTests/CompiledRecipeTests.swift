@@ -15,7 +15,7 @@ import Testing
     static let build = RLHFCommand.executable.deletingLastPathComponent()
 
     /// Modules a compiled recipe links: Recipes and everything it depends on.
-    static let modules = ["Recipes", "RecipeLanguage", "Training", "Reports", "Recording", "Models", "Datasets", "Generation", "Tokenizers",
+    static let modules = ["Recipes", "RecipeLanguage", "Training", "Reports", "Plots", "Recording", "Models", "Datasets", "Generation", "Tokenizers", "WeightFiles",
                           "Tensors", "Alignment", "CKernels", "SwiftSyntax", "SwiftParser", "_SwiftSyntaxCShims"]
 
     static var available: Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import Plots
 import Recording
 import Testing
 
@@ -132,41 +133,6 @@ struct ReportTests {
         } catch let error as RunFileError {
             #expect(error.description.contains("truncated or damaged"))
         }
-    }
-}
-
-@Suite("Formatting")
-struct FormatTests {
-    @Test func numbersPrintTheSameEverywhere() {
-        #expect(Format.g(0.000123456) == "0.0001235")
-        #expect(Format.g(123456) == "1.235e+05")
-        #expect(Format.g(-0.0) == "0")
-        #expect(Format.g(.nan) == "NaN")
-        #expect(Format.g(-.infinity) == "-inf")
-        #expect(Format.fixed(-0.0001, 2) == "0.00")
-        #expect(Format.fixed(2.5, 0) == "2")
-        #expect(Format.count(1_709_184) == "1,709,184")
-        #expect(Format.coordinate(12.50) == "12.5")
-        #expect(Format.coordinate(-0.001) == "0")
-    }
-
-    @Test func ticksAreNiceAndLabelledConsistently() {
-        let t = Ticks(0.13, 2.61)
-        #expect(t.values == [0, 0.5, 1, 1.5, 2, 2.5, 3])
-        #expect(t.values.map(t.label) == ["0.0", "0.5", "1.0", "1.5", "2.0", "2.5", "3.0"])
-        let lr = Ticks(1e-5, 3e-4)
-        #expect(lr.values.map(lr.label) == ["0.0", "0.5", "1.0", "1.5", "2.0", "2.5", "3.0"])
-        #expect(lr.title("learning rate") == "learning rate (×10⁻⁴)")
-        let steps = Ticks(0, 2, count: 6, integer: true)
-        #expect(steps.values == [0, 1, 2])
-        let flat = Ticks(5, 5)
-        #expect(flat.lo < 5 && flat.hi > 5)
-    }
-
-    @Test func sparklinesScaleToTheirRange() {
-        #expect(Inspector.sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█")
-        #expect(Inspector.sparkline([1, .nan, 1]) == "▄ ▄")
-        #expect(Inspector.sparkline(Array(repeating: 2.0, count: 100), width: 10) == String(repeating: "▄", count: 10))
     }
 }
 

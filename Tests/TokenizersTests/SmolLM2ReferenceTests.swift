@@ -3,9 +3,9 @@
 
 import FixtureSupport
 import Foundation
-import Models
 import Testing
 import Tokenizers
+import WeightFiles
 
 /// The SmolLM2 GGUF's tokenizer, loaded once for all tests.
 enum SmolLM2 {

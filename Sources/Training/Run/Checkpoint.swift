@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Tensors
+import WeightFiles
 
 /// The checkpoint folder protocol every trainer uses, offline and online.
 ///

@@ -1,6 +1,6 @@
 // The tokenizer stored in a GGUF file's `tokenizer.*` metadata.
 
-import Tokenizers
+import WeightFiles
 
 extension GGUFFile {
     /// The byte-level BPE tokenizer described by this file's metadata.
@@ -36,7 +36,7 @@ extension GGUFFile {
             ? [] : try ints("tokenizer.ggml.token_type").map { Int32(truncatingIfNeeded: $0) }
         func optionalID(_ key: String) throws -> Int? { metadata[key] == nil ? nil : try int(key) }
         var template: ChatTemplate? = nil
-        if let jinja = metadata["tokenizer.chat_template"]?.string { template = try? ChatTemplate(jinja: jinja) }
+        if let jinja = chatTemplateSource { template = try? ChatTemplate(jinja: jinja) }
         return try BPETokenizer(
             tokens: tokens, merges: merges, tokenTypes: types,
             bosTokenID: try optionalID("tokenizer.ggml.bos_token_id"),
@@ -45,7 +45,4 @@ extension GGUFFile {
             unknownTokenID: try optionalID("tokenizer.ggml.unknown_token_id"),
             preTokenizer: chosen, chatTemplate: template, source: path)
     }
-
-    /// The Jinja chat template stored in the file (`tokenizer.chat_template`), if any.
-    public var chatTemplateSource: String? { metadata["tokenizer.chat_template"]?.string }
 }

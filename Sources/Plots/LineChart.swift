@@ -2,25 +2,40 @@
 // legend. NaN values break a line (a step that did not record the value).
 
 /// One line of a chart.
-struct Series {
-    var label: String
-    var x: [Double]
-    var y: [Double]
+public struct Series: Equatable, Sendable {
+    public var label: String
+    public var x: [Double]
+    public var y: [Double]
+
+    public init(label: String, x: [Double], y: [Double]) {
+        self.label = label
+        self.x = x
+        self.y = y
+    }
 }
 
 /// A line chart rendered to SVG.
-struct LineChart {
-    var title: String
-    var xLabel: String
-    var yLabel: String
-    var series: [Series]
+public struct LineChart: Equatable, Sendable {
+    public var title: String
+    public var xLabel: String
+    /// The y axis title; empty for none.
+    public var yLabel: String
+    public var series: [Series]
     /// Plot at most this many points per series; longer series are averaged in equal buckets.
-    var maxPoints = 1500
+    public var maxPoints = 1500
 
     static let width = 760.0
     static let height = 360.0
 
-    func render() -> String {
+    public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+    }
+
+    /// The chart as a standalone SVG document; the same chart is always the same bytes.
+    public func render() -> String {
         let legendWidth = min(220, 30 + 6.5 * Double(series.map(\.label.count).max() ?? 0))
         let left = 72.0, right = 16 + legendWidth, top = 34.0, bottom = 48.0
         let plotW = Self.width - left - right
@@ -48,7 +63,9 @@ struct LineChart {
         svg.line(left, top, left, top + plotH, stroke: "#444444")
         svg.line(left, top + plotH, left + plotW, top + plotH, stroke: "#444444")
         svg.text(left + plotW / 2, Self.height - 10, xTicks.title(xLabel), anchor: .middle, size: 12)
-        svg.text(16, top + plotH / 2, yTicks.title(yLabel), anchor: .middle, size: 12, rotate: true)
+        if !yLabel.isEmpty {
+            svg.text(16, top + plotH / 2, yTicks.title(yLabel), anchor: .middle, size: 12, rotate: true)
+        }
         if ys.isEmpty {
             svg.text(left + plotW / 2, top + plotH / 2, "no finite values", anchor: .middle, size: 12, fill: "#888888")
         }

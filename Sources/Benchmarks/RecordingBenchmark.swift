@@ -2,6 +2,7 @@
 // (value, grad, update) over every parameter, one over every activation, and the commit.
 
 import Foundation
+import Recording
 
 /// Measures what recording costs per step on a model-shaped set of buffers.
 public enum RecordingBenchmark {

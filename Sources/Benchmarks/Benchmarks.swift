@@ -61,7 +61,7 @@ enum MatmulBenchmark {
 
 /// What recording every statistic costs against one training step of the same model: the
 /// tiny-Llama shape's value, gradient and update statistics plus activations, written and committed
-/// (`Recording.RecordingBenchmark`), beside `rlhf bench --only train`'s step time (batch 8 × 256).
+/// (`RecordingBenchmark`), beside `rlhf bench --only train`'s step time (batch 8 × 256).
 enum RecordingCost {
     static func run() throws -> [String: Any] {
         var result: [String: Any] = try RecordingBenchmark.run(threads: Parallel.threads)

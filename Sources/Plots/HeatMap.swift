@@ -7,17 +7,27 @@
     import Darwin
 #endif
 
-struct HeatMap {
-    var title: String
-    var rowLabels: [String]
-    var steps: [Int]
+/// A heat map of positive values (norms) per row and step, coloured by their log10, rendered to SVG.
+public struct HeatMap: Equatable, Sendable {
+    public var title: String
+    public var rowLabels: [String]
+    public var steps: [Int]
     /// values[row][column], positive (norms); zero, NaN and missing cells are drawn grey.
-    var values: [[Double]]
-    var scaleLabel: String
+    public var values: [[Double]]
+    public var scaleLabel: String
     /// At most this many columns; more steps are averaged (in log space) in equal buckets.
-    var maxColumns = 240
+    public var maxColumns = 240
 
-    func render() -> String {
+    public init(title: String, rowLabels: [String], steps: [Int], values: [[Double]], scaleLabel: String) {
+        self.title = title
+        self.rowLabels = rowLabels
+        self.steps = steps
+        self.values = values
+        self.scaleLabel = scaleLabel
+    }
+
+    /// The map as a standalone SVG document; the same map is always the same bytes.
+    public func render() -> String {
         let rows = rowLabels.count
         let rowHeight = rows == 0 ? 14 : max(3, min(24, 640 / Double(rows)))
         let labelEvery = rowHeight >= 10 ? 1 : Int((10 / rowHeight).rounded(.up))

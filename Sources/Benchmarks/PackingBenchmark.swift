@@ -3,6 +3,7 @@ import Foundation
 import Models
 import Tensors
 import Tokenizers
+import Training
 
 // How much packing saves on data of mixed lengths: the same SFT steps, padded and packed.
 

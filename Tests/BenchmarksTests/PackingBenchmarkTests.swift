@@ -1,5 +1,5 @@
+import Benchmarks
 import Testing
-import Training
 
 @Suite("Packing benchmark")
 struct PackingBenchmarkTests {

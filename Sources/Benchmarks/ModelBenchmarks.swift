@@ -78,10 +78,9 @@ enum ModelBenchmarks {
         ]
     }
 
-    /// The SmolLM2 GGUF: `RLHF_SMOLLM2_GGUF`, else the setup's cache path.
+    /// The SmolLM2 GGUF (``CausalLM/smolLM2Path``), or nil when it is not there.
     static func smolLM2Path() -> String? {
-        let path = ProcessInfo.processInfo.environment["RLHF_SMOLLM2_GGUF"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        let path = CausalLM.smolLM2Path.path
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 

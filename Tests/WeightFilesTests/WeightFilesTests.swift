@@ -3,9 +3,8 @@
 
 import FixtureSupport
 import Foundation
-import Models
 import Testing
-import Tokenizers
+import WeightFiles
 
 // MARK: - Helpers
 
@@ -22,70 +21,6 @@ func smolLM2URL() throws -> URL {
         throw MissingSmolLM2()
     }
     return url
-}
-
-func errorText(_ body: () throws -> Void) -> String {
-    do {
-        try body()
-        return ""
-    } catch {
-        return "\(error)"
-    }
-}
-
-func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-    withUnsafeBytes(of: value.littleEndian) { Array($0) }
-}
-
-/// Builds GGUF files in memory, for tests of layouts the SmolLM2 file does not have.
-struct GGUFBuilder {
-    var version: UInt32 = 3
-    var alignment: Int? = nil
-    var metadata: [(String, [UInt8])] = []
-    var tensors: [(name: String, dimensions: [Int], type: UInt32, data: [UInt8])] = []
-
-    static func string(_ s: String) -> [UInt8] { littleEndian(UInt64(s.utf8.count)) + Array(s.utf8) }
-
-    mutating func add(_ key: String, type: GGUFValueType, _ payload: [UInt8]) {
-        metadata.append((key, littleEndian(type.rawValue) + payload))
-    }
-
-    mutating func addStrings(_ key: String, _ values: [String]) {
-        add(
-            key, type: .array,
-            littleEndian(GGUFValueType.string.rawValue) + littleEndian(UInt64(values.count))
-                + values.flatMap(GGUFBuilder.string))
-    }
-
-    func build() -> [UInt8] {
-        var out = Array("GGUF".utf8) + littleEndian(version)
-        out += littleEndian(UInt64(tensors.count)) + littleEndian(UInt64(metadata.count + (alignment == nil ? 0 : 1)))
-        if let alignment {
-            out +=
-                GGUFBuilder.string("general.alignment") + littleEndian(GGUFValueType.uint32.rawValue)
-                + littleEndian(UInt32(alignment))
-        }
-        for (key, value) in metadata { out += GGUFBuilder.string(key) + value }
-        let align = alignment ?? 32
-        var offset = 0
-        var offsets: [Int] = []
-        for tensor in tensors {
-            offsets.append(offset)
-            offset = (offset + tensor.data.count + align - 1) / align * align
-        }
-        for (tensor, offset) in zip(tensors, offsets) {
-            out += GGUFBuilder.string(tensor.name) + littleEndian(UInt32(tensor.dimensions.count))
-            for d in tensor.dimensions { out += littleEndian(UInt64(d)) }
-            out += littleEndian(tensor.type) + littleEndian(UInt64(offset))
-        }
-        while out.count % align != 0 { out.append(0) }
-        let dataStart = out.count
-        for (tensor, offset) in zip(tensors, offsets) {
-            while out.count < dataStart + offset { out.append(0) }
-            out += tensor.data
-        }
-        return out
-    }
 }
 
 /// The half-precision bytes of `value`.
@@ -506,24 +441,5 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
         #expect(head.shape == [49152, 576])
         #expect(head.values == (try file.floats("token_embd.weight")))
         #expect(errorText { _ = try file.llamaFloats(huggingFaceName: "transformer.wte.weight") }.contains("not a Llama tensor"))
-    }
-
-    @Test func tokenizerFromGGUFNeedsByteLevelBPE() throws {
-        var builder = GGUFBuilder()
-        builder.add("tokenizer.ggml.model", type: .string, GGUFBuilder.string("llama"))
-        let spm = try GGUFFile(bytes: builder.build(), name: "spm.gguf")
-        let message = errorText { _ = try spm.makeTokenizer() }
-        #expect(message.contains("spm.gguf") && message.contains("'llama'"))
-
-        var bpe = GGUFBuilder()
-        bpe.add("tokenizer.ggml.model", type: .string, GGUFBuilder.string("gpt2"))
-        bpe.add("tokenizer.ggml.pre", type: .string, GGUFBuilder.string("qwen2"))
-        bpe.addStrings("tokenizer.ggml.tokens", ["a", "b", "ab"])
-        bpe.addStrings("tokenizer.ggml.merges", ["a b"])
-        let qwen = try GGUFFile(bytes: bpe.build(), name: "qwen.gguf")
-        #expect(errorText { _ = try qwen.makeTokenizer() }.contains("qwen2"))
-        let forced = try qwen.makeTokenizer(preTokenizer: .gpt2)
-        #expect(forced.encode("abba") == [2, 1, 0])
-        #expect(forced.chatTemplate == nil && forced.bosTokenID == nil)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Tensors
 import Tokenizers
+import Training
 
 /// One GRPO step on the tiny-Llama benchmark shape (vocabulary 512, hidden 256, intermediate 688,
 /// 4 layers, 8 heads, 4 KV heads): 8 prompts of 32 tokens × 4 samples of 64 new tokens, one

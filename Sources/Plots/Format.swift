@@ -1,5 +1,5 @@
-// Number formatting for reports: C's printf in the "C" locale, so a number prints the same way
-// on every machine and every regeneration.
+// Number formatting for reports, charts and recipes: C's printf in the "C" locale, so a number
+// prints the same way on every machine and every regeneration.
 
 #if canImport(Glibc)
     import Glibc
@@ -7,7 +7,7 @@
     import Darwin
 #endif
 
-/// Fixed, locale-free number formatting for reports, charts and `rlhf inspect`.
+/// Fixed, locale-free number formatting for reports, charts, `rlhf inspect` and recipes.
 public enum Format {
     /// `value` with `digits` significant digits, as C's `%.<digits>g`; NaN is "NaN", infinities
     /// "inf" and "-inf", and negative zero "0".

@@ -348,6 +348,9 @@ public final class GGUFFile: @unchecked Sendable {
     /// The architecture (`general.architecture`), e.g. `"llama"`.
     public var architecture: String? { metadata["general.architecture"]?.string }
 
+    /// The Jinja chat template stored in the file (`tokenizer.chat_template`), if any.
+    public var chatTemplateSource: String? { metadata["tokenizer.chat_template"]?.string }
+
     /// The value of `key`, or a ``WeightFileError/missingMetadata(path:key:)`` error.
     public func value(_ key: String) throws -> GGUFValue {
         guard let value = metadata[key] else { throw WeightFileError.missingMetadata(path: path, key: key) }
