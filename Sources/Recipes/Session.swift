@@ -63,6 +63,12 @@ public final class Session: RecipeHost {
     /// Hooks called by `beginRun()` and `finishRun()`, after the run file is opened and before it
     /// is closed: a report writer registers here.
     public var runHooks = RunHooks()
+    /// Whether training resumes from the checkpoints a killed run left in the output folder
+    /// (`rlhf run --resume`): finished stages restore their final checkpoint, the interrupted one
+    /// its newest, and the rest of the recipe runs.
+    public var resume = false
+    /// Resume even when the recipe text changed since the checkpoints were written.
+    public var force = false
     /// Whether training records into a run file (`rlhf run` and compiled programs do; the REPL and
     /// notebooks train without one).
     public var recordsRun = false
@@ -147,12 +153,30 @@ public final class Session: RecipeHost {
             runFile = file
         }
         let made = RunContext(rng: rng, runFile: file)
+        if recordsRun {
+            // A fresh run starts a fresh checkpoint folder, so a later --resume never finds another run's.
+            let checkpoints = outputDirectory.appendingPathComponent("checkpoints")
+            if !resume { try? FileManager.default.removeItem(at: checkpoints) }
+            made.resume = ResumePolicy(checkpointRoot: checkpoints, resume: resume, fingerprint: recipeFingerprint, force: force)
+        }
         made.onProgress = { [weak self] progress in
             self?.report(progress)
             return Interrupt.isRequested ? .stop : .continue
         }
         context = made
         return made
+    }
+
+    /// What a checkpoint remembers of the recipe, to refuse resuming a different one: a hash of
+    /// its text and `--set` overrides.
+    var recipeFingerprint: String {
+        let text = (recipe?.text ?? "") + "\n" + (recipe?.overrides.map { "\($0.name)=\($0.value)" } ?? []).joined(separator: "\n")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
     }
 
     /// Whether a training stage has started (after which `seed(...)` can no longer change the run).

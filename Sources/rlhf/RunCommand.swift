@@ -14,7 +14,12 @@ struct RunCommand: ParsableCommand {
 
               rlhf run recipes/dpo.swift --set beta=0.05 --set learningRate=5e-4 --out results/dpo-beta0.05
 
-            The run file records the recipe text, the overrides and the seed.
+            The run file records the recipe text, the overrides and the seed. Every stage checkpoints into
+            OUT/checkpoints/<stage> (at its end, and every saveSteps steps): a killed run continues with
+
+              rlhf run recipes/dpo.swift --resume
+
+            and its run file equals an uninterrupted run's, wall-clock timings aside.
             """)
 
     @Argument(help: "The recipe file.")
@@ -29,6 +34,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The output folder (default: results/<file name>).")
     var out: String?
 
+    @Flag(help: "Continue a killed run in the same --out: finished stages are restored from their final checkpoints, the interrupted one from its newest, and the rest of the recipe runs.")
+    var resume = false
+
+    @Flag(help: "With --resume: resume even though the recipe changed since the checkpoints were written.")
+    var force = false
+
     @Option(help: "Worker threads (results are the same bits for any count).")
     var threads: Int?
 
@@ -39,6 +50,7 @@ struct RunCommand: ParsableCommand {
     var allowWrite: [String] = []
 
     func run() throws {
+        if force && !resume { throw ValidationError("--force goes with --resume") }
         if let threads {
             guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
             Parallel.threads = threads
@@ -59,6 +71,8 @@ struct RunCommand: ParsableCommand {
         session.fixedSeed = seed
         session.recipe = recipe
         session.recordsRun = true
+        session.resume = resume
+        session.force = force
         session.readableRoots = allowRead.map { URL(fileURLWithPath: $0) }
         session.writableRoots = allowWrite.map { URL(fileURLWithPath: $0) }
         Interrupt.installHandler()

@@ -89,6 +89,9 @@ public final class StageRunner<Extra: Codable> {
     /// - Throws: The first error, also recorded in the run file.
     public func run(extra: () -> Extra, restore: (Extra, URL) throws -> Void, step body: (Int) throws -> StepEnd,
                     evaluate: (() throws -> [String: Double])?) throws -> Bool {
+        if saveSteps > 0 && folder == nil {
+            throw stage.fail(TrainingError.invalidOption("ckptPath", "is needed by saveSteps; give the checkpoint folder"), step: nil)
+        }
         if resumes, let directory = folder?.latest() {
             let final: Bool
             do { final = try resume(from: directory, restore: restore) } catch { throw stage.fail(error, step: nil) }

@@ -56,9 +56,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable, DeclaredOptions {
         .int("statsEvery", \.statsEvery, "Record parameter statistics every this many steps.", check: atLeast(1)),
         .int("maxSteps", \.maxSteps, "Stop after this many steps (nil: every epoch).", check: atLeast(1)),
         .int("saveSteps", \.saveSteps, "Write a checkpoint into ckptPath every this many steps (0: never)."),
-        .string("ckptPath", \.ckptPath, "The checkpoint folder.") { path, o in
-            !(path ?? "").isEmpty || !(o.saveSteps > 0 || o.loadCheckpoint)
-                ? nil : "is needed by \(o.loadCheckpoint ? "loadCheckpoint" : "saveSteps"); give the checkpoint folder"
+        .string("ckptPath", \.ckptPath, "The checkpoint folder (default under rlhf run: <out>/checkpoints/<stage>).") { path, o in
+            !(path ?? "").isEmpty || !o.loadCheckpoint ? nil : "is needed by loadCheckpoint; give the checkpoint folder"
         },
         .int("maxCkptNum", \.maxCkptNum, "Checkpoints kept (the newest).", check: atLeast(1)),
         .bool("loadCheckpoint", \.loadCheckpoint, "Resume from the newest checkpoint in ckptPath when there is one."),
