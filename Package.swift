@@ -86,7 +86,8 @@ let package = Package(
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Recording", "Plots", "FixtureSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "Tensors"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "Tensors"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "RecipeLanguage", "Training", "Recording", "FixtureSupport"]),

@@ -52,8 +52,10 @@ public enum AdvantageEstimator: String, Sendable, Hashable, Codable, CaseIterabl
 ///   - kl: Per-token KL, [N, A].
 ///   - actionMask: 1 on generated tokens, [N, A].
 /// - Returns: [N, A].
-public func computeReward(r: Tensor, klCoef: Float, kl: Tensor, actionMask: Tensor,
-                          rewardClipRange: ClosedRange<Float>? = nil) throws -> Tensor {
+public func computeReward(
+    r: Tensor, klCoef: Float, kl: Tensor, actionMask: Tensor,
+    rewardClipRange: ClosedRange<Float>? = nil
+) throws -> Tensor {
     let (n, a) = try rowsAndActions(kl, actionMask, function: "computeReward")
     guard r.count == n else {
         throw AlignmentError.shape(function: "computeReward", message: "\(r.count) rewards for \(n) rows of kl \(kl.shape)")
@@ -94,7 +96,8 @@ public func computeReward(r: Tensor, klCoef: Float, kl: Tensor, actionMask: Tens
 ///   - lambd: λ, the GAE trade-off between bias (0) and variance (1).
 /// - Returns: Advantages Â and returns R (the critic's targets), both [N, A].
 public func gae(values: Tensor, rewards: Tensor, actionMask: Tensor, gamma: Float, lambd: Float) throws
-    -> (advantages: Tensor, returns: Tensor) {
+    -> (advantages: Tensor, returns: Tensor)
+{
     let (n, a) = try rowsAndActions(rewards, actionMask, function: "gae")
     guard values.shape == rewards.shape else {
         throw AlignmentError.shape(function: "gae", message: "values \(values.shape) do not match rewards \(rewards.shape)")
@@ -202,7 +205,8 @@ public func shapedRewards(_ rewards: Tensor, estimator: AdvantageEstimator, nSam
 /// - Returns: The normalised micro-batches, same shapes.
 public func replayBufferNormalize(_ advantages: [Tensor], actionMasks: [Tensor], divideByStd: Bool = true) throws -> [Tensor] {
     guard advantages.count == actionMasks.count,
-          zip(advantages, actionMasks).allSatisfy({ $0.shape == $1.shape }) else {
+        zip(advantages, actionMasks).allSatisfy({ $0.shape == $1.shape })
+    else {
         throw AlignmentError.shape(
             function: "replayBufferNormalize",
             message: "advantages \(advantages.map(\.shape)) and masks \(actionMasks.map(\.shape)) must pair up")
@@ -289,12 +293,14 @@ public func computeAdvantagesAndReturns(
         returns = try cumulativeReturns(rewards: tokenRewards, actionMask: actionMask, gamma: gamma)
         advantages = returns.detached()
     }
-    let normalized = estimator.normalizesAdvantagesInBuffer
+    let normalized =
+        estimator.normalizesAdvantagesInBuffer
         ? try replayBufferNormalize(advantages, actionMask: actionMask, divideByStd: divideByStd)
         : advantages.detached()
     let infoReturn = try Tensor.withNoGrad { try tokenRewards.sum(axis: -1) }
-    return AdvantageOutput(shapedRewards: shaped, tokenRewards: tokenRewards, returns: returns, advantages: advantages,
-                           normalizedAdvantages: normalized, infoReturn: infoReturn)
+    return AdvantageOutput(
+        shapedRewards: shaped, tokenRewards: tokenRewards, returns: returns, advantages: advantages,
+        normalizedAdvantages: normalized, infoReturn: infoReturn)
 }
 
 /// (N, A) of a per-token tensor and its mask, checked to agree.

@@ -48,10 +48,12 @@ public struct PreferenceLossOutput {
 ///   - referenceChosenLogps: Same under the frozen reference, [N].
 ///   - referenceRejectedLogps: Same under the frozen reference, [N].
 ///   - beta: β, the strength of the implicit KL constraint.
-public func dpoLoss(policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
-                    referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor,
-                    beta: Float, labelSmoothing: Float = 0, ipo: Bool = false,
-                    pairCount: Int? = nil) throws -> PreferenceLossOutput {
+public func dpoLoss(
+    policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
+    referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor,
+    beta: Float, labelSmoothing: Float = 0, ipo: Bool = false,
+    pairCount: Int? = nil
+) throws -> PreferenceLossOutput {
     let piLogratios = try policyChosenLogps - policyRejectedLogps
     let refLogratios = try referenceChosenLogps - referenceRejectedLogps
     let logits = try piLogratios - refLogratios
@@ -59,7 +61,8 @@ public func dpoLoss(policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
     if ipo {
         losses = (logits - 1 / (2 * beta)).square()
     } else {
-        losses = try (beta * logits).logSigmoid() * -(1 - labelSmoothing)
+        losses =
+            try (beta * logits).logSigmoid() * -(1 - labelSmoothing)
             - (-beta * logits).logSigmoid() * labelSmoothing
     }
     let loss = try sampleMean(losses, count: pairCount, function: "dpoLoss")
@@ -81,14 +84,17 @@ public func dpoLoss(policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
 ///   - pairCount: As in ``dpoLoss(policyChosenLogps:policyRejectedLogps:referenceChosenLogps:referenceRejectedLogps:beta:labelSmoothing:ipo:pairCount:)``;
 ///     it is also the NLL's global row count.
 /// - Returns: `loss` is the sum; `nllLoss` holds the NLL term alone.
-public func dpoLoss(policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
-                    referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor,
-                    chosenTokenLogps: Tensor, chosenLossMask: Tensor, nllLossCoef: Float,
-                    beta: Float, labelSmoothing: Float = 0, ipo: Bool = false,
-                    pairCount: Int? = nil) throws -> PreferenceLossOutput {
-    var output = try dpoLoss(policyChosenLogps: policyChosenLogps, policyRejectedLogps: policyRejectedLogps,
-                             referenceChosenLogps: referenceChosenLogps, referenceRejectedLogps: referenceRejectedLogps,
-                             beta: beta, labelSmoothing: labelSmoothing, ipo: ipo, pairCount: pairCount)
+public func dpoLoss(
+    policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
+    referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor,
+    chosenTokenLogps: Tensor, chosenLossMask: Tensor, nllLossCoef: Float,
+    beta: Float, labelSmoothing: Float = 0, ipo: Bool = false,
+    pairCount: Int? = nil
+) throws -> PreferenceLossOutput {
+    var output = try dpoLoss(
+        policyChosenLogps: policyChosenLogps, policyRejectedLogps: policyRejectedLogps,
+        referenceChosenLogps: referenceChosenLogps, referenceRejectedLogps: referenceRejectedLogps,
+        beta: beta, labelSmoothing: labelSmoothing, ipo: ipo, pairCount: pairCount)
     let aggregation = pairCount.map { LossAggregation.sequenceMean(sequenceCount: $0) } ?? .sequenceMean
     let nll = try sftLoss(perTokenLogps: chosenTokenLogps, lossMask: chosenLossMask, aggregation: aggregation)
     output.loss = try output.loss + nll * nllLossCoef

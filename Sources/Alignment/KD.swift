@@ -25,7 +25,9 @@ import Tensors
 public func kdLoss(logits: Tensor, teacherLogits: Tensor, lossMask: Tensor, tokenCount: Int? = nil) throws -> Tensor {
     guard logits.shape == teacherLogits.shape, logits.rank >= 2, Array(logits.shape.dropLast()) == lossMask.shape else {
         throw AlignmentError.shape(
-            function: "kdLoss", message: "logits \(logits.shape), teacherLogits \(teacherLogits.shape) and lossMask \(lossMask.shape) must be [B, T, V], [B, T, V], [B, T]")
+            function: "kdLoss",
+            message:
+                "logits \(logits.shape), teacherLogits \(teacherLogits.shape) and lossMask \(lossMask.shape) must be [B, T, V], [B, T, V], [B, T]")
     }
     let teacherProbs = try Tensor.withNoGrad { try softmax(teacherLogits.detached()) }
     var product = try teacherProbs * logSoftmax(logits)

@@ -25,8 +25,10 @@ public enum KLEstimator: String, Sendable, Hashable, Codable, CaseIterable {
 ///   - logProbs: log π(a_t), [B, A]; differentiated (the `use_kl_loss` path).
 ///   - logProbsBase: log π_ref(a_t), [B, A].
 /// - Returns: [B, A].
-public func computeApproxKL(logProbs: Tensor, logProbsBase: Tensor, estimator: KLEstimator = .k1,
-                            actionMask: Tensor? = nil) throws -> Tensor {
+public func computeApproxKL(
+    logProbs: Tensor, logProbsBase: Tensor, estimator: KLEstimator = .k1,
+    actionMask: Tensor? = nil
+) throws -> Tensor {
     let logRatio = try logProbs - logProbsBase
     let kl: Tensor
     switch estimator {

@@ -17,17 +17,20 @@ import Tensors
 /// - Parameters:
 ///   - sampleCount: The samples (desirable plus undesirable) of the whole optimizer step, to divide
 ///     the summed losses by; nil for this batch's mean. The reference points stay per batch.
-public func vanillaKTOLoss(policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
-                           referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor,
-                           beta: Float, sampleCount: Int? = nil) throws -> PreferenceLossOutput {
+public func vanillaKTOLoss(
+    policyChosenLogps: Tensor, policyRejectedLogps: Tensor,
+    referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor,
+    beta: Float, sampleCount: Int? = nil
+) throws -> PreferenceLossOutput {
     let chosenLogratios = try policyChosenLogps - referenceChosenLogps
     let rejectedLogratios = try policyRejectedLogps - referenceRejectedLogps
     let chosenKL = chosenLogratios.mean().clamp(min: 0)
     let rejectedKL = rejectedLogratios.mean().clamp(min: 0)
-    let losses = try concat([
-        1 - (beta * (chosenLogratios - rejectedKL)).sigmoid(),
-        1 - (beta * (chosenKL - rejectedLogratios)).sigmoid(),
-    ], axis: 0)
+    let losses = try concat(
+        [
+            1 - (beta * (chosenLogratios - rejectedKL)).sigmoid(),
+            1 - (beta * (chosenKL - rejectedLogratios)).sigmoid(),
+        ], axis: 0)
     let loss = try sampleMean(losses, count: sampleCount, function: "vanillaKTOLoss")
     let (chosenRewards, rejectedRewards) = Tensor.withNoGrad { (chosenLogratios.detached() * beta, rejectedLogratios.detached() * beta) }
     return PreferenceLossOutput(loss: loss, chosenRewards: chosenRewards, rejectedRewards: rejectedRewards)
@@ -49,10 +52,12 @@ public func vanillaKTOLoss(policyChosenLogps: Tensor, policyRejectedLogps: Tenso
 ///   - referenceKLLogps: Same under the reference, [N_KL].
 ///   - sampleCount: As in ``vanillaKTOLoss(policyChosenLogps:policyRejectedLogps:referenceChosenLogps:referenceRejectedLogps:beta:sampleCount:)``.
 /// - Returns: `kl` holds z₀.
-public func ktoLoss(policyChosenLogps: Tensor, policyRejectedLogps: Tensor, policyKLLogps: Tensor,
-                    referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor, referenceKLLogps: Tensor,
-                    beta: Float, desirableWeight: Float = 1, undesirableWeight: Float = 1,
-                    sampleCount: Int? = nil) throws -> PreferenceLossOutput {
+public func ktoLoss(
+    policyChosenLogps: Tensor, policyRejectedLogps: Tensor, policyKLLogps: Tensor,
+    referenceChosenLogps: Tensor, referenceRejectedLogps: Tensor, referenceKLLogps: Tensor,
+    beta: Float, desirableWeight: Float = 1, undesirableWeight: Float = 1,
+    sampleCount: Int? = nil
+) throws -> PreferenceLossOutput {
     let kl = try Tensor.withNoGrad { try (policyKLLogps.detached() - referenceKLLogps.detached()).mean().clamp(min: 0) }
     var parts: [Tensor] = []
     var chosenRewards = Tensor(shape: [0], data: [])

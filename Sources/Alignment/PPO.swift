@@ -19,8 +19,10 @@ import Tensors
 ///   - advantages: Â_t, [B, A].
 ///   - actionMask: 1 on generated tokens, [B, A]; nil counts every position.
 ///   - clipEps: ε.
-public func policyLoss(logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor, actionMask: Tensor?,
-                       clipEps: Float = 0.2, aggregation: LossAggregation = .tokenMean) throws -> Tensor {
+public func policyLoss(
+    logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor, actionMask: Tensor?,
+    clipEps: Float = 0.2, aggregation: LossAggregation = .tokenMean
+) throws -> Tensor {
     let ratio = try (logProbs - oldLogProbs).exp()
     let surr1 = try ratio * advantages
     let surr2 = try ratio.clamp(min: 1 - clipEps, max: 1 + clipEps) * advantages
@@ -30,13 +32,18 @@ public func policyLoss(logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor
 
 /// The fraction of valid actions whose ratio was clipped (the surrogate took the clipped branch):
 /// `ρ_t Â_t > clip(ρ_t) Â_t`. For logging; not differentiable.
-public func policyClipFraction(logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor, actionMask: Tensor?,
-                               clipEps: Float = 0.2) throws -> Float {
+public func policyClipFraction(
+    logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor, actionMask: Tensor?,
+    clipEps: Float = 0.2
+) throws -> Float {
     guard logProbs.shape == oldLogProbs.shape, logProbs.shape == advantages.shape,
-          actionMask.map({ $0.shape == logProbs.shape }) ?? true else {
+        actionMask.map({ $0.shape == logProbs.shape }) ?? true
+    else {
         throw AlignmentError.shape(
             function: "policyClipFraction",
-            message: "logProbs \(logProbs.shape), oldLogProbs \(oldLogProbs.shape), advantages \(advantages.shape) and actionMask \(actionMask?.shape ?? []) must agree")
+            message:
+                "logProbs \(logProbs.shape), oldLogProbs \(oldLogProbs.shape), advantages \(advantages.shape) and actionMask \(actionMask?.shape ?? []) must agree"
+        )
     }
     var clipped = 0.0, total = 0.0
     for i in 0..<logProbs.count {
@@ -61,8 +68,10 @@ public func policyClipFraction(logProbs: Tensor, oldLogProbs: Tensor, advantages
 ///   - returns: Targets R_t, [B, A].
 ///   - actionMask: 1 on generated tokens; nil counts every position.
 ///   - clipEps: ε, or nil for the unclipped loss.
-public func valueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, actionMask: Tensor?,
-                      clipEps: Float? = nil, aggregation: LossAggregation = .tokenMean) throws -> Tensor {
+public func valueLoss(
+    values: Tensor, oldValues: Tensor, returns: Tensor, actionMask: Tensor?,
+    clipEps: Float? = nil, aggregation: LossAggregation = .tokenMean
+) throws -> Tensor {
     let loss: Tensor
     if let clipEps {
         let valuesClipped = try oldValues + (values - oldValues).clamp(min: -clipEps, max: clipEps)

@@ -43,14 +43,20 @@ public struct PRMLossOutput {
 ///   - rewardTokenIDs: The reward tokens, positive first; required (two of them) for soft labels.
 ///   - tokenCount: The counted steps of every micro-batch of the optimizer step; nil for this
 ///     batch's mean.
-public func prmLoss(inputIDs: [Int], logits: Tensor, labels: PRMLabels, placeholderTokenID: Int,
-                    rewardTokenIDs: [Int]? = nil, tokenCount: Int? = nil) throws -> PRMLossOutput {
+public func prmLoss(
+    inputIDs: [Int], logits: Tensor, labels: PRMLabels, placeholderTokenID: Int,
+    rewardTokenIDs: [Int]? = nil, tokenCount: Int? = nil
+) throws -> PRMLossOutput {
     guard logits.rank == 3, inputIDs.count == logits.shape[0] * logits.shape[1] else {
-        throw AlignmentError.shape(function: "prmLoss", message: "logits must be [B, T, V] with B·T input ids; got \(logits.shape) and \(inputIDs.count) ids")
+        throw AlignmentError.shape(
+            function: "prmLoss", message: "logits must be [B, T, V] with B·T input ids; got \(logits.shape) and \(inputIDs.count) ids")
     }
     let n = inputIDs.count, v = logits.shape[2]
     let labelCount: Int
-    switch labels { case .hard(let l): labelCount = l.count; case .soft(let l): labelCount = l.count }
+    switch labels {
+    case .hard(let l): labelCount = l.count;
+    case .soft(let l): labelCount = l.count
+    }
     guard labelCount == n else {
         throw AlignmentError.shape(function: "prmLoss", message: "\(labelCount) labels for \(n) positions")
     }
@@ -81,7 +87,8 @@ public func prmLoss(inputIDs: [Int], logits: Tensor, labels: PRMLabels, placehol
                 targets[p] = index
             } else {
                 guard (0..<v).contains(hard[p]) else {
-                    throw AlignmentError.invalidArgument(function: "prmLoss", message: "label \(hard[p]) at position \(p) is outside the vocabulary of \(v)")
+                    throw AlignmentError.invalidArgument(
+                        function: "prmLoss", message: "label \(hard[p]) at position \(p) is outside the vocabulary of \(v)")
                 }
                 targets[p] = hard[p]
             }
@@ -93,7 +100,8 @@ public func prmLoss(inputIDs: [Int], logits: Tensor, labels: PRMLabels, placehol
     case .soft(let soft):
         guard k == 2, rewardTokenIDs != nil else {
             throw AlignmentError.invalidArgument(
-                function: "prmLoss", message: "soft labels need exactly two rewardTokenIDs (positive, negative); got \(rewardTokenIDs.map { "\($0)" } ?? "none")")
+                function: "prmLoss",
+                message: "soft labels need exactly two rewardTokenIDs (positive, negative); got \(rewardTokenIDs.map { "\($0)" } ?? "none")")
         }
         var weights = [Float](repeating: 0, count: n * 2)
         for p in placeholders {

@@ -29,8 +29,9 @@ enum MatmulBenchmark {
                 a.data.withUnsafeBufferPointer { pa in
                     b.data.withUnsafeBufferPointer { pb in
                         c.withUnsafeMutableBufferPointer { pc in
-                            sgemm(transA: false, transB: false, m: m, n: n, k: k, a: pa.baseAddress!, lda: k,
-                                  b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
+                            sgemm(
+                                transA: false, transB: false, m: m, n: n, k: k, a: pa.baseAddress!, lda: k,
+                                b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
                         }
                     }
                 }
@@ -40,8 +41,9 @@ enum MatmulBenchmark {
                 a.data.withUnsafeBufferPointer { pa in
                     b.data.withUnsafeBufferPointer { pb in
                         c.withUnsafeMutableBufferPointer { pc in
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
-                                        pa.baseAddress!, Int32(k), pb.baseAddress!, Int32(n), 0, pc.baseAddress!, Int32(n))
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                                pa.baseAddress!, Int32(k), pb.baseAddress!, Int32(n), 0, pc.baseAddress!, Int32(n))
                         }
                     }
                 }

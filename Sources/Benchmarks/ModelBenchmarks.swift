@@ -9,9 +9,11 @@ import Training
 enum ModelBenchmarks {
     /// The baseline's tiny Llama: 4 layers, width 256, 8 heads (4 KV), MLP 688, vocabulary 512.
     static func tinyLlama(seed: UInt64 = 0) -> CausalLM {
-        CausalLM(config: .llama(vocabSize: 512, hiddenSize: 256, intermediateSize: 688, layers: 4, heads: 8, kvHeads: 4,
-                                maxPositions: 1024, normEps: 1e-5, ropeTheta: 10_000, tieWordEmbeddings: false),
-                 rng: RNG(seed: seed))
+        CausalLM(
+            config: .llama(
+                vocabSize: 512, hiddenSize: 256, intermediateSize: 688, layers: 4, heads: 8, kvHeads: 4,
+                maxPositions: 1024, normEps: 1e-5, ropeTheta: 10_000, tieWordEmbeddings: false),
+            rng: RNG(seed: seed))
     }
 
     static func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -62,8 +64,9 @@ enum ModelBenchmarks {
             var produced = 0
             let elapsed = try seconds {
                 for run in 0..<4 {
-                    let out = try generate(model: model, prompts: prompts, params: SamplingParams(maxNewTokens: newTokens),
-                                           rng: RNG(seed: 4 + UInt64(run)))
+                    let out = try generate(
+                        model: model, prompts: prompts, params: SamplingParams(maxNewTokens: newTokens),
+                        rng: RNG(seed: 4 + UInt64(run)))
                     produced += out.reduce(0) { $0 + $1.tokens.count }
                 }
             }

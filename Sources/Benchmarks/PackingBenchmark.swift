@@ -25,9 +25,10 @@ public func packingBenchmark(steps: Int = 10, hiddenSize: Int = 128, batchSize: 
     let tokenizer = ByteTokenizer()
     let task = SyntheticTask.sortDigits(count: batchSize * (steps + 1), evalCount: 0, digits: 1...24)
     let data = try SFTDataset.load(task.demonstrations, tokenizer: tokenizer, maxLen: task.maxLen).examples
-    let config = ModelConfig.llama(vocabSize: tokenizer.vocabularySize, hiddenSize: hiddenSize, intermediateSize: hiddenSize * 2,
-                                   layers: 2, heads: 4, maxPositions: 256, eosTokenIDs: [tokenizer.eosTokenID!],
-                                   padTokenID: tokenizer.padTokenID)
+    let config = ModelConfig.llama(
+        vocabSize: tokenizer.vocabularySize, hiddenSize: hiddenSize, intermediateSize: hiddenSize * 2,
+        layers: 2, heads: 4, maxPositions: 256, eosTokenIDs: [tokenizer.eosTokenID!],
+        padTokenID: tokenizer.padTokenID)
     let initial = CausalLM(config: config, rng: RNG(seed: 0))
 
     var options = TrainingOptions()

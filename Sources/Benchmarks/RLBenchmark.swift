@@ -16,8 +16,9 @@ import Training
 ///   (generated tokens over rollout seconds), `generated_tokens`, `samples`, `parameters`.
 public func grpoStepBenchmark() throws -> [String: Any] {
     let tokenizer = ByteTokenizer()
-    let config = ModelConfig.llama(vocabSize: 512, hiddenSize: 256, intermediateSize: 688, layers: 4, heads: 8, kvHeads: 4,
-                                   maxPositions: 256, eosTokenIDs: [tokenizer.eosTokenID!])
+    let config = ModelConfig.llama(
+        vocabSize: 512, hiddenSize: 256, intermediateSize: 688, layers: 4, heads: 8, kvHeads: 4,
+        maxPositions: 256, eosTokenIDs: [tokenizer.eosTokenID!])
     var options = PPOOptions()
     options.advantageEstimator = .groupNorm
     options.nSamplesPerPrompt = 4
@@ -45,8 +46,9 @@ public func grpoStepBenchmark() throws -> [String: Any] {
         let actor = CausalLM(config: config, rng: RNG(seed: 1))
         var o = options
         o.generateMaxLen = generateMaxLen
-        return try trainPPO(actor: actor, reference: nil, critic: nil, reward: reward, prompts: prompts, tokenizer: tokenizer,
-                            options: o, context: RunContext(seed: 1))
+        return try trainPPO(
+            actor: actor, reference: nil, critic: nil, reward: reward, prompts: prompts, tokenizer: tokenizer,
+            options: o, context: RunContext(seed: 1))
     }
     _ = try step(generateMaxLen: 8)
     let summary = try step(generateMaxLen: options.generateMaxLen)

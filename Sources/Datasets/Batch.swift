@@ -29,8 +29,9 @@ public struct PaddedBatch: Sendable, Hashable {
 
     /// Pads `sequences` (with their loss masks) to the longest, rounded up to a multiple of `multipleOf`.
     public init(sequences: [[Int]], lossMasks: [[Float]], padTokenID: Int, side: PaddingSide = .right, multipleOf: Int = 1) {
-        precondition(sequences.count == lossMasks.count && zip(sequences, lossMasks).allSatisfy { $0.count == $1.count },
-                     "PaddedBatch: every sequence needs a loss mask of its length")
+        precondition(
+            sequences.count == lossMasks.count && zip(sequences, lossMasks).allSatisfy { $0.count == $1.count },
+            "PaddedBatch: every sequence needs a loss mask of its length")
         let longest = sequences.map(\.count).max() ?? 0
         let t = multipleOf > 1 ? (longest + multipleOf - 1) / multipleOf * multipleOf : longest
         rows = sequences.count
@@ -57,8 +58,9 @@ public struct PaddedBatch: Sendable, Hashable {
 
     /// Prompts, left-padded so that every row ends where generation starts.
     public init(prompts: [PromptExample], padTokenID: Int) {
-        self.init(sequences: prompts.map(\.ids), lossMasks: prompts.map { [Float](repeating: 0, count: $0.ids.count) },
-                  padTokenID: padTokenID, side: .left)
+        self.init(
+            sequences: prompts.map(\.ids), lossMasks: prompts.map { [Float](repeating: 0, count: $0.ids.count) },
+            padTokenID: padTokenID, side: .left)
     }
 
     /// The ids of row `i`, without padding.

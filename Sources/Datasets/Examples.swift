@@ -117,8 +117,9 @@ public struct ProcessRewardExample: Sendable, Hashable, Codable {
 extension SFTExample {
     /// The sequence `prompt + response` with the response (all of it) trained.
     public init(prompt: [Int], response: [Int]) {
-        self.init(ids: prompt + response,
-                  lossMask: [Float](repeating: 0, count: prompt.count) + [Float](repeating: 1, count: response.count))
+        self.init(
+            ids: prompt + response,
+            lossMask: [Float](repeating: 0, count: prompt.count) + [Float](repeating: 1, count: response.count))
     }
 }
 

@@ -88,20 +88,26 @@ public enum JSONLines {
                     if let rest = bytes[(i + 1)...].firstIndex(where: { !isSpace($0) }) {
                         let restLine = line + bytes[(i + 1)..<rest].filter { $0 == UInt8(ascii: "\n") }.count
                         throw DatasetError.malformedJSON(
-                            file: file, line: restLine, excerpt: String(decoding: bytes[rest...].prefix(40), as: UTF8.self) + " (text after the array)")
+                            file: file, line: restLine,
+                            excerpt: String(decoding: bytes[rest...].prefix(40), as: UTF8.self) + " (text after the array)")
                     }
                     return records
                 }
             } else if !isSpace(c) {
                 if elementStart == nil { elementStart = i; elementLine = line }
-                if c == UInt8(ascii: "\"") { inString = true }
-                else if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth += 1 }
-                else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") { depth -= 1 }
+                if c == UInt8(ascii: "\"") {
+                    inString = true
+                } else if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+                    depth += 1
+                } else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+                    depth -= 1
+                }
             }
             i += 1
         }
-        throw DatasetError.malformedJSON(file: file, line: elementStart == nil ? line : elementLine,
-                                         excerpt: "the JSON array is not closed with ']'")
+        throw DatasetError.malformedJSON(
+            file: file, line: elementStart == nil ? line : elementLine,
+            excerpt: "the JSON array is not closed with ']'")
     }
 
     @inline(__always) static func isSpace(_ c: UInt8) -> Bool {

@@ -59,7 +59,8 @@ public struct PackedBatch: Sendable, Hashable {
             throw DatasetError.invalidOption("packing: every sequence needs a loss mask of its length")
         }
         if let long = sequences.firstIndex(where: { $0.count > maxLen }) {
-            throw DatasetError.invalidOption("packing: sample \(long) has \(sequences[long].count) tokens, more than maxLen \(maxLen); truncate it first")
+            throw DatasetError.invalidOption(
+                "packing: sample \(long) has \(sequences[long].count) tokens, more than maxLen \(maxLen); truncate it first")
         }
         var used: [Int] = []
         var rowSamples: [[Int]] = []

@@ -18,16 +18,19 @@ extension Dataset where Example == PreferenceExample {
     /// last, and a pair whose prompt leaves fewer than 2 tokens is skipped.
     ///
     /// - Throws: ``DatasetError`` naming the file, line and key of a missing or mistyped value.
-    public static func load(_ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
-                            promptKey: String? = "prompt", chosenKey: String = "chosen", rejectedKey: String = "rejected",
-                            marginKey: String? = "margin", maxLen: Int = 2048) throws -> PreferenceDataset {
+    public static func load(
+        _ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
+        promptKey: String? = "prompt", chosenKey: String = "chosen", rejectedKey: String = "rejected",
+        marginKey: String? = "margin", maxLen: Int = 2048
+    ) throws -> PreferenceDataset {
         try checkMaxLen(maxLen)
         let eos = try eosID(tokenizer)
         var examples: [PreferenceExample] = []
         var skipped: [SkippedRecord] = []
         for record in records {
             let chosen = try promptAndResponse(record, format: format, tokenizer: tokenizer, eos: eos, promptKey: promptKey, responseKey: chosenKey)
-            let rejected = try promptAndResponse(record, format: format, tokenizer: tokenizer, eos: eos, promptKey: promptKey, responseKey: rejectedKey)
+            let rejected = try promptAndResponse(
+                record, format: format, tokenizer: tokenizer, eos: eos, promptKey: promptKey, responseKey: rejectedKey)
             guard chosen.prompt == rejected.prompt else {
                 throw record.invalid(rejectedKey, "the '\(chosenKey)' and '\(rejectedKey)' conversations differ before their last message")
             }
@@ -40,11 +43,12 @@ extension Dataset where Example == PreferenceExample {
                 skipped.append(SkippedRecord(file: record.file, line: record.line, reason: reason))
                 continue
             }
-            examples.append(PreferenceExample(
-                promptIDs: chosen.prompt,
-                chosenIDs: fitResponse(chosen.response, promptLength: chosen.prompt.count, maxLen: maxLen, eos: eos),
-                rejectedIDs: fitResponse(rejected.response, promptLength: chosen.prompt.count, maxLen: maxLen, eos: eos),
-                margin: margin))
+            examples.append(
+                PreferenceExample(
+                    promptIDs: chosen.prompt,
+                    chosenIDs: fitResponse(chosen.response, promptLength: chosen.prompt.count, maxLen: maxLen, eos: eos),
+                    rejectedIDs: fitResponse(rejected.response, promptLength: chosen.prompt.count, maxLen: maxLen, eos: eos),
+                    margin: margin))
         }
         return PreferenceDataset(examples: examples, skipped: skipped)
     }
@@ -54,16 +58,19 @@ extension Dataset where Example == PreferenceExample {
 ///
 /// Chat with `promptKey`: the prompt conversation plus the response messages, the latter trained.
 /// Chat without it: `responseKey` holds the whole conversation and its last message is the response.
-func promptAndResponse(_ record: Record, format: PromptFormat, tokenizer: any TextTokenizer, eos: Int,
-                       promptKey: String?, responseKey: String) throws -> (prompt: [Int], response: [Int]) {
+func promptAndResponse(
+    _ record: Record, format: PromptFormat, tokenizer: any TextTokenizer, eos: Int,
+    promptKey: String?, responseKey: String
+) throws -> (prompt: [Int], response: [Int]) {
     let segments: [Segment]
     switch format {
     case .chat(let template):
         if let promptKey {
             let prompt = try record.conversation(promptKey, role: "user")
             let response = try record.conversation(responseKey, role: "assistant")
-            segments = try template.segments(prompt + response, trained: Set(prompt.count..<(prompt.count + response.count)),
-                                             record: record, key: responseKey)
+            segments = try template.segments(
+                prompt + response, trained: Set(prompt.count..<(prompt.count + response.count)),
+                record: record, key: responseKey)
         } else {
             let conversation = try record.messages(responseKey)
             guard let last = conversation.last, last.role == "assistant" else {

@@ -14,9 +14,11 @@ extension Dataset where Example == ProcessRewardExample {
     ///
     /// - Throws: ``DatasetError`` for a placeholder or reward token that is not one token, a label
     ///   list whose length differs from the number of placeholders, or a mistyped label.
-    public static func load(_ records: [Record], tokenizer: any TextTokenizer, placeholderToken: String,
-                            rewardTokens: [String]? = nil, inputKey: String = "input", labelKey: String = "label",
-                            maxLen: Int = 2048) throws -> ProcessRewardDataset {
+    public static func load(
+        _ records: [Record], tokenizer: any TextTokenizer, placeholderToken: String,
+        rewardTokens: [String]? = nil, inputKey: String = "input", labelKey: String = "label",
+        maxLen: Int = 2048
+    ) throws -> ProcessRewardDataset {
         let placeholder = try singleTokenID(placeholderToken, tokenizer: tokenizer, role: "placeholderToken")
         let allowed = try rewardTokens.map { try $0.map { try singleTokenID($0, tokenizer: tokenizer, role: "rewardTokens") } }
         var examples: [ProcessRewardExample] = []
@@ -26,27 +28,31 @@ extension Dataset where Example == ProcessRewardExample {
             let value = try record.value(labelKey)
             guard case .array(let items) = value else { throw record.wrongType(labelKey, expected: "a list of labels", found: value) }
             guard items.count == placeholders else {
-                throw record.invalid(labelKey, "\(items.count) labels for \(placeholders) placeholder tokens \(placeholderToken.debugDescription) in '\(inputKey)'")
+                throw record.invalid(
+                    labelKey, "\(items.count) labels for \(placeholders) placeholder tokens \(placeholderToken.debugDescription) in '\(inputKey)'")
             }
             var labels: StepLabels
             if items.allSatisfy({ if case .string = $0 { return true } else { return false } }) {
-                labels = .tokens(try items.enumerated().map { index, item in
-                    guard case .string(let s) = item, let id = tokenID(s, tokenizer: tokenizer) else {
-                        throw record.invalid("\(labelKey)[\(index)]", "label \(item.kindDescription) is not a single token")
-                    }
-                    if let allowed, !allowed.contains(id) {
-                        throw record.invalid("\(labelKey)[\(index)]", "label \(s.debugDescription) is not one of the reward tokens \(rewardTokens ?? [])")
-                    }
-                    return id
-                })
+                labels = .tokens(
+                    try items.enumerated().map { index, item in
+                        guard case .string(let s) = item, let id = tokenID(s, tokenizer: tokenizer) else {
+                            throw record.invalid("\(labelKey)[\(index)]", "label \(item.kindDescription) is not a single token")
+                        }
+                        if let allowed, !allowed.contains(id) {
+                            throw record.invalid(
+                                "\(labelKey)[\(index)]", "label \(s.debugDescription) is not one of the reward tokens \(rewardTokens ?? [])")
+                        }
+                        return id
+                    })
             } else {
-                labels = .probabilities(try items.enumerated().map { index, item in
-                    guard case .number(let p) = item else {
-                        throw record.wrongType("\(labelKey)[\(index)]", expected: "a number like the other labels (or all strings)", found: item)
-                    }
-                    guard (0...1).contains(p) else { throw record.invalid("\(labelKey)[\(index)]", "probability \(p) is not in [0, 1]") }
-                    return Float(p)
-                })
+                labels = .probabilities(
+                    try items.enumerated().map { index, item in
+                        guard case .number(let p) = item else {
+                            throw record.wrongType("\(labelKey)[\(index)]", expected: "a number like the other labels (or all strings)", found: item)
+                        }
+                        guard (0...1).contains(p) else { throw record.invalid("\(labelKey)[\(index)]", "probability \(p) is not in [0, 1]") }
+                        return Float(p)
+                    })
             }
             if ids.count > maxLen {
                 ids.removeLast(ids.count - maxLen)
@@ -71,7 +77,8 @@ func tokenID(_ token: String, tokenizer: any TextTokenizer) -> Int? {
 
 func singleTokenID(_ token: String, tokenizer: any TextTokenizer, role: String) throws -> Int {
     guard let id = tokenID(token, tokenizer: tokenizer) else {
-        throw DatasetError.invalidOption("\(role) \(token.debugDescription) is not a single token of the tokenizer (it encodes to \(tokenizer.encode(token)))")
+        throw DatasetError.invalidOption(
+            "\(role) \(token.debugDescription) is not a single token of the tokenizer (it encodes to \(tokenizer.encode(token)))")
     }
     return id
 }

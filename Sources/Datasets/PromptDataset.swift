@@ -14,9 +14,11 @@ extension Dataset where Example == PromptExample {
     /// generation prompt the model answers after.
     ///
     /// - Throws: ``DatasetError`` naming the file, line and key of a missing or mistyped value.
-    public static func load(_ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
-                            inputKey: String = "input", labelKey: String? = "label", datasourceKey: String = "datasource",
-                            promptMaxLen: Int? = nil) throws -> PromptDataset {
+    public static func load(
+        _ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
+        inputKey: String = "input", labelKey: String? = "label", datasourceKey: String = "datasource",
+        promptMaxLen: Int? = nil
+    ) throws -> PromptDataset {
         var examples: [PromptExample] = []
         for record in records {
             let text: String

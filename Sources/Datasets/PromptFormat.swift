@@ -20,12 +20,15 @@ public enum PromptFormat: Sendable, Equatable {
     /// - Throws: ``DatasetError/invalidOption(_:)`` when both a template and the chat template
     ///   are asked for, or the tokenizer has no chat template; a tokenizer error for a template
     ///   without `{}`.
-    public static func resolve(inputTemplate: String? = nil, applyChatTemplate: Bool = false,
-                               tokenizerChatTemplate: ChatTemplate? = nil, tokenizer: any TextTokenizer) throws -> PromptFormat {
+    public static func resolve(
+        inputTemplate: String? = nil, applyChatTemplate: Bool = false,
+        tokenizerChatTemplate: ChatTemplate? = nil, tokenizer: any TextTokenizer
+    ) throws -> PromptFormat {
         if applyChatTemplate {
             if let inputTemplate {
                 throw DatasetError.invalidOption(
-                    "inputTemplate \(inputTemplate.debugDescription) and applyChatTemplate are both set; the chat template already formats the prompt — drop one")
+                    "inputTemplate \(inputTemplate.debugDescription) and applyChatTemplate are both set; the chat template already formats the prompt — drop one"
+                )
             }
             guard let template = tokenizerChatTemplate ?? tokenizer.chatTemplate else {
                 throw DatasetError.invalidOption("applyChatTemplate is set but the tokenizer has no chat template; pass tokenizerChatTemplate")

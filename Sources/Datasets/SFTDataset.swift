@@ -25,9 +25,11 @@ extension Dataset where Example == SFTExample {
     ///                                format: .template(InputTemplate("Q: {}\nA: ")), maxLen: 256)
     /// ```
     /// - Throws: ``DatasetError`` naming the file, line and key of a missing or mistyped value.
-    public static func load(_ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
-                            inputKey: String = "input", outputKey: String? = "output", multiturn: Bool = false,
-                            pretrainMode: Bool = false, maxLen: Int = 2048) throws -> SFTDataset {
+    public static func load(
+        _ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
+        inputKey: String = "input", outputKey: String? = "output", multiturn: Bool = false,
+        pretrainMode: Bool = false, maxLen: Int = 2048
+    ) throws -> SFTDataset {
         try checkMaxLen(maxLen)
         let eos = try eosID(tokenizer)
         var examples: [SFTExample] = []
@@ -66,8 +68,10 @@ extension Dataset where Example == SFTExample {
     }
 
     /// The pieces of a chat record: which messages are trained depends on `outputKey` and `multiturn`.
-    static func chatSegments(_ record: Record, template: ChatTemplate, inputKey: String, outputKey: String?,
-                             multiturn: Bool) throws -> [Segment] {
+    static func chatSegments(
+        _ record: Record, template: ChatTemplate, inputKey: String, outputKey: String?,
+        multiturn: Bool
+    ) throws -> [Segment] {
         var messages = try record.conversation(inputKey, role: "user")
         var responseStart = messages.count - 1
         if let outputKey, record.optionalValue(outputKey) != nil || !multiturn {
@@ -84,7 +88,8 @@ extension Dataset where Example == SFTExample {
             guard !trained.isEmpty else { throw record.invalid(inputKey, "multiturn conversation has no assistant message") }
         } else {
             if outputKey == nil, messages[responseStart].role != "assistant" {
-                throw record.invalid(inputKey, "the last message is the response and must be the assistant's, found role '\(messages[responseStart].role)'")
+                throw record.invalid(
+                    inputKey, "the last message is the response and must be the assistant's, found role '\(messages[responseStart].role)'")
             }
             trained = Set(responseStart..<messages.count)
         }

@@ -77,8 +77,10 @@ public struct SyntheticTask: Sendable {
     public static let rewardTokens = ["+", "-"]
 
     /// Digit sorting: `count` training and `evalCount` eval problems of `digits` random digits.
-    public static func sortDigits(count: Int = 4000, evalCount: Int = 200, digits: ClosedRange<Int> = 3...6,
-                                  rng: RNG = RNG(seed: 0)) -> SyntheticTask {
+    public static func sortDigits(
+        count: Int = 4000, evalCount: Int = 200, digits: ClosedRange<Int> = 3...6,
+        rng: RNG = RNG(seed: 0)
+    ) -> SyntheticTask {
         precondition(digits.lowerBound >= 1, "sortDigits: needs at least one digit")
         return SyntheticTask(name: "sort_digits", kind: .sortDigits(digits: digits), count: count, evalCount: evalCount, rng: rng)
     }
@@ -92,8 +94,9 @@ public struct SyntheticTask: Sendable {
     init(name: String, kind: Kind, count: Int, evalCount: Int, rng: RNG) {
         precondition(count >= 0 && evalCount >= 0, "\(name): negative split size")
         let space = kind.problemCount
-        precondition(Double(count) + Double(evalCount) <= space,
-                     "\(name): \(count) + \(evalCount) distinct problems asked for, but the task has only \(Int(space)); lower count or widen the task")
+        precondition(
+            Double(count) + Double(evalCount) <= space,
+            "\(name): \(count) + \(evalCount) distinct problems asked for, but the task has only \(Int(space)); lower count or widen the task")
         self.name = name
         self.kind = kind
         let root = rng.fork("synthetic-\(name)")
@@ -153,8 +156,10 @@ public struct SyntheticTask: Sendable {
     public func writeJSONL(to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for split in [train, eval] {
-            for (kind, records) in [("sft", split.demonstrations), ("preference", split.preferences), ("unpaired", split.unpaired),
-                                    ("prompts", split.prompts), ("process_reward", split.processRewards)] {
+            for (kind, records) in [
+                ("sft", split.demonstrations), ("preference", split.preferences), ("unpaired", split.unpaired),
+                ("prompts", split.prompts), ("process_reward", split.processRewards),
+            ] {
                 try JSONLines.write(records, to: (directory as NSString).appendingPathComponent("\(split.name)_\(kind).jsonl"))
             }
         }
@@ -186,8 +191,9 @@ extension SyntheticTask.Kind {
         case .sortDigits(let digits):
             let n = digits.lowerBound + rng.int(below: digits.count)
             let values = (0..<n).map { _ in rng.int(below: 10) }
-            return SyntheticProblem(prompt: values.map(String.init).joined(separator: " ") + "=",
-                                    answer: values.sorted().map(String.init).joined())
+            return SyntheticProblem(
+                prompt: values.map(String.init).joined(separator: " ") + "=",
+                answer: values.sorted().map(String.init).joined())
         case .addition(let maxOperand):
             let a = rng.int(below: maxOperand + 1), b = rng.int(below: maxOperand + 1)
             return SyntheticProblem(prompt: "\(a)+\(b)=", answer: String(a + b))
@@ -258,11 +264,15 @@ extension SyntheticTask.Kind {
             let wrong = wrongAnswer(p, rng: &stream)
             let line = i + 1
             demonstrations.append(Record(["input": .string(p.prompt), "output": .string(p.answer)], file: file, line: line))
-            preferences.append(Record(["prompt": .string(p.prompt), "chosen": .string(p.answer), "rejected": .string(wrong)],
-                                      file: file, line: line))
+            preferences.append(
+                Record(
+                    ["prompt": .string(p.prompt), "chosen": .string(p.answer), "rejected": .string(wrong)],
+                    file: file, line: line))
             let desirable = i % 2 == 0
-            unpaired.append(Record(["input": .string(p.prompt), "output": .string(desirable ? p.answer : wrong), "label": .bool(desirable)],
-                                   file: file, line: line))
+            unpaired.append(
+                Record(
+                    ["input": .string(p.prompt), "output": .string(desirable ? p.answer : wrong), "label": .bool(desirable)],
+                    file: file, line: line))
             prompts.append(Record(["input": .string(p.prompt), "label": .string(p.answer), "datasource": .string(task)], file: file, line: line))
             let response = Array(i % 2 == 0 ? p.answer : wrong), answer = Array(p.answer)
             var text = p.prompt
@@ -275,7 +285,8 @@ extension SyntheticTask.Kind {
             }
             processRewards.append(Record(["input": .string(text), "label": .array(labels)], file: file, line: line))
         }
-        return SyntheticSplit(name: name, problems: problems, demonstrations: demonstrations, preferences: preferences,
-                              unpaired: unpaired, prompts: prompts, processRewards: processRewards)
+        return SyntheticSplit(
+            name: name, problems: problems, demonstrations: demonstrations, preferences: preferences,
+            unpaired: unpaired, prompts: prompts, processRewards: processRewards)
     }
 }

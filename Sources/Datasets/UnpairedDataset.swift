@@ -12,9 +12,11 @@ extension Dataset where Example == UnpairedExample {
     /// whether it is desirable: a boolean, or a number 1 / 0.
     ///
     /// - Throws: ``DatasetError`` naming the file, line and key of a missing or mistyped value.
-    public static func load(_ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
-                            inputKey: String = "input", outputKey: String? = "output", labelKey: String = "label",
-                            maxLen: Int = 2048) throws -> UnpairedDataset {
+    public static func load(
+        _ records: [Record], tokenizer: any TextTokenizer, format: PromptFormat = .plain,
+        inputKey: String = "input", outputKey: String? = "output", labelKey: String = "label",
+        maxLen: Int = 2048
+    ) throws -> UnpairedDataset {
         try checkMaxLen(maxLen)
         let eos = try eosID(tokenizer)
         var examples: [UnpairedExample] = []
@@ -39,9 +41,10 @@ extension Dataset where Example == UnpairedExample {
                 skipped.append(SkippedRecord(file: record.file, line: record.line, reason: reason))
                 continue
             }
-            examples.append(UnpairedExample(
-                promptIDs: pair.prompt, responseIDs: fitResponse(pair.response, promptLength: pair.prompt.count, maxLen: maxLen, eos: eos),
-                label: label))
+            examples.append(
+                UnpairedExample(
+                    promptIDs: pair.prompt, responseIDs: fitResponse(pair.response, promptLength: pair.prompt.count, maxLen: maxLen, eos: eos),
+                    label: label))
         }
         return UnpairedDataset(examples: examples, skipped: skipped)
     }

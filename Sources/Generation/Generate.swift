@@ -50,8 +50,10 @@ public struct Completion: Codable, Equatable, Sendable {
 /// - Parameters:
 ///   - prompts: Token ids, each non-empty.
 ///   - onToken: Called with `(sample index, token)` as each token is chosen (for streaming).
-public func generate(model: CausalLM, prompts: [[Int]], params: SamplingParams, rng: RNG,
-                     onToken: ((Int, Int) -> Void)? = nil) throws -> [Completion] {
+public func generate(
+    model: CausalLM, prompts: [[Int]], params: SamplingParams, rng: RNG,
+    onToken: ((Int, Int) -> Void)? = nil
+) throws -> [Completion] {
     try generate(model: model, prompts: prompts, params: params, streams: prompts.indices.map { rng.fork($0) }, onToken: onToken)
 }
 
@@ -60,8 +62,10 @@ public func generate(model: CausalLM, prompts: [[Int]], params: SamplingParams, 
 /// A sample's tokens depend only on its prompt and its stream: give each sample a stream named
 /// by what it is (`rng.fork("prompt \(id) sample \(k)")`) and the samples do not change when the
 /// batch is reordered, split or merged.
-public func generate(model: CausalLM, prompts: [[Int]], params: SamplingParams, streams: [RNG],
-                     onToken: ((Int, Int) -> Void)? = nil) throws -> [Completion] {
+public func generate(
+    model: CausalLM, prompts: [[Int]], params: SamplingParams, streams: [RNG],
+    onToken: ((Int, Int) -> Void)? = nil
+) throws -> [Completion] {
     try params.validate()
     guard streams.count == prompts.count else {
         throw GenerationError.invalidParameter("\(streams.count) random streams for \(prompts.count) prompts")

@@ -24,8 +24,10 @@ public struct SamplingParams: Codable, Equatable, Sendable {
     public var greedy: Bool
 
     /// Defaults: plain sampling at temperature 1, 128 new tokens, no stop tokens.
-    public init(temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int = 128,
-                stopTokenIDs: [Int] = [], stopSequences: [[Int]] = [], greedy: Bool = false) {
+    public init(
+        temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int = 128,
+        stopTokenIDs: [Int] = [], stopSequences: [[Int]] = [], greedy: Bool = false
+    ) {
         self.temperature = temperature
         self.topP = topP
         self.topK = topK

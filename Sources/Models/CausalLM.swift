@@ -33,8 +33,9 @@ public final class CausalLM {
         if config.tieWordEmbeddings {
             lmHead = Linear(name: "lm_head", sharing: transformer.tokenEmbedding)
         } else {
-            lmHead = Linear(name: "lm_head", inFeatures: config.hiddenSize, outFeatures: config.vocabSize, bias: false,
-                            std: config.initializerRange, rng: rng)
+            lmHead = Linear(
+                name: "lm_head", inFeatures: config.hiddenSize, outFeatures: config.vocabSize, bias: false,
+                std: config.initializerRange, rng: rng)
         }
     }
 
@@ -83,10 +84,13 @@ public final class CausalLM {
     // MARK: Forward
 
     /// Hidden states after the final norm, `[B, T, D]`; see ``Transformer/forward(ids:batch:length:positions:segments:keyMask:cache:)``.
-    public func forward(ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
-                        keyMask: [Bool]? = nil, cache: KVCache? = nil) throws -> Tensor {
-        try transformer.forward(ids: ids, batch: batch, length: length, positions: positions, segments: segments,
-                                keyMask: keyMask, cache: cache)
+    public func forward(
+        ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
+        keyMask: [Bool]? = nil, cache: KVCache? = nil
+    ) throws -> Tensor {
+        try transformer.forward(
+            ids: ids, batch: batch, length: length, positions: positions, segments: segments,
+            keyMask: keyMask, cache: cache)
     }
 
     /// The LM head: `[..., D] → [..., V]`.
@@ -95,10 +99,14 @@ public final class CausalLM {
     }
 
     /// `logits(forward(...))`, `[B, T, V]`.
-    public func logits(ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
-                       keyMask: [Bool]? = nil, cache: KVCache? = nil) throws -> Tensor {
-        try logits(forward(ids: ids, batch: batch, length: length, positions: positions, segments: segments,
-                           keyMask: keyMask, cache: cache))
+    public func logits(
+        ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
+        keyMask: [Bool]? = nil, cache: KVCache? = nil
+    ) throws -> Tensor {
+        try logits(
+            forward(
+                ids: ids, batch: batch, length: length, positions: positions, segments: segments,
+                keyMask: keyMask, cache: cache))
     }
 
     /// An empty KV cache for `batch` rows of up to `capacity` tokens.

@@ -118,8 +118,9 @@ extension CausalLM {
     /// Bytes the decode kernels read per token (packed weights where present, else Float32).
     public var decodeBytesPerToken: Int {
         linearLayers.reduce(0) { total, layer in
-            total + (layer.packed?.byteCount
-                ?? Int((layer.repackFormat ?? .f32).bytesPerValue * Double(layer.inFeatures * layer.outFeatures)))
+            total
+                + (layer.packed?.byteCount
+                    ?? Int((layer.repackFormat ?? .f32).bytesPerValue * Double(layer.inFeatures * layer.outFeatures)))
         }
     }
 }

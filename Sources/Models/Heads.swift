@@ -46,8 +46,9 @@ public final class ScalarModel {
         }
         self.config = config
         transformer = Transformer(config: config, rng: rng)
-        head = Linear(name: kind.headName, inFeatures: config.hiddenSize, outFeatures: 1, bias: false,
-                      std: 1 / Float(config.hiddenSize + 1), rng: rng)
+        head = Linear(
+            name: kind.headName, inFeatures: config.hiddenSize, outFeatures: 1, bias: false,
+            std: 1 / Float(config.hiddenSize + 1), rng: rng)
     }
 
     /// A reward model or critic starting from a language model's stack (weights copied), with a
@@ -98,17 +99,22 @@ public final class ScalarModel {
     }
 
     /// The head on every token: `[B, T]`. Arguments as ``Transformer/forward(ids:batch:length:positions:segments:keyMask:cache:)``.
-    public func values(ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
-                       keyMask: [Bool]? = nil) throws -> Tensor {
-        let hidden = try transformer.forward(ids: ids, batch: batch, length: length, positions: positions,
-                                             segments: segments, keyMask: keyMask)
+    public func values(
+        ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
+        keyMask: [Bool]? = nil
+    ) throws -> Tensor {
+        let hidden = try transformer.forward(
+            ids: ids, batch: batch, length: length, positions: positions,
+            segments: segments, keyMask: keyMask)
         return try head(hidden).reshaped([batch, length])
     }
 
     /// The head at chosen tokens: `[indices.count]`, where each index is a flat position
     /// `row · length + t` (the last token of each sequence, or of each packed sample).
-    public func scores(ids: [Int], batch: Int, length: Int, at indices: [Int], positions: [Int]? = nil,
-                       segments: [Int]? = nil, keyMask: [Bool]? = nil) throws -> Tensor {
+    public func scores(
+        ids: [Int], batch: Int, length: Int, at indices: [Int], positions: [Int]? = nil,
+        segments: [Int]? = nil, keyMask: [Bool]? = nil
+    ) throws -> Tensor {
         guard !indices.isEmpty, indices.allSatisfy({ $0 >= 0 && $0 < batch * length }) else {
             throw ModelError.invalidInput("scores: indices must be flat positions in 0..<\(batch * length), got \(indices)")
         }

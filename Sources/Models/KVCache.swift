@@ -137,8 +137,10 @@ public final class KVCache {
         guard let t = pending else { throw ModelError.invalidInput("KVCache: attend outside a step") }
         let dh = headDim, hkv = kvHeads, c = capacity, b = batch
         guard q.rank == 4, q.shape[0] == b, q.shape[2] == t, q.shape[3] == dh, q.shape[1] % hkv == 0,
-              k.shape == [b, hkv, t, dh], v.shape == [b, hkv, t, dh] else {
-            throw ModelError.invalidInput("KVCache: q \(q.shape), k \(k.shape), v \(v.shape) do not fit a cache of batch \(b), \(hkv) KV heads of size \(dh), step \(t)")
+            k.shape == [b, hkv, t, dh], v.shape == [b, hkv, t, dh]
+        else {
+            throw ModelError.invalidInput(
+                "KVCache: q \(q.shape), k \(k.shape), v \(v.shape) do not fit a cache of batch \(b), \(hkv) KV heads of size \(dh), step \(t)")
         }
         let h = q.shape[1], groups = h / hkv
         let start = length, total = length + t
@@ -173,9 +175,10 @@ public final class KVCache {
                         let limit = start + i
                         while visible < cols.count && cols[visible] <= limit { visible += 1 }
                         let firstHead = kvHead * groups
-                        KVCache.attendGroup(q: q + ((row * h + firstHead) * t + i) * dh, qStride: t * dh, heads: groups,
-                                            keys: kBase, values: vBase, columns: cols, count: visible, dh: dh, scale: scale,
-                                            scores: &scores, out: o + ((row * t + i) * h + firstHead) * dh)
+                        KVCache.attendGroup(
+                            q: q + ((row * h + firstHead) * t + i) * dh, qStride: t * dh, heads: groups,
+                            keys: kBase, values: vBase, columns: cols, count: visible, dh: dh, scale: scale,
+                            scores: &scores, out: o + ((row * t + i) * h + firstHead) * dh)
                     }
                 }
                 if work >= 1 << 16 {
@@ -195,9 +198,11 @@ public final class KVCache {
     /// if it were alone: the group only shares the loads of K and V (the C kernel
     /// `rlhf_attend_group`).
     @inline(__always)
-    static func attendGroup(q: UnsafePointer<Float>, qStride: Int, heads: Int, keys: UnsafePointer<Float>,
-                            values: UnsafePointer<Float>, columns: [Int], count: Int, dh: Int, scale: Float,
-                            scores: inout [Float], out: UnsafeMutablePointer<Float>) {
+    static func attendGroup(
+        q: UnsafePointer<Float>, qStride: Int, heads: Int, keys: UnsafePointer<Float>,
+        values: UnsafePointer<Float>, columns: [Int], count: Int, dh: Int, scale: Float,
+        scores: inout [Float], out: UnsafeMutablePointer<Float>
+    ) {
         columns.withUnsafeBufferPointer { cols in
             scores.withUnsafeMutableBufferPointer { p in
                 rlhf_attend_group(q, qStride, heads, keys, values, cols.baseAddress, count, dh, scale, p.baseAddress, out)
@@ -236,12 +241,15 @@ public final class KVCache {
         guard capacity >= length else {
             throw ModelError.invalidInput("KVCache.leftAligned: capacity \(capacity) is below the longest prefix \(length)")
         }
-        for cache in caches where cache.layerCount != first.layerCount || cache.kvHeads != first.kvHeads
-            || cache.headDim != first.headDim || cache.pending != nil {
+        for cache in caches
+        where cache.layerCount != first.layerCount || cache.kvHeads != first.kvHeads
+            || cache.headDim != first.headDim || cache.pending != nil
+        {
             throw ModelError.invalidInput("KVCache.leftAligned: caches of different models, or one in the middle of a step")
         }
-        let result = KVCache(batch: caches.map(\.batch).reduce(0, +), capacity: capacity, layers: first.layerCount,
-                             kvHeads: first.kvHeads, headDim: first.headDim)
+        let result = KVCache(
+            batch: caches.map(\.batch).reduce(0, +), capacity: capacity, layers: first.layerCount,
+            kvHeads: first.kvHeads, headDim: first.headDim)
         let dh = first.headDim
         var row = 0
         for cache in caches {

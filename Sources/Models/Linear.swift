@@ -41,8 +41,10 @@ public final class Linear {
     var repackFormat: PackedFormat?
 
     /// A layer with weights drawn from `N(0, std²)` and zero bias (HF's `_init_weights`).
-    init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool, layout: Layout = .outputMajor,
-         std: Float, rng: RNG?) {
+    init(
+        name: String, inFeatures: Int, outFeatures: Int, bias: Bool, layout: Layout = .outputMajor,
+        std: Float, rng: RNG?
+    ) {
         self.name = name
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures

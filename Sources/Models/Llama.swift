@@ -60,10 +60,12 @@ final class LlamaLayer: DecoderLayer {
     func callAsFunction(_ x: Tensor, layer: Int, context: ForwardContext) throws -> Tensor {
         let b = context.batch, t = context.length
         let n = try inputLayernorm(x)
-        let q = try rope(splitHeads(qProj(n), batch: b, length: t, heads: heads, headDim: headDim),
-                         positions: context.positions, theta: ropeTheta)
-        let k = try rope(splitHeads(kProj(n), batch: b, length: t, heads: kvHeads, headDim: headDim),
-                         positions: context.positions, theta: ropeTheta)
+        let q = try rope(
+            splitHeads(qProj(n), batch: b, length: t, heads: heads, headDim: headDim),
+            positions: context.positions, theta: ropeTheta)
+        let k = try rope(
+            splitHeads(kProj(n), batch: b, length: t, heads: kvHeads, headDim: headDim),
+            positions: context.positions, theta: ropeTheta)
         let v = try splitHeads(vProj(n), batch: b, length: t, heads: kvHeads, headDim: headDim)
         let attended = try attention(q: q, k: k, v: v, layer: layer, context: context, heads: heads, headDim: headDim)
         let h = try x + oProj(attended)

@@ -195,7 +195,8 @@ extension CausalLM {
         }
         if let bias = json["bias"] as? String, bias != "none" { throw unsupported("bias", "\(bias) is not supported; only none") }
         for key in ["rank_pattern", "alpha_pattern", "layers_to_transform", "modules_to_save"] {
-            let empty = json[key] == nil || json[key] is NSNull || (json[key] as? [Any])?.isEmpty == true
+            let empty =
+                json[key] == nil || json[key] is NSNull || (json[key] as? [Any])?.isEmpty == true
                 || (json[key] as? [String: Any])?.isEmpty == true
             if !empty { throw unsupported(key, "not supported: every targeted layer must have the same rank and alpha") }
         }
@@ -207,7 +208,9 @@ extension CausalLM {
         let file = try SafetensorsFile(url: weightsURL)
         let targets = transformer.linears.filter { lora.matches($0.name) }
         guard !targets.isEmpty else {
-            throw ModelError.loraTargetsNotFound(targets: lora.targetModules, available: Set(linearLayers.map { $0.name.split(separator: ".").last.map(String.init) ?? $0.name }).sorted())
+            throw ModelError.loraTargetsNotFound(
+                targets: lora.targetModules,
+                available: Set(linearLayers.map { $0.name.split(separator: ".").last.map(String.init) ?? $0.name }).sorted())
         }
         var values: [String: [Float]] = [:]
         for layer in targets {

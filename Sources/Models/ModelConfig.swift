@@ -218,12 +218,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             normEps = Float(try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6)
             let rope = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
             if let type = rope?.ropeType, type != "default" {
-                throw ModelError.invalidConfig(source: nil, key: "rope_parameters.rope_type", message: "\"\(type)\" is not supported; only \"default\" RoPE is")
+                throw ModelError.invalidConfig(
+                    source: nil, key: "rope_parameters.rope_type", message: "\"\(type)\" is not supported; only \"default\" RoPE is")
             }
             if c.contains(.ropeScaling), (try? c.decodeNil(forKey: .ropeScaling)) == false {
                 let scaling = try? c.decode(RopeParameters.self, forKey: .ropeScaling)
                 if scaling?.ropeType != "default" {
-                    throw ModelError.invalidConfig(source: nil, key: "rope_scaling", message: "RoPE scaling is not supported; remove it or set it to null")
+                    throw ModelError.invalidConfig(
+                        source: nil, key: "rope_scaling", message: "RoPE scaling is not supported; remove it or set it to null")
                 }
             }
             let theta = try rope?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10_000
@@ -233,7 +235,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
             activation = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
             guard activation == "silu" else {
-                throw ModelError.invalidConfig(source: nil, key: "hidden_act", message: "\"\(activation)\" is not supported; Llama models here use \"silu\"")
+                throw ModelError.invalidConfig(
+                    source: nil, key: "hidden_act", message: "\"\(activation)\" is not supported; Llama models here use \"silu\"")
             }
         case .gpt2:
             hiddenSize = try required(Int.self, .nEmbd)
@@ -250,7 +253,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             mlpBias = true
             activation = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? "gelu_new"
             guard ["gelu_new", "gelu_pytorch_tanh"].contains(activation) else {
-                throw ModelError.invalidConfig(source: nil, key: "activation_function", message: "\"\(activation)\" is not supported; GPT-2 models here use \"gelu_new\" (GELU, tanh approximation)")
+                throw ModelError.invalidConfig(
+                    source: nil, key: "activation_function",
+                    message: "\"\(activation)\" is not supported; GPT-2 models here use \"gelu_new\" (GELU, tanh approximation)")
             }
             if try c.decodeIfPresent(Bool.self, forKey: .scaleAttnWeights) == false {
                 throw ModelError.invalidConfig(source: nil, key: "scale_attn_weights", message: "false is not supported")
@@ -270,7 +275,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try c.encode(shortest(initializerRange), forKey: .initializerRange)
         try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
         try c.encode(bosTokenID, forKey: .bosTokenID)
-        if eosTokenIDs.count == 1 { try c.encode(eosTokenIDs[0], forKey: .eosTokenID) } else if !eosTokenIDs.isEmpty {
+        if eosTokenIDs.count == 1 {
+            try c.encode(eosTokenIDs[0], forKey: .eosTokenID)
+        } else if !eosTokenIDs.isEmpty {
             try c.encode(eosTokenIDs, forKey: .eosTokenID)
         } else {
             try c.encodeNil(forKey: .eosTokenID)
@@ -319,9 +326,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         func fail(_ key: String, _ message: String) -> ModelError {
             ModelError.invalidConfig(source: source, key: key, message: message)
         }
-        for (key, value) in [("vocab_size", vocabSize), ("hidden size", hiddenSize), ("intermediate size", intermediateSize),
-                             ("layers", layers), ("heads", heads), ("kv heads", kvHeads), ("head_dim", headDim),
-                             ("max positions", maxPositions)] where value <= 0 {
+        for (key, value) in [
+            ("vocab_size", vocabSize), ("hidden size", hiddenSize), ("intermediate size", intermediateSize),
+            ("layers", layers), ("heads", heads), ("kv heads", kvHeads), ("head_dim", headDim),
+            ("max positions", maxPositions),
+        ] where value <= 0 {
             throw fail(key, "must be positive, got \(value)")
         }
         guard heads % kvHeads == 0 else {

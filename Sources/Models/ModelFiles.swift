@@ -31,8 +31,9 @@ struct CheckpointFiles {
         if fm.fileExists(atPath: single.path) { return CheckpointFiles(config: config, weights: [single]) }
         let index = folder.appendingPathComponent("model.safetensors.index.json")
         if let data = try? Data(contentsOf: index),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let map = object["weight_map"] as? [String: String] {
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let map = object["weight_map"] as? [String: String]
+        {
             let shards = Set(map.values).sorted().map { folder.appendingPathComponent($0) }
             return CheckpointFiles(config: config, weights: shards)
         }
@@ -71,8 +72,9 @@ extension CausalLM {
         let files = try CheckpointFiles.locate(location, configFile: configFile)
         let config = try ModelConfig.load(files.config)
         if config.architectures.contains(where: { $0.hasSuffix("ForSequenceClassification") }) {
-            throw ModelError.invalidConfig(source: files.config.path, key: "architectures",
-                                           message: "\(config.architectures) is a reward model; load it with ScalarModel.load")
+            throw ModelError.invalidConfig(
+                source: files.config.path, key: "architectures",
+                message: "\(config.architectures) is a reward model; load it with ScalarModel.load")
         }
         let model = CausalLM(config: config, initializer: nil)
         let source = files.weights.map(\.path).joined(separator: ", ")

@@ -76,7 +76,8 @@ public final class PackedMatrix {
         }
         let expected = Int(format.bytesPerValue * 32) * (inFeatures / 32) * outFeatures
         guard blocks.count == expected else {
-            throw ModelError.invalidInput("PackedMatrix: \(blocks.count) bytes of \(format) blocks, [\(outFeatures), \(inFeatures)] needs \(expected)")
+            throw ModelError.invalidInput(
+                "PackedMatrix: \(blocks.count) bytes of \(format) blocks, [\(outFeatures), \(inFeatures)] needs \(expected)")
         }
         self.format = format
         self.outFeatures = outFeatures
@@ -180,15 +181,19 @@ enum PackedKernels {
         max(1, min(16, out / 2, out * n * rows / 65_536))
     }
 
-    static func f32(_ w: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int,
-                    y: UnsafeMutablePointer<Float>) {
+    static func f32(
+        _ w: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int,
+        y: UnsafeMutablePointer<Float>
+    ) {
         run(rlhf_matvec_f32, UnsafeRawPointer(w), x: x, rows: rows, out: out, in: n, y: y)
     }
 
     /// Runs `kernel` over chunks of the outputs (boundaries from the shape alone), on whichever
     /// thread is free; each output is computed whole by one thread.
-    static func run(_ kernel: (UnsafeRawPointer?, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?, Int) -> Void,
-                    _ w: UnsafeRawPointer, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int, y: UnsafeMutablePointer<Float>) {
+    static func run(
+        _ kernel: (UnsafeRawPointer?, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?, Int) -> Void,
+        _ w: UnsafeRawPointer, x: UnsafePointer<Float>, rows: Int, out: Int, in n: Int, y: UnsafeMutablePointer<Float>
+    ) {
         guard out > 0, rows > 0 else { return }
         let chunks = chunkCount(out: out, in: n, rows: rows)
         Parallel.perform(chunks) { c in

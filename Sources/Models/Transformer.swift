@@ -161,8 +161,10 @@ public final class Transformer {
     ///   - segments: B·T sample ids for packed rows: no attention across samples.
     ///   - keyMask: B·T flags, false for padding tokens (never attended to).
     ///   - cache: Keys and values of the tokens before these; they are appended (needs `withNoGrad`).
-    public func forward(ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
-                        keyMask: [Bool]? = nil, cache: KVCache? = nil) throws -> Tensor {
+    public func forward(
+        ids: [Int], batch: Int, length: Int, positions: [Int]? = nil, segments: [Int]? = nil,
+        keyMask: [Bool]? = nil, cache: KVCache? = nil
+    ) throws -> Tensor {
         let n = batch * length
         guard batch > 0, length > 0, ids.count == n else {
             throw ModelError.invalidInput("forward: \(ids.count) ids for batch \(batch) × length \(length)")
@@ -187,8 +189,9 @@ public final class Transformer {
             if positions == nil { positions = defaults }
         }
         let resolved = positions ?? Transformer.defaultPositions(batch: batch, length: length, keyMask: keyMask)
-        let context = ForwardContext(batch: batch, length: length, positions: resolved, segments: segments,
-                                     keyMask: keyMask, cache: cache)
+        let context = ForwardContext(
+            batch: batch, length: length, positions: resolved, segments: segments,
+            keyMask: keyMask, cache: cache)
         do {
             if let table = positionEmbedding, let bad = resolved.first(where: { $0 < 0 || $0 >= table.shape[0] }) {
                 throw ModelError.invalidInput("forward: position \(bad) is outside GPT-2's \(table.shape[0]) learned positions (n_positions)")

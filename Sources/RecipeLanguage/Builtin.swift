@@ -41,8 +41,10 @@ public struct Builtin {
         public var isVariadic: Bool
         public var doc: String
 
-        public init(label: String?, name: String, type: ValueType, default defaultValue: Value? = nil,
-                    variadic: Bool = false, doc: String = "") {
+        public init(
+            label: String?, name: String, type: ValueType, default defaultValue: Value? = nil,
+            variadic: Bool = false, doc: String = ""
+        ) {
             self.label = label
             self.name = name
             self.type = type
@@ -52,14 +54,18 @@ public struct Builtin {
         }
 
         /// A labeled parameter: `beta: Double = 0.1`.
-        public static func labeled(_ label: String, _ type: ValueType, default defaultValue: Value? = nil,
-                                   doc: String = "") -> Parameter {
+        public static func labeled(
+            _ label: String, _ type: ValueType, default defaultValue: Value? = nil,
+            doc: String = ""
+        ) -> Parameter {
             Parameter(label: label, name: label, type: type, default: defaultValue, doc: doc)
         }
 
         /// A parameter passed without a label: `_ policy: Model`.
-        public static func positional(_ name: String, _ type: ValueType, default defaultValue: Value? = nil,
-                                      doc: String = "") -> Parameter {
+        public static func positional(
+            _ name: String, _ type: ValueType, default defaultValue: Value? = nil,
+            doc: String = ""
+        ) -> Parameter {
             Parameter(label: nil, name: name, type: type, default: defaultValue, doc: doc)
         }
 
@@ -100,9 +106,11 @@ public struct Builtin {
     /// Runs the builtin; the host is the one running the recipe (`print` writes through it).
     public var implementation: (Arguments, RecipeHost) throws -> Value
 
-    public init(_ name: String, kind: Kind = .function, doc: String, parameters: [Parameter] = [],
-                returns: ValueType = .void, mutating: Bool = false,
-                _ implementation: @escaping (Arguments, RecipeHost) throws -> Value) {
+    public init(
+        _ name: String, kind: Kind = .function, doc: String, parameters: [Parameter] = [],
+        returns: ValueType = .void, mutating: Bool = false,
+        _ implementation: @escaping (Arguments, RecipeHost) throws -> Value
+    ) {
         self.name = name
         self.kind = kind
         self.doc = doc

@@ -8,16 +8,18 @@ extension BuiltinArea {
 
     /// The labels Swift gives the pairs of `enumerated()` and of a dictionary's elements.
     private static var tupleLabels: [Builtin] {
-        [("offset", 0, "The position, in a pair from `enumerated()`."), ("element", 1, "The element, in a pair from `enumerated()`."),
-         ("key", 0, "The key, in a pair from iterating a dictionary."), ("value", 1, "The value, in a pair from iterating a dictionary.")]
-            .map { name, index, doc in
-                Builtin(name, kind: .property("Tuple"), doc: doc, returns: .any) { args, _ in
-                    guard case .tuple(let elements) = try args.receiverValue(), elements.count == 2 else {
-                        throw RecipeError(.type, "`.\(name)` needs a pair")
-                    }
-                    return elements[index]
+        [
+            ("offset", 0, "The position, in a pair from `enumerated()`."), ("element", 1, "The element, in a pair from `enumerated()`."),
+            ("key", 0, "The key, in a pair from iterating a dictionary."), ("value", 1, "The value, in a pair from iterating a dictionary."),
+        ]
+        .map { name, index, doc in
+            Builtin(name, kind: .property("Tuple"), doc: doc, returns: .any) { args, _ in
+                guard case .tuple(let elements) = try args.receiverValue(), elements.count == 2 else {
+                    throw RecipeError(.type, "`.\(name)` needs a pair")
                 }
+                return elements[index]
             }
+        }
     }
 
     private static func readers(for type: String) -> [Builtin] {
@@ -26,8 +28,10 @@ extension BuiltinArea {
                 try body(try args.receiverValue().asArray())
             }
         }
-        func method(_ name: String, _ doc: String, _ parameters: [Builtin.Parameter] = [], _ returns: ValueType,
-                    _ body: @escaping ([Value], Arguments) throws -> Value) -> Builtin {
+        func method(
+            _ name: String, _ doc: String, _ parameters: [Builtin.Parameter] = [], _ returns: ValueType,
+            _ body: @escaping ([Value], Arguments) throws -> Value
+        ) -> Builtin {
             Builtin(name, kind: .method(type), doc: doc, parameters: parameters, returns: returns) { args, _ in
                 try body(try args.receiverValue().asArray(), args)
             }
@@ -45,14 +49,18 @@ extension BuiltinArea {
                 let f = try args.function("transform")
                 return .array(try elements.map { try f.call([$0]) })
             },
-            method("filter", "The elements for which `isIncluded` is true.", [.positional("isIncluded", predicate)],
-                   .array(.any)) { elements, args in
+            method(
+                "filter", "The elements for which `isIncluded` is true.", [.positional("isIncluded", predicate)],
+                .array(.any)
+            ) { elements, args in
                 let f = try args.function("isIncluded")
                 return .array(try elements.filter { try f.call([$0]).asBool() })
             },
-            method("reduce", "Combines the elements with `next`, starting from `initialResult`: `xs.reduce(0, +)`.",
-                   [.positional("initialResult", .any), .positional("nextPartialResult", .function(parameters: [.any, .any], returns: .any))],
-                   .any) { elements, args in
+            method(
+                "reduce", "Combines the elements with `next`, starting from `initialResult`: `xs.reduce(0, +)`.",
+                [.positional("initialResult", .any), .positional("nextPartialResult", .function(parameters: [.any, .any], returns: .any))],
+                .any
+            ) { elements, args in
                 let f = try args.function("nextPartialResult")
                 var result = args["initialResult"]
                 // `reduce(0, +)` over Doubles: Swift types the literal 0 as a Double.
@@ -79,13 +87,17 @@ extension BuiltinArea {
                 let f = try args.function("predicate")
                 return .bool(try elements.allSatisfy { try f.call([$0]).asBool() })
             },
-            method("firstIndex", "The index of the first element equal to `of`, or nil.", [.labeled("of", .any)],
-                   .optional(.int)) { elements, args in
+            method(
+                "firstIndex", "The index of the first element equal to `of`, or nil.", [.labeled("of", .any)],
+                .optional(.int)
+            ) { elements, args in
                 let target = args["of"]
                 return try elements.firstIndex { try $0.isEqual(to: target) }.map(Value.int) ?? .none
             },
-            method("firstIndex", "The index of the first element for which `where` is true, or nil.", [.labeled("where", predicate)],
-                   .optional(.int)) { elements, args in
+            method(
+                "firstIndex", "The index of the first element for which `where` is true, or nil.", [.labeled("where", predicate)],
+                .optional(.int)
+            ) { elements, args in
                 let f = try args.function("where")
                 return try elements.firstIndex { try f.call([$0]).asBool() }.map(Value.int) ?? .none
             },
@@ -97,8 +109,10 @@ extension BuiltinArea {
             method("sorted", "The elements in increasing order (numbers or strings).", [], .array(.any)) { elements, _ in
                 .array(try sortedValues(elements))
             },
-            method("sorted", "The elements ordered by `areInIncreasingOrder`.",
-                   [.labeled("by", .function(parameters: [.any, .any], returns: .bool))], .array(.any)) { elements, args in
+            method(
+                "sorted", "The elements ordered by `areInIncreasingOrder`.",
+                [.labeled("by", .function(parameters: [.any, .any], returns: .bool))], .array(.any)
+            ) { elements, args in
                 let f = try args.function("by")
                 return .array(try elements.sorted { try f.call([$0, $1]).asBool() })
             },
@@ -123,8 +137,10 @@ extension BuiltinArea {
                 elements, args in
                 .array(Array(elements.dropLast(try nonNegative(args.int("k")))))
             },
-            method("joined", "The strings joined with `separator` between them.", [.labeled("separator", .string, default: "")],
-                   .string) { elements, args in
+            method(
+                "joined", "The strings joined with `separator` between them.", [.labeled("separator", .string, default: "")],
+                .string
+            ) { elements, args in
                 let text = try elements.map { try $0.asString() }.joined(separator: try args.string("separator"))
                 guard text.count <= Limits.collectionCount else { throw RecipeError.tooLarge("string") }
                 return .string(text)
@@ -133,8 +149,10 @@ extension BuiltinArea {
     }
 
     private static var editors: [Builtin] {
-        func editor(_ name: String, _ doc: String, _ parameters: [Builtin.Parameter] = [], _ returns: ValueType = .void,
-                    _ body: @escaping (inout [Value], Arguments) throws -> Value) -> Builtin {
+        func editor(
+            _ name: String, _ doc: String, _ parameters: [Builtin.Parameter] = [], _ returns: ValueType = .void,
+            _ body: @escaping (inout [Value], Arguments) throws -> Value
+        ) -> Builtin {
             Builtin(name, kind: .method("Array"), doc: doc, parameters: parameters, returns: returns, mutating: true) {
                 args, _ in
                 var elements = try args.receiverValue().asArray()
@@ -194,8 +212,10 @@ extension BuiltinArea {
     }
 
     private static var dictionaryMembers: [Builtin] {
-        func property(_ name: String, _ doc: String, _ returns: ValueType,
-                      _ body: @escaping (RecipeDictionary) throws -> Value) -> Builtin {
+        func property(
+            _ name: String, _ doc: String, _ returns: ValueType,
+            _ body: @escaping (RecipeDictionary) throws -> Value
+        ) -> Builtin {
             Builtin(name, kind: .property("Dictionary"), doc: doc, returns: returns) { args, _ in
                 guard case .dictionary(let d) = try args.receiverValue() else { return .none }
                 return try body(d)

@@ -40,8 +40,10 @@ extension BuiltinArea {
             ) { args, host in
                 let series = try args.array("series").map { try $0.asDoubles() }
                 guard !series.isEmpty else { throw RecipeError(.missingArgument, "`chart` needs at least one series") }
-                host.show(lineChart(series, labels: try args.strings("labels"), title: try args.string("title"),
-                      xLabel: try args.string("xLabel")))
+                host.show(
+                    lineChart(
+                        series, labels: try args.strings("labels"), title: try args.string("title"),
+                        xLabel: try args.string("xLabel")))
                 return .void
             },
             Builtin(

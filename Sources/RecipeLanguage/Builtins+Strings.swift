@@ -53,30 +53,38 @@ extension BuiltinArea {
                 let other = try a.string("other")
                 return .bool(other.isEmpty || s.range(of: other) != nil)
             },
-            method("split", "The pieces between occurrences of `separator` (a single character), empty pieces dropped.",
-                   [.labeled("separator", .string)], .array(.string)) { s, a in
+            method(
+                "split", "The pieces between occurrences of `separator` (a single character), empty pieces dropped.",
+                [.labeled("separator", .string)], .array(.string)
+            ) { s, a in
                 let separator = try a.string("separator")
                 guard separator.count == 1, let c = separator.first else {
                     throw RecipeError(.runtime, "`split(separator:)` takes one character; use `components(separatedBy:)` for longer text")
                 }
                 return .array(s.split(separator: c).map { .string(String($0)) })
             },
-            method("components", "The pieces between occurrences of `separatedBy`.", [.labeled("separatedBy", .string)],
-                   .array(.string)) { s, a in
+            method(
+                "components", "The pieces between occurrences of `separatedBy`.", [.labeled("separatedBy", .string)],
+                .array(.string)
+            ) { s, a in
                 let separator = try a.string("separatedBy")
                 guard !separator.isEmpty else { throw RecipeError(.runtime, "the separator must not be empty") }
                 return .array(s.components(separatedBy: separator).map(Value.string))
             },
-            method("replacingOccurrences", "The text with every `of` replaced by `with`.",
-                   [.labeled("of", .string), .labeled("with", .string)], .string) { s, a in
+            method(
+                "replacingOccurrences", "The text with every `of` replaced by `with`.",
+                [.labeled("of", .string), .labeled("with", .string)], .string
+            ) { s, a in
                 let target = try a.string("of"), replacement = try a.string("with")
                 guard !target.isEmpty else { return .string(s) }
                 let result = s.replacingOccurrences(of: target, with: replacement)
                 guard result.count <= Limits.collectionCount else { throw RecipeError.tooLarge("string") }
                 return .string(result)
             },
-            method("trimmingCharacters", "The text without leading and trailing white space (`in: .whitespaces`).",
-                   [.labeled("in", .named("CharacterSet"))], .string) { s, a in
+            method(
+                "trimmingCharacters", "The text without leading and trailing white space (`in: .whitespaces`).",
+                [.labeled("in", .named("CharacterSet"))], .string
+            ) { s, a in
                 switch try a.enumCase("in", of: "CharacterSet") {
                 case "whitespacesAndNewlines": return .string(s.trimmingCharacters(in: .whitespacesAndNewlines))
                 default: return .string(s.trimmingCharacters(in: .whitespaces))
@@ -101,15 +109,19 @@ extension BuiltinArea {
         "CharacterSet", doc: "Which characters `trimmingCharacters(in:)` removes.",
         cases: [("whitespaces", "Spaces and tabs."), ("whitespacesAndNewlines", "Spaces, tabs and line breaks.")])
 
-    private static func property(_ name: String, _ doc: String, _ returns: ValueType,
-                                 _ body: @escaping (String) throws -> Value) -> Builtin {
+    private static func property(
+        _ name: String, _ doc: String, _ returns: ValueType,
+        _ body: @escaping (String) throws -> Value
+    ) -> Builtin {
         Builtin(name, kind: .property("String"), doc: doc, returns: returns) { args, _ in
             try body(try args.receiverValue().asString())
         }
     }
 
-    private static func method(_ name: String, _ doc: String, _ parameters: [Builtin.Parameter], _ returns: ValueType,
-                               _ body: @escaping (String, Arguments) throws -> Value) -> Builtin {
+    private static func method(
+        _ name: String, _ doc: String, _ parameters: [Builtin.Parameter], _ returns: ValueType,
+        _ body: @escaping (String, Arguments) throws -> Value
+    ) -> Builtin {
         Builtin(name, kind: .method("String"), doc: doc, parameters: parameters, returns: returns) { args, _ in
             try body(try args.receiverValue().asString(), args)
         }

@@ -1,8 +1,10 @@
 /// Tab completion for the REPL, from the registry and the session's variables.
 extension Repl {
     /// Keywords offered where a statement or expression starts.
-    static let keywords = ["let", "var", "func", "for", "in", "while", "if", "else", "return", "true", "false", "guard",
-                           "break", "continue", "repeat", "nil"]
+    static let keywords = [
+        "let", "var", "func", "for", "in", "while", "if", "else", "return", "true", "false", "guard",
+        "break", "continue", "repeat", "nil",
+    ]
 
     /// The completions of the word that ends at `cursor` in `line`: `start` is where that word
     /// begins (a character offset) and each candidate replaces `line[start..<cursor]`.
@@ -28,7 +30,8 @@ extension Repl {
                 // The argument of `:help` is one word with its dots: `Model.llama`.
                 let argumentStart = String(chars).range(of: " ").map { String(chars)[..<$0.upperBound].count } ?? chars.count
                 let argument = String(chars[argumentStart...])
-                let names = interpreter.registry.builtins.map(\.qualifiedName) + Array(interpreter.registry.types.keys)
+                let names =
+                    interpreter.registry.builtins.map(\.qualifiedName) + Array(interpreter.registry.types.keys)
                     + interpreter.variables.map(\.name) + ["language"]
                 return (argumentStart, Array(Set(names.filter { $0.hasPrefix(argument) })).sorted())
             }
@@ -64,9 +67,10 @@ extension Repl {
     /// bare `.`, the cases of every enum-like type.
     private func memberCandidates(of receiver: String, context: String) -> [String] {
         if receiver.isEmpty {
-            let expected = Repl.openCall(in: context).flatMap { callee in
-                parameters(of: callee).map(\.type).compactMap(\.implicitMemberType)
-            } ?? []
+            let expected =
+                Repl.openCall(in: context).flatMap { callee in
+                    parameters(of: callee).map(\.type).compactMap(\.implicitMemberType)
+                } ?? []
             let types = expected.isEmpty ? Array(interpreter.registry.types.keys) : expected
             return types.flatMap { interpreter.registry.staticMemberNames(of: $0) }.sorted()
         }

@@ -12,8 +12,10 @@ extension Interpreter {
         }
 
         init(_ p: FunctionDecl.Parameter) {
-            (label, name, type, isOptional, isVariadic) = (p.label, p.name, p.type, p.defaultValue != nil || p.isVariadic,
-                                                            p.isVariadic)
+            (label, name, type, isOptional, isVariadic) = (
+                p.label, p.name, p.type, p.defaultValue != nil || p.isVariadic,
+                p.isVariadic
+            )
         }
 
         var shownLabel: String { label.map { "`\($0):`" } ?? "`\(name)`" }
@@ -21,15 +23,18 @@ extension Interpreter {
 
     // MARK: - Calls
 
-    func evalCall(_ callee: Expr, _ arguments: [Argument], _ scope: Scope, expecting: ValueType?,
-                  at location: RecipeLocation) throws -> Value {
+    func evalCall(
+        _ callee: Expr, _ arguments: [Argument], _ scope: Scope, expecting: ValueType?,
+        at location: RecipeLocation
+    ) throws -> Value {
         try tick(location)
         switch callee {
         case .name(let name, let nameLocation):
             if let variable = scope.lookup(name) {
                 guard case .function(let f) = variable.value else {
-                    throw RecipeError(.type, "`\(name)` is a value of type \(variable.value.typeName), not a function",
-                                      at: nameLocation)
+                    throw RecipeError(
+                        .type, "`\(name)` is a value of type \(variable.value.typeName), not a function",
+                        at: nameLocation)
                 }
                 return try callFunction(f, arguments, scope, at: location)
             }
@@ -40,8 +45,9 @@ extension Interpreter {
             throw unknownName(name, scope, at: nameLocation)
         case .member(nil, let name, let memberLocation):
             guard let type = expecting?.implicitMemberType else {
-                throw RecipeError(.type, "cannot tell which type `.\(name)(...)` belongs to; write it as `Type.\(name)(...)`",
-                                  at: memberLocation)
+                throw RecipeError(
+                    .type, "cannot tell which type `.\(name)(...)` belongs to; write it as `Type.\(name)(...)`",
+                    at: memberLocation)
             }
             return try callStatic(type, name, arguments, scope, at: memberLocation)
         case .member(let base?, let name, let memberLocation):
@@ -56,8 +62,10 @@ extension Interpreter {
         }
     }
 
-    private func callStatic(_ type: String, _ name: String, _ arguments: [Argument], _ scope: Scope,
-                            at location: RecipeLocation) throws -> Value {
+    private func callStatic(
+        _ type: String, _ name: String, _ arguments: [Argument], _ scope: Scope,
+        at location: RecipeLocation
+    ) throws -> Value {
         let members = registry.staticMembers(name, of: type)
         guard let first = members.first else { return try staticMember(type, name, at: location) }
         if first.isProperty {
@@ -70,8 +78,10 @@ extension Interpreter {
         return try callBuiltins(members, receiver: nil, arguments, scope, at: location).result
     }
 
-    private func callMethod(_ base: Expr, _ name: String, _ arguments: [Argument], _ scope: Scope,
-                            at location: RecipeLocation) throws -> Value {
+    private func callMethod(
+        _ base: Expr, _ name: String, _ arguments: [Argument], _ scope: Scope,
+        at location: RecipeLocation
+    ) throws -> Value {
         let receiver = try eval(base, scope)
         let all = registry.instanceMembers(name, of: receiver.memberTypeName)
         // `xs.first(where:)` is a method although `xs.first` is a property.
@@ -81,8 +91,9 @@ extension Interpreter {
         if first.isProperty {
             let value = try invoke(first, Arguments(builtin: first, receiver: receiver, values: [:], location: location))
             guard case .function(let f) = value else {
-                throw RecipeError(.type, "`\(name)` is a property of type \(value.typeName); remove the parentheses",
-                                  at: location)
+                throw RecipeError(
+                    .type, "`\(name)` is a property of type \(value.typeName); remove the parentheses",
+                    at: location)
             }
             return try callFunction(f, arguments, scope, at: location)
         }
@@ -98,14 +109,16 @@ extension Interpreter {
         switch base {
         case .name(let name, let location):
             if let v = scope.lookup(name), v.isConstant {
-                throw RecipeError(.type, "cannot use mutating member `\(member)` on `\(name)`: it is a `let` constant; declare it with `var`",
-                                  at: location)
+                throw RecipeError(
+                    .type, "cannot use mutating member `\(member)` on `\(name)`: it is a `let` constant; declare it with `var`",
+                    at: location)
             }
         case .subscriptCall(let inner, _, _), .tupleElement(let inner, _, _):
             try checkMutable(inner, scope, member: member)
         default:
-            throw RecipeError(.type, "cannot use mutating member `\(member)` on a value that is not a variable",
-                              at: base.location)
+            throw RecipeError(
+                .type, "cannot use mutating member `\(member)` on a value that is not a variable",
+                at: base.location)
         }
     }
 
@@ -130,8 +143,9 @@ extension Interpreter {
             return try callBuiltins(builtins, receiver: receiver, arguments, scope, at: location).result
         case .closure, .native:
             if let labeled = arguments.first(where: { $0.label != nil && !$0.isTrailingClosure }) {
-                throw RecipeError(.label, "`\(f.name)` takes its arguments without labels; remove `\(labeled.label!):`",
-                                  at: labeled.location)
+                throw RecipeError(
+                    .label, "`\(f.name)` takes its arguments without labels; remove `\(labeled.label!):`",
+                    at: labeled.location)
             }
             let values = try arguments.map { try eval($0.value, scope) }
             return try located(at: location) { try f.call(values) }
@@ -140,12 +154,15 @@ extension Interpreter {
 
     /// Matches, evaluates and checks the arguments of a builtin call, then runs it. Returns the
     /// result and, for a mutating method, the updated receiver.
-    func callBuiltins(_ builtins: [Builtin], receiver: Value?, _ arguments: [Argument], _ scope: Scope,
-                      at location: RecipeLocation) throws -> (result: Value, receiver: Value?) {
+    func callBuiltins(
+        _ builtins: [Builtin], receiver: Value?, _ arguments: [Argument], _ scope: Scope,
+        at location: RecipeLocation
+    ) throws -> (result: Value, receiver: Value?) {
         let (builtin, bound) = try Interpreter.chooseOverload(builtins, arguments, at: location)
         var values: [String: Value] = [:]
         for (i, p) in builtin.parameters.enumerated() {
-            values[p.name] = try evalBound(ParameterSpec(p), bound[i], arguments, scope, callee: builtin.displayName)
+            values[p.name] =
+                try evalBound(ParameterSpec(p), bound[i], arguments, scope, callee: builtin.displayName)
                 ?? (p.isVariadic ? .array([]) : (p.defaultValue ?? .none))
         }
         let args = Arguments(builtin: builtin, receiver: receiver, values: values, location: location)
@@ -155,8 +172,10 @@ extension Interpreter {
 
     /// The first overload whose labels fit the arguments (overloads differ by labels, like
     /// `String(_:)` and `String(repeating:count:)`), with the argument indices of each parameter.
-    static func chooseOverload(_ builtins: [Builtin], _ arguments: [Argument],
-                               at location: RecipeLocation) throws -> (Builtin, [[Int]]) {
+    static func chooseOverload(
+        _ builtins: [Builtin], _ arguments: [Argument],
+        at location: RecipeLocation
+    ) throws -> (Builtin, [[Int]]) {
         var errors: [(Builtin, Error)] = []
         for b in builtins {
             do {
@@ -189,16 +208,19 @@ extension Interpreter {
     }
 
     /// Evaluates the arguments bound to one parameter and checks their type; nil when none were passed.
-    private func evalBound(_ p: ParameterSpec, _ indices: [Int], _ arguments: [Argument], _ scope: Scope,
-                           callee: String) throws -> Value? {
+    private func evalBound(
+        _ p: ParameterSpec, _ indices: [Int], _ arguments: [Argument], _ scope: Scope,
+        callee: String
+    ) throws -> Value? {
         guard !indices.isEmpty || p.isVariadic else { return nil }
         var values: [Value] = []
         for i in indices {
             let a = arguments[i]
             let value = try eval(a.value, scope, expecting: p.type)
             guard let converted = p.type.coerce(value, integerLiteral: a.value.isIntegerLiteral) else {
-                throw RecipeError(.type, "`\(callee)` argument \(p.shownLabel) expects \(p.type), found \(value.typeName)",
-                                  at: a.value.location)
+                throw RecipeError(
+                    .type, "`\(callee)` argument \(p.shownLabel) expects \(p.type), found \(value.typeName)",
+                    at: a.value.location)
             }
             values.append(converted)
         }
@@ -207,20 +229,26 @@ extension Interpreter {
 
     /// Matches arguments to parameters by label, as Swift does: in order, each labeled parameter
     /// given with its label or left to its default. Returns the argument indices of each parameter.
-    func match(_ params: [ParameterSpec], _ args: [Argument], callee: String,
-               at location: RecipeLocation) throws -> [[Int]] {
+    func match(
+        _ params: [ParameterSpec], _ args: [Argument], callee: String,
+        at location: RecipeLocation
+    ) throws -> [[Int]] {
         try Interpreter.matchArguments(params, args, callee: callee, at: location)
     }
 
     /// `match` without an interpreter, for the checker that runs before a recipe does.
-    static func matchArguments(_ params: [ParameterSpec], _ args: [Argument], callee: String,
-                               at location: RecipeLocation) throws -> [[Int]] {
+    static func matchArguments(
+        _ params: [ParameterSpec], _ args: [Argument], callee: String,
+        at location: RecipeLocation
+    ) throws -> [[Int]] {
         let labels = params.compactMap(\.label)
         for a in args {
             guard let label = a.label, !labels.contains(label) else { continue }
             var hint = Suggestions.didYouMean(label, in: labels)
             if hint.isEmpty {
-                hint = labels.isEmpty ? "; it takes no labeled arguments"
+                hint =
+                    labels.isEmpty
+                    ? "; it takes no labeled arguments"
                     : "; its labels are " + labels.map { "`\($0)`" }.joined(separator: ", ")
             }
             throw RecipeError(.label, "`\(callee)` has no argument `\(label)`\(hint)", at: a.location)
@@ -240,7 +268,8 @@ extension Interpreter {
             if i < args.count {
                 let a = args[i]
                 // A trailing closure fills the next function parameter, whatever its label.
-                let fits = a.isTrailingClosure
+                let fits =
+                    a.isTrailingClosure
                     ? p.type.isFunction && (a.label == nil || a.label == p.label) : a.label == p.label
                 if fits {
                     bound[pi] = [i]
@@ -255,12 +284,14 @@ extension Interpreter {
                     throw RecipeError(.label, "missing argument label `\(label):` in call to `\(callee)`", at: a.location)
                 }
                 if let label = a.label, p.label == nil, !params[(pi + 1)...].contains(where: { $0.label == label }) {
-                    throw RecipeError(.label, "`\(callee)` takes its \(ordinal(pi)) argument without a label; remove `\(label):`",
-                                      at: a.location)
+                    throw RecipeError(
+                        .label, "`\(callee)` takes its \(ordinal(pi)) argument without a label; remove `\(label):`",
+                        at: a.location)
                 }
             }
-            throw RecipeError(.missingArgument, "`\(callee)` is missing its argument \(p.shownLabel) of type \(p.type)",
-                              at: location)
+            throw RecipeError(
+                .missingArgument, "`\(callee)` is missing its argument \(p.shownLabel) of type \(p.type)",
+                at: location)
         }
         if i < args.count {
             let a = args[i]
@@ -269,13 +300,15 @@ extension Interpreter {
                     throw RecipeError(.label, "`\(callee)` is given the argument `\(label)` twice", at: a.location)
                 }
                 if let later = params.indices.first(where: { $0 > target && !bound[$0].isEmpty }) {
-                    throw RecipeError(.label, "argument `\(label)` must come before \(params[later].shownLabel) in `\(callee)`",
-                                      at: a.location)
+                    throw RecipeError(
+                        .label, "argument `\(label)` must come before \(params[later].shownLabel) in `\(callee)`",
+                        at: a.location)
                 }
             }
             let given = args.count, takes = params.count
-            throw RecipeError(.label, "`\(callee)` takes \(takes) argument\(takes == 1 ? "" : "s") but \(given) were given",
-                              at: a.location)
+            throw RecipeError(
+                .label, "`\(callee)` takes \(takes) argument\(takes == 1 ? "" : "s") but \(given) were given",
+                at: a.location)
         }
         return bound
     }
@@ -290,8 +323,9 @@ extension Interpreter {
     /// Runs a recipe `func` with its argument values in parameter order.
     func callUser(_ decl: FunctionDecl, _ definingScope: Scope, _ values: [Value], at location: RecipeLocation) throws -> Value {
         guard values.count == decl.parameters.count else {
-            throw RecipeError(.label, "`\(decl.name)` takes \(decl.parameters.count) arguments but \(values.count) were given",
-                              at: location)
+            throw RecipeError(
+                .label, "`\(decl.name)` takes \(decl.parameters.count) arguments but \(values.count) were given",
+                at: location)
         }
         try enterCall(location)
         defer { callDepth -= 1 }
@@ -339,15 +373,17 @@ extension Interpreter {
         let scope = Scope(parent: definingScope)
         if let parameters = decl.parameters {
             guard parameters.count == values.count else {
-                throw RecipeError(.type, "this closure takes \(parameters.count) argument\(parameters.count == 1 ? "" : "s") but is called with \(values.count)",
-                                  at: decl.location)
+                throw RecipeError(
+                    .type, "this closure takes \(parameters.count) argument\(parameters.count == 1 ? "" : "s") but is called with \(values.count)",
+                    at: decl.location)
             }
             for (p, v) in zip(parameters, values) {
                 var value = v
                 if let type = p.type {
                     guard let converted = type.coerce(v) else {
-                        throw RecipeError(.type, "closure parameter `\(p.name)` expects \(type), found \(v.typeName)",
-                                          at: decl.location)
+                        throw RecipeError(
+                            .type, "closure parameter `\(p.name)` expects \(type), found \(v.typeName)",
+                            at: decl.location)
                     }
                     value = converted
                 }
@@ -355,8 +391,9 @@ extension Interpreter {
             }
         } else {
             guard values.count >= decl.shorthandCount else {
-                throw RecipeError(.type, "this closure uses $\(decl.shorthandCount - 1) but is called with \(values.count) argument\(values.count == 1 ? "" : "s")",
-                                  at: decl.location)
+                throw RecipeError(
+                    .type, "this closure uses $\(decl.shorthandCount - 1) but is called with \(values.count) argument\(values.count == 1 ? "" : "s")",
+                    at: decl.location)
             }
             for (i, v) in values.enumerated() { scope.declare("$\(i)", v, constant: true, type: nil) }
         }
@@ -388,9 +425,10 @@ extension Interpreter {
         return Function(name: first.displayName, parameterCount: fixed, kind: .builtin(builtins, receiver: receiver)) {
             [weak self] values in
             guard let self else { throw RecipeError(.runtime, "`\(first.displayName)` belongs to a session that has ended") }
-            let builtin = builtins.first { b in
-                values.count <= b.parameters.count || b.parameters.contains(where: \.isVariadic)
-            } ?? first
+            let builtin =
+                builtins.first { b in
+                    values.count <= b.parameters.count || b.parameters.contains(where: \.isVariadic)
+                } ?? first
             let args = Arguments(builtin, receiver: receiver, values)
             for p in builtin.parameters where !p.isVariadic {
                 let v = args[p.name]

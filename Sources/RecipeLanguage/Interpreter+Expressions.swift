@@ -64,10 +64,11 @@ extension Interpreter {
             if value.isNone { throw RecipeError(.runtime, "found nil while unwrapping with `!`", at: location) }
             return value
         case .operatorFunction(let op, _):
-            return .function(Function(name: op.rawValue, parameterCount: 2) { values in
-                guard values.count == 2 else { throw RecipeError(.runtime, "`\(op.rawValue)` takes 2 arguments") }
-                return try Operators.binary(op, values[0], values[1], promote: true).orThrow(at: nil)
-            })
+            return .function(
+                Function(name: op.rawValue, parameterCount: 2) { values in
+                    guard values.count == 2 else { throw RecipeError(.runtime, "`\(op.rawValue)` takes 2 arguments") }
+                    return try Operators.binary(op, values[0], values[1], promote: true).orThrow(at: nil)
+                })
         case .ifExpression(let s):
             return try ifExpression(s, scope, expecting: expecting)
         }
@@ -96,8 +97,9 @@ extension Interpreter {
 
     func unknownName(_ name: String, _ scope: Scope, at location: RecipeLocation) -> RecipeError {
         let candidates = scope.visibleNames + registry.globalNames
-        return RecipeError(.unknownName, "unknown name `\(name)`\(Suggestions.didYouMean(name, in: candidates))",
-                           at: location)
+        return RecipeError(
+            .unknownName, "unknown name `\(name)`\(Suggestions.didYouMean(name, in: candidates))",
+            at: location)
     }
 
     /// Whether `expr` names a registry type (and no variable hides it).
@@ -108,13 +110,16 @@ extension Interpreter {
 
     // MARK: - Members
 
-    func memberValue(_ base: Expr?, _ name: String, _ scope: Scope, expecting: ValueType?,
-                     at location: RecipeLocation) throws -> Value {
+    func memberValue(
+        _ base: Expr?, _ name: String, _ scope: Scope, expecting: ValueType?,
+        at location: RecipeLocation
+    ) throws -> Value {
         // `.bytes`: a static member of the type the context expects.
         guard let base else {
             guard let type = expecting?.implicitMemberType else {
-                throw RecipeError(.type, "cannot tell which type `.\(name)` belongs to; write it as `Type.\(name)`",
-                                  at: location)
+                throw RecipeError(
+                    .type, "cannot tell which type `.\(name)` belongs to; write it as `Type.\(name)`",
+                    at: location)
             }
             return try staticMember(type, name, at: location)
         }
@@ -144,14 +149,17 @@ extension Interpreter {
 
     func noMember(_ value: Value, _ name: String, at location: RecipeLocation) -> RecipeError {
         let hint = Suggestions.didYouMean(name, in: registry.instanceMemberNames(of: value.memberTypeName))
-        return RecipeError(.unknownName, "value of type `\(value.typeName)` has no member `\(name)`\(hint)",
-                           at: location)
+        return RecipeError(
+            .unknownName, "value of type `\(value.typeName)` has no member `\(name)`\(hint)",
+            at: location)
     }
 
     // MARK: - Literals
 
-    private func arrayLiteral(_ elements: [Expr], _ scope: Scope, expecting: ValueType?,
-                              at location: RecipeLocation) throws -> Value {
+    private func arrayLiteral(
+        _ elements: [Expr], _ scope: Scope, expecting: ValueType?,
+        at location: RecipeLocation
+    ) throws -> Value {
         var elementType: ValueType?
         switch expecting {
         case .array(let t)?, .optional(.array(let t))?: elementType = t
@@ -165,8 +173,10 @@ extension Interpreter {
         return .array(values)
     }
 
-    private func dictionaryLiteral(_ pairs: [(key: Expr, value: Expr)], _ scope: Scope, expecting: ValueType?,
-                                   at location: RecipeLocation) throws -> Value {
+    private func dictionaryLiteral(
+        _ pairs: [(key: Expr, value: Expr)], _ scope: Scope, expecting: ValueType?,
+        at location: RecipeLocation
+    ) throws -> Value {
         var keyType: ValueType?, valueType: ValueType?
         switch expecting {
         case .dictionary(let k, let v)?, .optional(.dictionary(let k, let v))?: (keyType, valueType) = (k, v)
@@ -213,8 +223,10 @@ extension Interpreter {
 
     // MARK: - Operators
 
-    private func evalBinary(_ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ scope: Scope, expecting: ValueType?,
-                            at location: RecipeLocation) throws -> Value {
+    private func evalBinary(
+        _ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ scope: Scope, expecting: ValueType?,
+        at location: RecipeLocation
+    ) throws -> Value {
         switch op {
         case .and:
             guard try evalCondition(lhs, scope) else { return .bool(false) }
@@ -264,8 +276,10 @@ extension Interpreter {
 
     // MARK: - Subscripts
 
-    func subscriptValue(_ container: Value, _ arguments: [Argument], _ scope: Scope,
-                        at location: RecipeLocation) throws -> Value {
+    func subscriptValue(
+        _ container: Value, _ arguments: [Argument], _ scope: Scope,
+        at location: RecipeLocation
+    ) throws -> Value {
         if case .opaque = container {
             let members = registry.instanceMembers("subscript", of: container.memberTypeName)
             guard !members.isEmpty else { throw noSubscript(container, at: location) }
@@ -275,14 +289,16 @@ extension Interpreter {
         switch (container, index) {
         case (.array(let elements), .int(let i)):
             guard elements.indices.contains(i) else {
-                throw RecipeError(.runtime, "index \(i) is out of range for an array of \(elements.count) elements",
-                                  at: location)
+                throw RecipeError(
+                    .runtime, "index \(i) is out of range for an array of \(elements.count) elements",
+                    at: location)
             }
             return elements[i]
         case (.array(let elements), .range(let lo, let hi)):
             guard lo >= 0, hi <= elements.count, lo <= hi else {
-                throw RecipeError(.runtime, "range \(lo)..<\(hi) is out of range for an array of \(elements.count) elements",
-                                  at: location)
+                throw RecipeError(
+                    .runtime, "range \(lo)..<\(hi) is out of range for an array of \(elements.count) elements",
+                    at: location)
             }
             return .array(Array(elements[lo..<hi]))
         case (.dictionary(let d), _):
@@ -301,8 +317,10 @@ extension Interpreter {
     }
 
     /// The index of `a[i]` and the default of `d[key, default: v]`.
-    func subscriptIndex(_ arguments: [Argument], _ scope: Scope,
-                        at location: RecipeLocation) throws -> (Value, Value?) {
+    func subscriptIndex(
+        _ arguments: [Argument], _ scope: Scope,
+        at location: RecipeLocation
+    ) throws -> (Value, Value?) {
         guard let first = arguments.first, first.label == nil else {
             throw RecipeError(.syntax, "a subscript takes one index: `a[i]`", at: location)
         }
@@ -317,8 +335,10 @@ extension Interpreter {
 
     // MARK: - Assignment
 
-    private func assign(_ target: Expr, _ op: BinaryOperator?, _ valueExpr: Expr, _ scope: Scope,
-                        at location: RecipeLocation) throws {
+    private func assign(
+        _ target: Expr, _ op: BinaryOperator?, _ valueExpr: Expr, _ scope: Scope,
+        at location: RecipeLocation
+    ) throws {
         if case .name("_", _) = target {
             _ = try eval(valueExpr, scope)
             return
@@ -339,20 +359,24 @@ extension Interpreter {
     }
 
     /// Writes `value` into an assignable expression: a variable, `a[i]`, `d[key]`, `t.0`.
-    func store(_ value: Value, into target: Expr, _ scope: Scope, integerLiteral: Bool = false,
-               at location: RecipeLocation) throws {
+    func store(
+        _ value: Value, into target: Expr, _ scope: Scope, integerLiteral: Bool = false,
+        at location: RecipeLocation
+    ) throws {
         switch target {
         case .name(let name, let nameLocation):
             guard let variable = scope.lookup(name) else { throw unknownName(name, scope, at: nameLocation) }
             if variable.isConstant && variable.isInitialized {
-                throw RecipeError(.type, "cannot assign to `\(name)`: it is a `let` constant; declare it with `var`",
-                                  at: nameLocation)
+                throw RecipeError(
+                    .type, "cannot assign to `\(name)`: it is a `let` constant; declare it with `var`",
+                    at: nameLocation)
             }
             var stored = value
             if let type = variable.type {
                 guard let converted = type.coerce(value, integerLiteral: integerLiteral) else {
-                    throw RecipeError(.type, "cannot assign a value of type \(value.typeName) to `\(name)` of type \(type)",
-                                      at: location)
+                    throw RecipeError(
+                        .type, "cannot assign a value of type \(value.typeName) to `\(name)` of type \(type)",
+                        at: location)
                 }
                 stored = converted
             }
@@ -364,8 +388,9 @@ extension Interpreter {
             switch (container, index) {
             case (.array(var elements), .int(let i)):
                 guard elements.indices.contains(i) else {
-                    throw RecipeError(.runtime, "index \(i) is out of range for an array of \(elements.count) elements",
-                                      at: subscriptLocation)
+                    throw RecipeError(
+                        .runtime, "index \(i) is out of range for an array of \(elements.count) elements",
+                        at: subscriptLocation)
                 }
                 try checkNesting([value], at: location)
                 elements[i] = value
@@ -379,8 +404,9 @@ extension Interpreter {
                 }
                 updated = .dictionary(d)
             default:
-                throw RecipeError(.type, "cannot assign through `[...]` on a value of type `\(container.typeName)`",
-                                  at: subscriptLocation)
+                throw RecipeError(
+                    .type, "cannot assign through `[...]` on a value of type `\(container.typeName)`",
+                    at: subscriptLocation)
             }
             try store(updated, into: base, scope, at: location)
         case .tupleElement(let base, let index, let elementLocation):

@@ -151,8 +151,9 @@ public final class Interpreter {
             if try test(conditions, in: scope) { return .normal }
             let flow = try execBlock(body, scope)
             if case .normal = flow {
-                throw RecipeError(.syntax, "the `else` of a `guard` must leave with `return`, `break` or `continue`",
-                                  at: location)
+                throw RecipeError(
+                    .syntax, "the `else` of a `guard` must leave with `return`, `break` or `continue`",
+                    at: location)
             }
             return flow
         case .forIn(let pattern, let sequence, let whereClause, let body, let location):
@@ -201,8 +202,10 @@ public final class Interpreter {
         return .normal
     }
 
-    private func execFor(_ pattern: Pattern, _ sequenceExpr: Expr, _ whereClause: Expr?, _ body: [Stmt],
-                         _ location: RecipeLocation, _ scope: Scope) throws -> Flow {
+    private func execFor(
+        _ pattern: Pattern, _ sequenceExpr: Expr, _ whereClause: Expr?, _ body: [Stmt],
+        _ location: RecipeLocation, _ scope: Scope
+    ) throws -> Flow {
         let sequence = try eval(sequenceExpr, scope)
         func iterate(_ element: Value) throws -> Flow? {
             try tick(location)
@@ -229,8 +232,9 @@ public final class Interpreter {
         case .string(let s):
             for c in s { if let flow = try iterate(.string(String(c))) { return flow } }
         default:
-            throw RecipeError(.type, "`for` needs an array, a range, a dictionary or a string, found \(sequence.typeName)",
-                              at: sequenceExpr.location)
+            throw RecipeError(
+                .type, "`for` needs an array, a range, a dictionary or a string, found \(sequence.typeName)",
+                at: sequenceExpr.location)
         }
         return .normal
     }
@@ -276,11 +280,13 @@ public final class Interpreter {
         if b.type == nil {
             switch initializer {
             case .array(let elements, _) where elements.isEmpty:
-                throw RecipeError(.type, "an empty collection needs a type, e.g. `let xs: [Double] = []`",
-                                  at: initializer.location)
+                throw RecipeError(
+                    .type, "an empty collection needs a type, e.g. `let xs: [Double] = []`",
+                    at: initializer.location)
             case .dictionary(let pairs, _) where pairs.isEmpty:
-                throw RecipeError(.type, "an empty collection needs a type, e.g. `let xs: [Double] = []`",
-                                  at: initializer.location)
+                throw RecipeError(
+                    .type, "an empty collection needs a type, e.g. `let xs: [Double] = []`",
+                    at: initializer.location)
             case .nilLiteral:
                 throw RecipeError(.type, "`nil` needs a type, e.g. `var best: Double? = nil`", at: initializer.location)
             default: break
@@ -296,12 +302,15 @@ public final class Interpreter {
         if case .void = value {
             throw RecipeError(.type, "this expression has no value to store", at: initializer.location)
         }
-        try bindPattern(b.pattern, value, constant: b.isConstant, type: b.type ?? Self.inferredType(value),
-                        in: scope, at: b.location)
+        try bindPattern(
+            b.pattern, value, constant: b.isConstant, type: b.type ?? Self.inferredType(value),
+            in: scope, at: b.location)
     }
 
-    func bindPattern(_ pattern: Pattern, _ value: Value, constant: Bool, type: ValueType?, in scope: Scope,
-                     at location: RecipeLocation) throws {
+    func bindPattern(
+        _ pattern: Pattern, _ value: Value, constant: Bool, type: ValueType?, in scope: Scope,
+        at location: RecipeLocation
+    ) throws {
         switch pattern {
         case .name(let name):
             scope.declare(name, value, constant: constant, type: type)

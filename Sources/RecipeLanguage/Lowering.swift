@@ -61,8 +61,9 @@ final class Lowering {
                 if run == 0 { runStart = (line, column) }
                 run += 1
                 if run > maximumOpeningRun {
-                    throw RecipeError(.limit, "more than \(maximumOpeningRun) brackets open in a row; split the expression",
-                                      at: RecipeLocation(file: fileName, line: runStart.0, column: runStart.1))
+                    throw RecipeError(
+                        .limit, "more than \(maximumOpeningRun) brackets open in a row; split the expression",
+                        at: RecipeLocation(file: fileName, line: runStart.0, column: runStart.1))
                 }
             } else if c != " " && c != "\t" {
                 run = 0
@@ -98,8 +99,9 @@ final class Lowering {
     }
 
     private func unsupported(_ what: String, _ node: some SyntaxProtocol, hint: String = "") -> RecipeError {
-        RecipeError(.unsupported, "unsupported syntax: \(what) not part of the recipe language\(hint)",
-                    at: location(node))
+        RecipeError(
+            .unsupported, "unsupported syntax: \(what) not part of the recipe language\(hint)",
+            at: location(node))
     }
 
     private func syntaxError(in tree: SourceFileSyntax) -> RecipeError {
@@ -183,8 +185,9 @@ final class Lowering {
         case .codeBlock(let b): elseBody = try block(b)
         case nil: elseBody = nil
         }
-        return IfStatement(conditions: try conditions(s.conditions), body: try block(s.body), elseBody: elseBody,
-                           location: location(s))
+        return IfStatement(
+            conditions: try conditions(s.conditions), body: try block(s.body), elseBody: elseBody,
+            location: location(s))
     }
 
     private func conditions(_ list: ConditionElementListSyntax) throws -> [Condition] {
@@ -246,10 +249,11 @@ final class Lowering {
         }
         return try d.bindings.map { b in
             if let accessors = b.accessorBlock { throw unsupported("computed properties are", accessors) }
-            return .binding(Binding(
-                isConstant: kind == .keyword(.let), pattern: try pattern(b.pattern),
-                type: try b.typeAnnotation.map { try type($0.type) },
-                initializer: try b.initializer.map { try expression($0.value) }, location: location(b)))
+            return .binding(
+                Binding(
+                    isConstant: kind == .keyword(.let), pattern: try pattern(b.pattern),
+                    type: try b.typeAnnotation.map { try type($0.type) },
+                    initializer: try b.initializer.map { try expression($0.value) }, location: location(b)))
         }
     }
 
@@ -285,10 +289,11 @@ final class Lowering {
         if let id = p.as(IdentifierPatternSyntax.self) { return .name(identifier(id.identifier)) }
         if p.is(WildcardPatternSyntax.self) { return .wildcard }
         if let t = p.as(TuplePatternSyntax.self) {
-            return .tuple(try t.elements.map { e in
-                if let label = e.label { throw unsupported("labeled tuple patterns are", label) }
-                return try pattern(e.pattern)
-            })
+            return .tuple(
+                try t.elements.map { e in
+                    if let label = e.label { throw unsupported("labeled tuple patterns are", label) }
+                    return try pattern(e.pattern)
+                })
         }
         throw unsupported("this pattern is", p)
     }
@@ -328,8 +333,9 @@ final class Lowering {
             default:
                 guard let registry, registry.types[name] == nil else { return .named(name) }
                 let known = ["Int", "Double", "Float", "String", "Bool", "Any", "Void"] + registry.types.keys
-                throw RecipeError(.unknownName, "unknown type `\(name)`\(Suggestions.didYouMean(name, in: known))",
-                                  at: location(t))
+                throw RecipeError(
+                    .unknownName, "unknown type `\(name)`\(Suggestions.didYouMean(name, in: known))",
+                    at: location(t))
             }
         }
         if let a = t.as(ArrayTypeSyntax.self) { return .array(try type(a.element)) }
@@ -345,8 +351,9 @@ final class Lowering {
         }
         if let f = t.as(FunctionTypeSyntax.self) {
             if let e = f.effectSpecifiers { throw unsupported("`throws` and `async` are", e) }
-            return .function(parameters: try f.parameters.map { try type($0.type) },
-                             returns: try type(f.returnClause.type))
+            return .function(
+                parameters: try f.parameters.map { try type($0.type) },
+                returns: try type(f.returnClause.type))
         }
         if let a = t.as(AttributedTypeSyntax.self) {
             if !a.specifiers.isEmpty { throw unsupported("`inout` parameters are", a) }
@@ -469,12 +476,16 @@ final class Lowering {
     private func call(_ c: FunctionCallExprSyntax) throws -> Expr {
         var args = try arguments(c.arguments)
         if let trailing = c.trailingClosure {
-            args.append(Argument(label: nil, value: .closure(try closure(trailing)), location: location(trailing),
-                                 isTrailingClosure: true))
+            args.append(
+                Argument(
+                    label: nil, value: .closure(try closure(trailing)), location: location(trailing),
+                    isTrailingClosure: true))
         }
         for extra in c.additionalTrailingClosures {
-            args.append(Argument(label: identifier(extra.label), value: .closure(try closure(extra.closure)),
-                                 location: location(extra), isTrailingClosure: true))
+            args.append(
+                Argument(
+                    label: identifier(extra.label), value: .closure(try closure(extra.closure)),
+                    location: location(extra), isTrailingClosure: true))
         }
         let callee = try expression(c.calledExpression)
         // Errors about the call point at the called name: `llama` in `Model.llama(...)`.
@@ -516,8 +527,9 @@ final class Lowering {
         if parameters != nil, used > 0 {
             throw RecipeError(.syntax, "a closure with named parameters cannot use `$0`", at: location(c))
         }
-        return ClosureDecl(parameters: parameters ?? (used == 0 ? [] : nil), shorthandCount: used, body: body,
-                           location: location(c))
+        return ClosureDecl(
+            parameters: parameters ?? (used == 0 ? [] : nil), shorthandCount: used, body: body,
+            location: location(c))
     }
 
     private func string(_ s: StringLiteralExprSyntax) throws -> Expr {
@@ -566,8 +578,9 @@ final class Lowering {
             return PendingOperator(kind: .assignment(nil), precedence: 1, associativity: .right, location: here, text: "=")
         }
         if let t = e.as(UnresolvedTernaryExprSyntax.self) {
-            return PendingOperator(kind: .ternary(try expression(t.thenExpression)), precedence: 2,
-                                   associativity: .right, location: here, text: "?:")
+            return PendingOperator(
+                kind: .ternary(try expression(t.thenExpression)), precedence: 2,
+                associativity: .right, location: here, text: "?:")
         }
         if let b = e.as(BinaryOperatorExprSyntax.self) {
             let text = b.operator.text
@@ -587,8 +600,9 @@ final class Lowering {
             case .add, .subtract: (precedence, associativity) = (9, .left)
             case .multiply, .divide, .remainder: (precedence, associativity) = (10, .left)
             }
-            return PendingOperator(kind: .binary(op), precedence: precedence, associativity: associativity,
-                                   location: here, text: text)
+            return PendingOperator(
+                kind: .binary(op), precedence: precedence, associativity: associativity,
+                location: here, text: text)
         }
         if e.is(UnresolvedAsExprSyntax.self) { throw unsupported("casts (`as`) are", e) }
         if e.is(UnresolvedIsExprSyntax.self) { throw unsupported("type checks (`is`) are", e) }
@@ -601,8 +615,9 @@ final class Lowering {
         let elements = Array(sequence.elements)
         guard elements.count % 2 == 1 else { throw RecipeError(.syntax, "syntax error: incomplete expression", at: location(sequence)) }
         if elements.count / 2 > Lowering.maximumOperators {
-            throw RecipeError(.limit, "expression is too long (more than \(Lowering.maximumOperators) operators)",
-                              at: location(sequence))
+            throw RecipeError(
+                .limit, "expression is too long (more than \(Lowering.maximumOperators) operators)",
+                at: location(sequence))
         }
         var operands: [Expr] = [try expression(elements[0])]
         var operators: [PendingOperator] = []
@@ -617,8 +632,9 @@ final class Lowering {
                 switch lhs {
                 case .name, .subscriptCall, .member(.some, _, _), .tupleElement: break
                 default:
-                    throw RecipeError(.syntax, "cannot assign to this expression; the left of `\(op.text)` must be a variable",
-                                      at: op.location)
+                    throw RecipeError(
+                        .syntax, "cannot assign to this expression; the left of `\(op.text)` must be a variable",
+                        at: op.location)
                 }
                 operands.append(.assignment(lhs, compound, rhs, op.location))
             }
@@ -629,8 +645,9 @@ final class Lowering {
             let next = try pendingOperator(elements[i])
             while let top = operators.last {
                 if top.precedence == next.precedence, next.associativity == .none {
-                    throw RecipeError(.syntax, "syntax error: `\(top.text)` and `\(next.text)` cannot be chained; add parentheses",
-                                      at: next.location)
+                    throw RecipeError(
+                        .syntax, "syntax error: `\(top.text)` and `\(next.text)` cannot be chained; add parentheses",
+                        at: next.location)
                 }
                 guard top.precedence > next.precedence || (top.precedence == next.precedence && next.associativity == .left)
                 else { break }

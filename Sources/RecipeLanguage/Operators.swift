@@ -90,8 +90,9 @@ enum Operators {
             guard a.count + b.count <= Limits.collectionCount else { return .failure(RecipeError.tooLarge("array")) }
             return .success(.array(a + b))
         default:
-            return .failure(RecipeError(
-                .type, "binary operator `\(op.rawValue)` cannot be applied to \(lhs.typeName) and \(rhs.typeName)"))
+            return .failure(
+                RecipeError(
+                    .type, "binary operator `\(op.rawValue)` cannot be applied to \(lhs.typeName) and \(rhs.typeName)"))
         }
     }
 
@@ -110,15 +111,18 @@ enum Operators {
         case (.string(let a), .string(let b)): return result(a, b)
         case (.int, .double), (.double, .int): return mixed(op, lhs, rhs)
         default:
-            return .failure(RecipeError(
-                .type, "binary operator `\(op.rawValue)` cannot be applied to \(lhs.typeName) and \(rhs.typeName)"))
+            return .failure(
+                RecipeError(
+                    .type, "binary operator `\(op.rawValue)` cannot be applied to \(lhs.typeName) and \(rhs.typeName)"))
         }
     }
 
     private static func mixed(_ op: BinaryOperator, _ lhs: Value, _ rhs: Value) -> Outcome {
-        .failure(RecipeError(
-            .type, "binary operator `\(op.rawValue)` cannot be applied to \(lhs.typeName) and \(rhs.typeName); "
-                + "convert one side with `Double(...)` or `Int(...)`"))
+        .failure(
+            RecipeError(
+                .type,
+                "binary operator `\(op.rawValue)` cannot be applied to \(lhs.typeName) and \(rhs.typeName); "
+                    + "convert one side with `Double(...)` or `Int(...)`"))
     }
 
     private static func overflowError(_ op: String) -> RecipeError {

@@ -42,8 +42,9 @@ public struct Recipe {
         guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
             throw RecipeError(.syntax, "`--set` expects name=value, found `\(assignment)`")
         }
-        try override(String(assignment[..<eq]).trimmingCharacters(in: .whitespaces),
-                     with: String(assignment[assignment.index(after: eq)...]))
+        try override(
+            String(assignment[..<eq]).trimmingCharacters(in: .whitespaces),
+            with: String(assignment[assignment.index(after: eq)...]))
     }
 
     /// The names of the top-level `let` and `var` declarations, in order.
@@ -63,17 +64,21 @@ public struct Recipe {
     private func apply(_ overrides: [(name: String, value: String)], registry: Registry?) throws -> [Stmt] {
         var program = try Lowering.lower(text, fileName: fileName, registry: registry)
         for (name, text) in overrides {
-            guard let index = program.firstIndex(where: { stmt in
-                if case .binding(let b) = stmt, case .name(name) = b.pattern, b.initializer != nil { return true }
-                return false
-            }), case .binding(var binding) = program[index], let original = binding.initializer else {
+            guard
+                let index = program.firstIndex(where: { stmt in
+                    if case .binding(let b) = stmt, case .name(name) = b.pattern, b.initializer != nil { return true }
+                    return false
+                }), case .binding(var binding) = program[index], let original = binding.initializer
+            else {
                 let names = program.compactMap { stmt -> String? in
                     if case .binding(let b) = stmt, case .name(let n) = b.pattern { return n }
                     return nil
                 }
                 var hint = Suggestions.didYouMean(name, in: names)
                 if hint.isEmpty {
-                    hint = names.isEmpty ? "; it has none"
+                    hint =
+                        names.isEmpty
+                        ? "; it has none"
                         : "; its top-level lets are " + names.map { "`\($0)`" }.joined(separator: ", ")
                 }
                 throw RecipeError(.unknownName, "--set \(name): the recipe has no top-level `let \(name)`\(hint)")

@@ -18,7 +18,8 @@ public enum Reference {
     ]
 
     /// What is left out on purpose, so a compiled recipe and an interpreted one stay the same program.
-    static let excluded = "types (`struct`, `class`, `enum`, `protocol`, `extension`), `switch`, `throw`/`do`/`catch`, "
+    static let excluded =
+        "types (`struct`, `class`, `enum`, `protocol`, `extension`), `switch`, `throw`/`do`/`catch`, "
         + "optional chaining `?.`, casts `as`/`is`, `inout`, generics, key paths, macros, `async`/`await`, and any "
         + "way to run a process. Each is reported as `unsupported syntax` at its line and column before the recipe runs."
 
@@ -32,11 +33,13 @@ public enum Reference {
         for area in registry.areas {
             let names = area.builtins.filter { $0.kind == .function || isStatic($0) }.map(\.qualifiedName)
             let types = area.types.map(\.name)
-            let members = Set(area.builtins.compactMap { b -> String? in
-                if case .method(let t) = b.kind { return t }
-                if case .property(let t) = b.kind { return t }
-                return nil
-            }).sorted().map { "\($0) members" }
+            let members = Set(
+                area.builtins.compactMap { b -> String? in
+                    if case .method(let t) = b.kind { return t }
+                    if case .property(let t) = b.kind { return t }
+                    return nil
+                }
+            ).sorted().map { "\($0) members" }
             let all = unique(names) + types + members
             if all.isEmpty { continue }
             text += "  \(padded(area.name, to: 12)) \(all.joined(separator: ", "))\n"
@@ -47,8 +50,10 @@ public enum Reference {
     }
 
     /// `:help NAME`: a builtin (`dpo`, `Model.llama`, `count`), a type, or a variable.
-    public static func help(for name: String, in registry: Registry,
-                            variables: [(name: String, value: Value, isConstant: Bool)] = []) -> String {
+    public static func help(
+        for name: String, in registry: Registry,
+        variables: [(name: String, value: Value, isConstant: Bool)] = []
+    ) -> String {
         if name == "language" {
             var text = language.map { "  \(padded($0.construct, to: 26)) \($0.example.replacingOccurrences(of: "`", with: ""))\n" }.joined()
             text += "Not in the language: " + excluded.replacingOccurrences(of: "`", with: "") + "\n"
@@ -78,7 +83,8 @@ public enum Reference {
         if !matches.isEmpty {
             return matches.map(plainHelp).joined(separator: "\n")
         }
-        let candidates = registry.builtins.map(\.qualifiedName) + registry.builtins.map(\.name) + registry.types.keys
+        let candidates =
+            registry.builtins.map(\.qualifiedName) + registry.builtins.map(\.name) + registry.types.keys
             + variables.map(\.name)
         return "no builtin, type or variable named `\(name)`\(Suggestions.didYouMean(name, in: candidates))\n"
     }

@@ -109,22 +109,28 @@ public struct Registry {
 
     /// All static member names of `type`, sorted.
     public func staticMemberNames(of type: String) -> [String] {
-        Array(Set(builtins.filter { b in
-            switch b.kind {
-            case .staticFunction(let t), .staticProperty(let t): return t == type
-            default: return false
-            }
-        }.map(\.name))).sorted()
+        Array(
+            Set(
+                builtins.filter { b in
+                    switch b.kind {
+                    case .staticFunction(let t), .staticProperty(let t): return t == type
+                    default: return false
+                    }
+                }.map(\.name))
+        ).sorted()
     }
 
     /// All instance member names of `type`, sorted.
     public func instanceMemberNames(of type: String) -> [String] {
-        Array(Set(builtins.filter { b in
-            switch b.kind {
-            case .method(let t), .property(let t): return t == type
-            default: return false
-            }
-        }.map(\.name))).sorted()
+        Array(
+            Set(
+                builtins.filter { b in
+                    switch b.kind {
+                    case .method(let t), .property(let t): return t == type
+                    default: return false
+                    }
+                }.map(\.name))
+        ).sorted()
     }
 
     /// Every name a recipe can use without a prefix: free functions and type names.

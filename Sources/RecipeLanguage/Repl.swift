@@ -97,8 +97,10 @@ public final class Repl {
         let name = parts[0], argument = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         switch name {
         case ":help", ":h", ":?":
-            write(argument.isEmpty ? Reference.overview(interpreter.registry)
-                  : Reference.help(for: argument, in: interpreter.registry, variables: interpreter.variables))
+            write(
+                argument.isEmpty
+                    ? Reference.overview(interpreter.registry)
+                    : Reference.help(for: argument, in: interpreter.registry, variables: interpreter.variables))
         case ":load", ":l":
             guard !argument.isEmpty else {
                 write("usage: :load FILE\n")

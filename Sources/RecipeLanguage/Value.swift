@@ -284,7 +284,8 @@ extension Value: CustomStringConvertible, CustomDebugStringConvertible {
         case .array(let elements): return "[" + elements.map(\.debugDescription).joined(separator: ", ") + "]"
         case .dictionary(let d):
             if d.count == 0 { return "[:]" }
-            return "[" + d.entries.map { "\($0.key.debugDescription): \($0.value.debugDescription)" }
+            return "["
+                + d.entries.map { "\($0.key.debugDescription): \($0.value.debugDescription)" }
                 .joined(separator: ", ") + "]"
         case .tuple(let elements): return "(" + elements.map(\.debugDescription).joined(separator: ", ") + ")"
         case .range(let lo, let hi): return "\(lo)..<\(hi)"

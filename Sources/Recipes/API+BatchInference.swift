@@ -31,8 +31,9 @@ public final class BestOfN: RecipeObject {
 
     /// The best response of each prompt as SFT data (OpenRLHF's rejection sampling).
     public func rejectionSampling() -> TrainingData {
-        TrainingData(kind: .sft, name: "rejection sampling", records: Training.rejectionSampling(scored),
-                     evalRecords: prompts.task?.demonstrations.evalRecords ?? [], task: prompts.task)
+        TrainingData(
+            kind: .sft, name: "rejection sampling", records: Training.rejectionSampling(scored),
+            evalRecords: prompts.task?.demonstrations.evalRecords ?? [], task: prompts.task)
     }
 
     /// Every response as SFT data whose input carries its score (conditional SFT); train on it, then
@@ -42,15 +43,17 @@ public final class BestOfN: RecipeObject {
     }
 
     func makeConditionalSFT(rewardTemplate: String, normalizeReward: Bool) throws -> TrainingData {
-        TrainingData(kind: .sft, name: "conditional SFT",
-                     records: try Training.conditionalSFT(scored, rewardTemplate: rewardTemplate, normalizeReward: normalizeReward),
-                     evalRecords: [], task: nil)
+        TrainingData(
+            kind: .sft, name: "conditional SFT",
+            records: try Training.conditionalSFT(scored, rewardTemplate: rewardTemplate, normalizeReward: normalizeReward),
+            evalRecords: [], task: nil)
     }
 
     /// The best and the worst response of each prompt as preference data (iterative DPO).
     public func dpoPairs() -> TrainingData {
-        TrainingData(kind: .preference, name: "iterative DPO pairs", records: iterativeDPOPairs(scored),
-                     evalRecords: prompts.task?.preferences.evalRecords ?? [], task: prompts.task)
+        TrainingData(
+            kind: .preference, name: "iterative DPO pairs", records: iterativeDPOPairs(scored),
+            evalRecords: prompts.task?.preferences.evalRecords ?? [], task: prompts.task)
     }
 }
 
@@ -58,13 +61,16 @@ extension BestOfN: CustomStringConvertible {
     public var description: String { describe() }
 }
 
-func runBestOfN(_ policy: Model, prompts: TrainingData, n: Int, temperature: Double, maxNewTokens: Int,
-                reward: ((String, String, String?) throws -> Double)?) throws -> BestOfN {
+func runBestOfN(
+    _ policy: Model, prompts: TrainingData, n: Int, temperature: Double, maxNewTokens: Int,
+    reward: ((String, String, String?) throws -> Double)?
+) throws -> BestOfN {
     let (train, _) = try prompts.prompts(policy.tokenizer, promptMaxLen: nil)
     let params = SamplingParams(temperature: Float(temperature), maxNewTokens: maxNewTokens, stopTokenIDs: [policy.eosTokenID])
-    let scored = try Training.bestOfN(model: policy.lm, prompts: train, n: n, params: params,
-                                      reward: try rewardSource(reward, model: nil, prompts: prompts),
-                                      tokenizer: policy.tokenizer, rng: Session.current.nextSamplingStream())
+    let scored = try Training.bestOfN(
+        model: policy.lm, prompts: train, n: n, params: params,
+        reward: try rewardSource(reward, model: nil, prompts: prompts),
+        tokenizer: policy.tokenizer, rng: Session.current.nextSamplingStream())
     return BestOfN(scored: scored, prompts: prompts)
 }
 

@@ -36,8 +36,10 @@ public final class TrainingData: RecipeObject {
     /// The task that made the records, whose `score` rewards responses (nil for files).
     public let task: SyntheticTask?
 
-    public init(kind: DataKind, name: String, records: [Record], evalRecords: [Record], options: DataOptions = .init(),
-                task: SyntheticTask? = nil) {
+    public init(
+        kind: DataKind, name: String, records: [Record], evalRecords: [Record], options: DataOptions = .init(),
+        task: SyntheticTask? = nil
+    ) {
         self.kind = kind
         self.name = name
         self.records = records
@@ -66,8 +68,9 @@ public final class TrainingData: RecipeObject {
         var records = try JSONLines.read(try session.readableURL(path).path)
         if let maxSamples = options.maxSamples { records = Array(records.prefix(maxSamples)) }
         let eval = try evalPath.map { try JSONLines.read(try session.readableURL($0).path) } ?? []
-        return TrainingData(kind: kind, name: (path as NSString).lastPathComponent, records: records, evalRecords: eval,
-                            options: options)
+        return TrainingData(
+            kind: kind, name: (path as NSString).lastPathComponent, records: records, evalRecords: eval,
+            options: options)
     }
 }
 
@@ -131,7 +134,6 @@ public final class SyntheticTask: RecipeObject {
     /// The reward of `response` to `prompt` in [0, 1] (1 = exact answer, partial credit per position).
     public func score(_ prompt: String, _ response: String) -> Double { task.score(prompt, response) }
 }
-
 
 extension TrainingData: CustomStringConvertible {
     public var description: String { describe() }

@@ -59,15 +59,22 @@ public final class Model: RecipeObject {
     // MARK: Creating models
 
     /// A Llama-family model (RMSNorm, RoPE, SwiGLU, grouped-query attention) initialised from the seed.
-    public static func llama(hidden: Int = 64, layers: Int = 2, heads: Int = 4, kvHeads: Int? = nil,
-                             intermediate: Int? = nil, maxPositions: Int = 256, ropeTheta: Double = 10_000,
-                             tokenizer: Tokenizer = .bytes) -> Model {
-        orExit { try makeLlama(hidden: hidden, layers: layers, heads: heads, kvHeads: kvHeads, intermediate: intermediate,
-                               maxPositions: maxPositions, ropeTheta: ropeTheta, tokenizer: tokenizer) }
+    public static func llama(
+        hidden: Int = 64, layers: Int = 2, heads: Int = 4, kvHeads: Int? = nil,
+        intermediate: Int? = nil, maxPositions: Int = 256, ropeTheta: Double = 10_000,
+        tokenizer: Tokenizer = .bytes
+    ) -> Model {
+        orExit {
+            try makeLlama(
+                hidden: hidden, layers: layers, heads: heads, kvHeads: kvHeads, intermediate: intermediate,
+                maxPositions: maxPositions, ropeTheta: ropeTheta, tokenizer: tokenizer)
+        }
     }
 
-    static func makeLlama(hidden: Int, layers: Int, heads: Int, kvHeads: Int?, intermediate: Int?, maxPositions: Int,
-                          ropeTheta: Double, tokenizer: Tokenizer) throws -> Model {
+    static func makeLlama(
+        hidden: Int, layers: Int, heads: Int, kvHeads: Int?, intermediate: Int?, maxPositions: Int,
+        ropeTheta: Double, tokenizer: Tokenizer
+    ) throws -> Model {
         try checkShape(hidden: hidden, layers: layers, heads: heads, kvHeads: kvHeads)
         let tok = ByteTokenizer()
         let config = ModelConfig.llama(
@@ -78,8 +85,10 @@ public final class Model: RecipeObject {
     }
 
     /// A GPT-2-family model (LayerNorm, learned positions, GELU-tanh, biases, tied embeddings).
-    public static func gpt2(hidden: Int = 64, layers: Int = 2, heads: Int = 4, maxPositions: Int = 256,
-                            tokenizer: Tokenizer = .bytes) -> Model {
+    public static func gpt2(
+        hidden: Int = 64, layers: Int = 2, heads: Int = 4, maxPositions: Int = 256,
+        tokenizer: Tokenizer = .bytes
+    ) -> Model {
         orExit { try makeGPT2(hidden: hidden, layers: layers, heads: heads, maxPositions: maxPositions, tokenizer: tokenizer) }
     }
 
@@ -113,7 +122,8 @@ public final class Model: RecipeObject {
         }
         let lm = try CausalLM.load(url)
         let tokenizerFile = url.appendingPathComponent("tokenizer.json")
-        let tokenizer: any TextTokenizer = FileManager.default.fileExists(atPath: tokenizerFile.path)
+        let tokenizer: any TextTokenizer =
+            FileManager.default.fileExists(atPath: tokenizerFile.path)
             ? try BPETokenizer.load(directory: url) : ByteTokenizer()
         return Model(lm: lm, tokenizer: tokenizer, origin: url.lastPathComponent)
     }
@@ -143,8 +153,10 @@ public final class Model: RecipeObject {
     public var parameterCount: Int { lm.parameterCount }
 
     /// Adds LoRA adapters to the chosen linear layers; afterwards only the adapters train.
-    public func lora(rank: Int = 8, alpha: Double = 16, dropout: Double = 0,
-                     targets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"]) {
+    public func lora(
+        rank: Int = 8, alpha: Double = 16, dropout: Double = 0,
+        targets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    ) {
         orExit { try makeLoRA(rank: rank, alpha: alpha, dropout: dropout, targets: targets) }
     }
 
@@ -194,16 +206,21 @@ public final class Model: RecipeObject {
 
     /// Samples a completion of `prompt` (greedy when `temperature` is 0); `chat` wraps the prompt
     /// in the model's chat template.
-    public func generate(_ prompt: String, maxNewTokens: Int = 64, temperature: Double = 0, topP: Double = 1,
-                         topK: Int = 0, chat: Bool = false) -> String {
+    public func generate(
+        _ prompt: String, maxNewTokens: Int = 64, temperature: Double = 0, topP: Double = 1,
+        topK: Int = 0, chat: Bool = false
+    ) -> String {
         orExit { try makeGenerated(prompt, maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, topK: topK, chat: chat) }
     }
 
-    func makeGenerated(_ prompt: String, maxNewTokens: Int, temperature: Double, topP: Double, topK: Int,
-                       chat: Bool) throws -> String {
+    func makeGenerated(
+        _ prompt: String, maxNewTokens: Int, temperature: Double, topP: Double, topK: Int,
+        chat: Bool
+    ) throws -> String {
         let ids = chat ? try tokenizer.encodeChat([.user(prompt)], addGenerationPrompt: true) : promptIDs(prompt)
-        var params = SamplingParams(temperature: Float(temperature), topP: Float(topP), topK: topK,
-                                    maxNewTokens: maxNewTokens, stopTokenIDs: [eosTokenID])
+        var params = SamplingParams(
+            temperature: Float(temperature), topP: Float(topP), topK: topK,
+            maxNewTokens: maxNewTokens, stopTokenIDs: [eosTokenID])
         if temperature == 0 { params = .greedy(maxNewTokens: maxNewTokens, stopTokenIDs: [eosTokenID]) }
         let stream = Session.current.nextSamplingStream()
         let completion = try Tensor.withNoGrad {

@@ -37,7 +37,9 @@ public final class TrainingRun: RecipeObject {
         if let last = evals.last {
             for key in last.keys.sorted() where !key.hasPrefix("time_") {
                 let series = evals.compactMap { $0[key] }
-                lines.append("  eval \(key): \(series.map(formatMetric).first ?? "") → \(formatMetric(series.last ?? 0)) \(Plots.sparkline(series, width: 16))")
+                lines.append(
+                    "  eval \(key): \(series.map(formatMetric).first ?? "") → \(formatMetric(series.last ?? 0)) \(Plots.sparkline(series, width: 16))"
+                )
             }
         }
         return lines.joined(separator: "\n")
@@ -68,8 +70,10 @@ extension TrainingData {
         let f = try format(for: tokenizer)
         let options = self.options
         let load = { (records: [Record]) in
-            try SFTDataset.load(records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, outputKey: options.outputKey,
-                                multiturn: options.multiturn, pretrainMode: options.pretrainMode, maxLen: maxLen).examples
+            try SFTDataset.load(
+                records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, outputKey: options.outputKey,
+                multiturn: options.multiturn, pretrainMode: options.pretrainMode, maxLen: maxLen
+            ).examples
         }
         return (try load(records), try load(evalRecords))
     }
@@ -79,8 +83,10 @@ extension TrainingData {
         let f = try format(for: tokenizer)
         let options = self.options
         let load = { (records: [Record]) in
-            try PreferenceDataset.load(records, tokenizer: tokenizer, format: f, promptKey: options.promptKey,
-                                       chosenKey: options.chosenKey, rejectedKey: options.rejectedKey, maxLen: maxLen).examples
+            try PreferenceDataset.load(
+                records, tokenizer: tokenizer, format: f, promptKey: options.promptKey,
+                chosenKey: options.chosenKey, rejectedKey: options.rejectedKey, maxLen: maxLen
+            ).examples
         }
         return (try load(records), try load(evalRecords))
     }
@@ -90,8 +96,10 @@ extension TrainingData {
         let f = try format(for: tokenizer)
         let options = self.options
         let load = { (records: [Record]) in
-            try PromptDataset.load(records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, labelKey: options.labelKey,
-                                   datasourceKey: options.datasourceKey, promptMaxLen: promptMaxLen).examples
+            try PromptDataset.load(
+                records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, labelKey: options.labelKey,
+                datasourceKey: options.datasourceKey, promptMaxLen: promptMaxLen
+            ).examples
         }
         return (try load(records), try load(evalRecords))
     }
@@ -113,16 +121,18 @@ func runSFT(_ policy: Model, data: TrainingData, options: TrainingOptions) throw
 
 func runDPO(_ policy: Model, reference: Model, data: TrainingData, dpo: DPOOptions, options: TrainingOptions) throws -> TrainingRun {
     let (train, eval) = try data.preferences(policy.tokenizer, maxLen: options.maxLen)
-    let summary = try trainDPO(policy.lm, reference: reference.lm, data: train, eval: eval, options: options, dpo: dpo,
-                               context: try Session.current.runContext())
+    let summary = try trainDPO(
+        policy.lm, reference: reference.lm, data: train, eval: eval, options: options, dpo: dpo,
+        context: try Session.current.runContext())
     return TrainingRun(summary)
 }
 
 func runRewardModel(_ base: Model, data: TrainingData, rm: RewardModelOptions, options: TrainingOptions) throws -> RewardModel {
     let (train, eval) = try data.preferences(base.tokenizer, maxLen: options.maxLen)
     let model = ScalarModel(kind: .reward, from: base.lm, rng: Session.current.nextModelStream())
-    let summary = try trainRewardModel(model, data: train, eval: eval, options: options, rm: rm,
-                                       context: try Session.current.runContext())
+    let summary = try trainRewardModel(
+        model, data: train, eval: eval, options: options, rm: rm,
+        context: try Session.current.runContext())
     return RewardModel(model: model, tokenizer: base.tokenizer, run: TrainingRun(summary))
 }
 
@@ -148,16 +158,19 @@ extension RewardModel: CustomStringConvertible {
 
 extension TrainingRun {
     convenience init(_ summary: TrainingSummary) {
-        self.init(stage: summary.stage, steps: summary.steps, metrics: summary.metrics,
-                  evals: summary.evalHistory.map(\.metrics))
+        self.init(
+            stage: summary.stage, steps: summary.steps, metrics: summary.metrics,
+            evals: summary.evalHistory.map(\.metrics))
     }
 }
 
 // MARK: - Online RL
 
 /// A compiled recipe's `reward:` or `labeledReward:` as the trainers call rewards.
-func rewardClosure(_ reward: ((String, String) -> Double)?,
-                    _ labeled: ((String, String, String) -> Double)?) throws -> ((String, String, String?) throws -> Double)? {
+func rewardClosure(
+    _ reward: ((String, String) -> Double)?,
+    _ labeled: ((String, String, String) -> Double)?
+) throws -> ((String, String, String?) throws -> Double)? {
     if reward != nil && labeled != nil { throw RecipeError(.runtime, "give reward: or labeledReward:, not both") }
     if let labeled { return { prompt, response, label in labeled(prompt, response, label ?? "") } }
     return reward.map { reward in { prompt, response, _ in reward(prompt, response) } }
@@ -168,21 +181,27 @@ func rewardSource(_ function: ((String, String, String?) throws -> Double)?, mod
     if let function { return .function(function) }
     if let model { return .model(model.model) }
     guard let task = prompts.task else {
-        throw RecipeError(.runtime, "give a reward: reward: { prompt, response in … }, labeledReward: { prompt, response, label in … } or rewardModel: (the prompts come from a file, not a task)")
+        throw RecipeError(
+            .runtime,
+            "give a reward: reward: { prompt, response in … }, labeledReward: { prompt, response, label in … } or rewardModel: (the prompts come from a file, not a task)"
+        )
     }
     return .function { prompt, response, _ in task.score(prompt, response) }
 }
 
-func runRL(_ policy: Model, reference: Model?, critic: Model?, prompts: TrainingData,
-           reward: ((String, String, String?) throws -> Double)?, rewardModel: RewardModel?, options: PPOOptions) throws -> TrainingRun {
+func runRL(
+    _ policy: Model, reference: Model?, critic: Model?, prompts: TrainingData,
+    reward: ((String, String, String?) throws -> Double)?, rewardModel: RewardModel?, options: PPOOptions
+) throws -> TrainingRun {
     let (train, eval) = try prompts.prompts(policy.tokenizer, promptMaxLen: nil)
     let source = try rewardSource(reward, model: rewardModel, prompts: prompts)
     let criticModel = critic.map { ScalarModel(kind: .critic, from: $0.lm, rng: Session.current.nextModelStream()) }
     if options.advantageEstimator == .gae && criticModel == nil {
         throw RecipeError(.runtime, "PPO with GAE needs a critic: pass critic: policy (a value head on a copy of it)")
     }
-    let summary = try trainPPO(actor: policy.lm, reference: reference?.lm, critic: criticModel, reward: source, prompts: train,
-                               evalPrompts: eval, tokenizer: policy.tokenizer, options: options, context: try Session.current.runContext())
+    let summary = try trainPPO(
+        actor: policy.lm, reference: reference?.lm, critic: criticModel, reward: source, prompts: train,
+        evalPrompts: eval, tokenizer: policy.tokenizer, options: options, context: try Session.current.runContext())
     return TrainingRun(summary.trainingSummary)
 }
 
@@ -204,21 +223,26 @@ extension EvalResult: CustomStringConvertible {
     public var description: String { describe() }
 }
 
-func runEvaluate(_ policy: Model, on data: TrainingData, reward: ((String, String, String?) throws -> Double)?,
-                 maxNewTokens: Int) throws -> EvalResult {
+func runEvaluate(
+    _ policy: Model, on data: TrainingData, reward: ((String, String, String?) throws -> Double)?,
+    maxNewTokens: Int
+) throws -> EvalResult {
     let session = Session.current
     let context = try session.runContext()
     let (_, eval) = try data.prompts(policy.tokenizer, promptMaxLen: nil)
     let source = try rewardSource(reward, model: nil, prompts: data)
     let stage = try context.beginStage("evaluate", config: ["prompts": .int(eval.count), "max_new_tokens": .int(maxNewTokens)])
-    let result = try evaluatePassAtK(model: policy.lm, prompts: eval, reward: source, tokenizer: policy.tokenizer,
-                                     nSamplesPerPrompt: 1, temperature: 0, maxNewTokens: maxNewTokens, rng: stage.rng)
+    let result = try evaluatePassAtK(
+        model: policy.lm, prompts: eval, reward: source, tokenizer: policy.tokenizer,
+        nSamplesPerPrompt: 1, temperature: 0, maxNewTokens: maxNewTokens, rng: stage.rng)
     var metrics = result.metrics
     if let task = data.task {
         var exact = 0
         let answers = try Tensor.withNoGrad {
-            try Generation.generate(model: policy.lm, prompts: eval.map(\.ids), params: SamplingParams.greedy(maxNewTokens: maxNewTokens, stopTokenIDs: [policy.eosTokenID]),
-                         rng: stage.rng)
+            try Generation.generate(
+                model: policy.lm, prompts: eval.map(\.ids),
+                params: SamplingParams.greedy(maxNewTokens: maxNewTokens, stopTokenIDs: [policy.eosTokenID]),
+                rng: stage.rng)
         }
         for (prompt, answer) in zip(eval, answers) {
             if task.score(prompt.text, policy.tokenizer.decode(answer.tokens, skipSpecialTokens: true)) == 1 { exact += 1 }
@@ -237,8 +261,10 @@ extension TrainingData {
         let f = try format(for: tokenizer)
         let options = self.options
         let load = { (records: [Record]) in
-            try UnpairedDataset.load(records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, outputKey: options.outputKey,
-                                     labelKey: options.labelKey, maxLen: maxLen).examples
+            try UnpairedDataset.load(
+                records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, outputKey: options.outputKey,
+                labelKey: options.labelKey, maxLen: maxLen
+            ).examples
         }
         return (try load(records), try load(evalRecords))
     }
@@ -248,8 +274,10 @@ extension TrainingData {
         let placeholder = Datasets.SyntheticTask.placeholderToken, tokens = Datasets.SyntheticTask.rewardTokens
         let options = self.options
         let load = { (records: [Record]) in
-            try ProcessRewardDataset.load(records, tokenizer: tokenizer, placeholderToken: placeholder, rewardTokens: tokens,
-                                          inputKey: options.inputKey, labelKey: options.labelKey, maxLen: maxLen).examples
+            try ProcessRewardDataset.load(
+                records, tokenizer: tokenizer, placeholderToken: placeholder, rewardTokens: tokens,
+                inputKey: options.inputKey, labelKey: options.labelKey, maxLen: maxLen
+            ).examples
         }
         return (try load(records), try load(evalRecords))
     }
@@ -257,19 +285,25 @@ extension TrainingData {
 
 func runKTO(_ policy: Model, reference: Model, data: TrainingData, kto: KTOOptions, options: TrainingOptions) throws -> TrainingRun {
     let (train, eval) = try data.unpaired(policy.tokenizer, maxLen: options.maxLen)
-    return TrainingRun(try trainKTO(policy.lm, reference: reference.lm, data: train, eval: eval, options: options, kto: kto,
-                                    context: try Session.current.runContext()))
+    return TrainingRun(
+        try trainKTO(
+            policy.lm, reference: reference.lm, data: train, eval: eval, options: options, kto: kto,
+            context: try Session.current.runContext()))
 }
 
 func runKD(_ student: Model, teacher: Model, data: TrainingData, kd: KDOptions, options: TrainingOptions) throws -> TrainingRun {
     let (train, eval) = try data.sft(student.tokenizer, maxLen: options.maxLen)
-    return TrainingRun(try trainKD(student.lm, teacher: teacher.lm, data: train, eval: eval, options: options,
-                                   kd: kd, context: try Session.current.runContext()))
+    return TrainingRun(
+        try trainKD(
+            student.lm, teacher: teacher.lm, data: train, eval: eval, options: options,
+            kd: kd, context: try Session.current.runContext()))
 }
 
 func runPRM(_ model: Model, data: TrainingData, options: TrainingOptions) throws -> TrainingRun {
     let (train, eval) = try data.processRewards(model.tokenizer, maxLen: options.maxLen)
     let prm = try PRMOptions(rewardTokens: Datasets.SyntheticTask.rewardTokens, tokenizer: model.tokenizer)
-    return TrainingRun(try trainPRM(model.lm, data: train, eval: eval, options: options, prm: prm,
-                                    context: try Session.current.runContext()))
+    return TrainingRun(
+        try trainPRM(
+            model.lm, data: train, eval: eval, options: options, prm: prm,
+            context: try Session.current.runContext()))
 }

@@ -7,8 +7,9 @@ extension BuiltinArea {
         "Models", doc: "Llama- and GPT-2-family transformers with their tokenizers: create, load, adapt, save, sample.",
         types: [
             .host("Model", doc: "A transformer with its LM head and tokenizer."),
-            .enumeration("Tokenizer", doc: "The tokenizer of a new model.",
-                         cases: [("bytes", "256 byte tokens plus <pad>, <bos>, <eos> and the ChatML markers.")]),
+            .enumeration(
+                "Tokenizer", doc: "The tokenizer of a new model.",
+                cases: [("bytes", "256 byte tokens plus <pad>, <bos>, <eos> and the ChatML markers.")]),
         ],
         builtins: [
             Builtin(
@@ -25,11 +26,12 @@ extension BuiltinArea {
                 ],
                 returns: .named("Model")
             ) { args, _ in
-                .opaque(try Model.makeLlama(
-                    hidden: try args.int("hidden"), layers: try args.int("layers"), heads: try args.int("heads"),
-                    kvHeads: args.has("kvHeads") ? try args.int("kvHeads") : nil,
-                    intermediate: args.has("intermediate") ? try args.int("intermediate") : nil,
-                    maxPositions: try args.int("maxPositions"), ropeTheta: try args.double("ropeTheta"), tokenizer: .bytes))
+                .opaque(
+                    try Model.makeLlama(
+                        hidden: try args.int("hidden"), layers: try args.int("layers"), heads: try args.int("heads"),
+                        kvHeads: args.has("kvHeads") ? try args.int("kvHeads") : nil,
+                        intermediate: args.has("intermediate") ? try args.int("intermediate") : nil,
+                        maxPositions: try args.int("maxPositions"), ropeTheta: try args.double("ropeTheta"), tokenizer: .bytes))
             },
             Builtin(
                 "gpt2", kind: .staticFunction("Model"), doc: "A GPT-2-family model (LayerNorm, learned positions, GELU) initialised from the seed.",
@@ -42,8 +44,10 @@ extension BuiltinArea {
                 ],
                 returns: .named("Model")
             ) { args, _ in
-                .opaque(try Model.makeGPT2(hidden: try args.int("hidden"), layers: try args.int("layers"),
-                                           heads: try args.int("heads"), maxPositions: try args.int("maxPositions"), tokenizer: .bytes))
+                .opaque(
+                    try Model.makeGPT2(
+                        hidden: try args.int("hidden"), layers: try args.int("layers"),
+                        heads: try args.int("heads"), maxPositions: try args.int("maxPositions"), tokenizer: .bytes))
             },
             Builtin(
                 "load", kind: .staticFunction("Model"), doc: "Loads a .gguf file or a folder with config.json and model.safetensors.",
@@ -72,12 +76,14 @@ extension BuiltinArea {
                     .labeled("rank", .int, default: .int(8), doc: "Adapter rank."),
                     .labeled("alpha", .double, default: .double(16), doc: "Scaling numerator (scale = alpha / rank)."),
                     .labeled("dropout", .double, default: .double(0), doc: "Dropout on the adapter input."),
-                    .labeled("targets", .array(.string), default: .array(["q_proj", "k_proj", "v_proj", "o_proj"].map(Value.string)),
-                             doc: "Linear layers to adapt, by HuggingFace module name."),
+                    .labeled(
+                        "targets", .array(.string), default: .array(["q_proj", "k_proj", "v_proj", "o_proj"].map(Value.string)),
+                        doc: "Linear layers to adapt, by HuggingFace module name."),
                 ]
             ) { args, _ in
-                try args.receiver(Model.self).makeLoRA(rank: try args.int("rank"), alpha: try args.double("alpha"),
-                                                       dropout: try args.double("dropout"), targets: try args.strings("targets"))
+                try args.receiver(Model.self).makeLoRA(
+                    rank: try args.int("rank"), alpha: try args.double("alpha"),
+                    dropout: try args.double("dropout"), targets: try args.strings("targets"))
                 return .void
             },
             Builtin("mergeLoRA", kind: .method("Model"), doc: "Folds the LoRA adapters into the base weights.") { args, _ in
@@ -94,7 +100,9 @@ extension BuiltinArea {
             },
             Builtin(
                 "loadAdapter", kind: .method("Model"), doc: "Puts LoRA adapters saved by saveAdapter or by PEFT on the model; then only they train.",
-                parameters: [.positional("path", .string, doc: "The adapter folder, from the working directory (results/NAME/adapter for one this run saved).")]
+                parameters: [
+                    .positional("path", .string, doc: "The adapter folder, from the working directory (results/NAME/adapter for one this run saved).")
+                ]
             ) { args, _ in
                 try args.receiver(Model.self).readAdapter(try args.string("path"))
                 return .void
@@ -126,9 +134,10 @@ extension BuiltinArea {
                 ],
                 returns: .string
             ) { args, _ in
-                .string(try args.receiver(Model.self).makeGenerated(
-                    try args.string("prompt"), maxNewTokens: try args.int("maxNewTokens"), temperature: try args.double("temperature"),
-                    topP: try args.double("topP"), topK: try args.int("topK"), chat: try args.bool("chat")))
+                .string(
+                    try args.receiver(Model.self).makeGenerated(
+                        try args.string("prompt"), maxNewTokens: try args.int("maxNewTokens"), temperature: try args.double("temperature"),
+                        topP: try args.double("topP"), topK: try args.int("topK"), chat: try args.bool("chat")))
             },
             Builtin(
                 "logprobs", kind: .method("Model"), doc: "Log-probability of each token of a text given the tokens before it.",
@@ -143,11 +152,13 @@ extension BuiltinArea {
         types: [
             .host("TrainingData", doc: "Training records of one kind with their held-out split."),
             .host("SyntheticTask", doc: "A generated task with demonstrations, preferences, prompts, a score and an eval split."),
-            .enumeration("DataKind", doc: "What a dataset file holds.", cases: [
-                ("sft", "input/output (or chat messages)"), ("preference", "prompt/chosen/rejected[/margin]"),
-                ("unpaired", "input/output/label"), ("prompts", "input/label/datasource"),
-                ("processReward", "input with step placeholders / label list"),
-            ]),
+            .enumeration(
+                "DataKind", doc: "What a dataset file holds.",
+                cases: [
+                    ("sft", "input/output (or chat messages)"), ("preference", "prompt/chosen/rejected[/margin]"),
+                    ("unpaired", "input/output/label"), ("prompts", "input/label/datasource"),
+                    ("processReward", "input with step placeholders / label list"),
+                ]),
         ],
         builtins: [
             Builtin(
@@ -162,8 +173,10 @@ extension BuiltinArea {
                 guard case .range(let lower, let upper) = args["digits"], upper > lower else {
                     throw RecipeError(.runtime, "`digits` must be a non-empty range of positive counts, such as 3...5")
                 }
-                return .opaque(try SyntheticTask.makeSortDigits(count: try args.int("count"), evalCount: try args.int("evalCount"),
-                                                                digits: lower...(upper - 1)))
+                return .opaque(
+                    try SyntheticTask.makeSortDigits(
+                        count: try args.int("count"), evalCount: try args.int("evalCount"),
+                        digits: lower...(upper - 1)))
             },
             Builtin(
                 "addition", kind: .staticFunction("SyntheticTask"), doc: "Add two numbers below 100: \"12+34=\" → \"46\".",
@@ -200,9 +213,10 @@ extension BuiltinArea {
                 guard let kind = DataKind(rawValue: try args.enumCase("kind", of: "DataKind")) else {
                     throw RecipeError(.runtime, "unknown data kind")
                 }
-                return .opaque(try TrainingData.makeLoaded(
-                    try args.string("path"), kind: kind, evalPath: args.has("evalPath") ? try args.string("evalPath") : nil,
-                    options: try readOptions(DataOptions(), args)))
+                return .opaque(
+                    try TrainingData.makeLoaded(
+                        try args.string("path"), kind: kind, evalPath: args.has("evalPath") ? try args.string("evalPath") : nil,
+                        options: try readOptions(DataOptions(), args)))
             },
             Builtin("count", kind: .property("TrainingData"), doc: "Number of training records.", returns: .int) { args, _ in
                 .int(try args.receiver(TrainingData.self).count)

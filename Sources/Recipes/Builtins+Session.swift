@@ -21,10 +21,12 @@ extension BuiltinArea {
             ) { args, _ in
                 let session = Session.current
                 if session.hasRunContext {
-                    throw RecipeError(.runtime, "`seed(...)` must come before the first training stage; the run's random streams already come from seed \(session.seed ?? 0)")
+                    throw RecipeError(
+                        .runtime,
+                        "`seed(...)` must come before the first training stage; the run's random streams already come from seed \(session.seed ?? 0)")
                 }
                 seed(try args.int("value"))
                 return .void
-            },
+            }
         ])
 }

@@ -25,13 +25,17 @@ extension BuiltinArea {
         returns: String = "TrainingRun", dataMaxLen: Bool = true,
         run: @escaping (Arguments, TrainingData, O, TrainingOptions) throws -> any RecipeObject
     ) -> Builtin {
-        Builtin(name, doc: doc,
-                parameters: models + [.labeled("data", .named("TrainingData"), doc: data)] + optionParameters(own)
-                    + trainingParameters(shared),
-                returns: .named(returns)) { args, _ in
+        Builtin(
+            name, doc: doc,
+            parameters: models + [.labeled("data", .named("TrainingData"), doc: data)] + optionParameters(own)
+                + trainingParameters(shared),
+            returns: .named(returns)
+        ) { args, _ in
             let data = try args.object(TrainingData.self, "data")
-            return .opaque(try run(args, data, try readOptions(own, args),
-                                   try trainingOptions(args, shared, data: dataMaxLen ? data : nil)))
+            return .opaque(
+                try run(
+                    args, data, try readOptions(own, args),
+                    try trainingOptions(args, shared, data: dataMaxLen ? data : nil)))
         }
     }
 
@@ -79,12 +83,13 @@ extension BuiltinArea {
         parameters += options.filter { $0.name != "advantageEstimator" }
         return Builtin(name, doc: doc, parameters: parameters, returns: .named("TrainingRun")) { args, _ in
             let critic = args.has("critic") ? try args.object(Model.self, "critic") : nil
-            return .opaque(try runRL(
-                try args.object(Model.self, "policy"),
-                reference: args.has("reference") ? try args.object(Model.self, "reference") : nil, critic: critic,
-                prompts: try args.object(TrainingData.self, "prompts"), reward: try rewardFunction(args),
-                rewardModel: args.has("rewardModel") ? try args.object(RewardModel.self, "rewardModel") : nil,
-                options: try readOptions(defaults, args)))
+            return .opaque(
+                try runRL(
+                    try args.object(Model.self, "policy"),
+                    reference: args.has("reference") ? try args.object(Model.self, "reference") : nil, critic: critic,
+                    prompts: try args.object(TrainingData.self, "prompts"), reward: try rewardFunction(args),
+                    rewardModel: args.has("rewardModel") ? try args.object(RewardModel.self, "rewardModel") : nil,
+                    options: try readOptions(defaults, args)))
         }
     }
 
@@ -97,48 +102,63 @@ extension BuiltinArea {
             .host("BestOfN", doc: "Scored samples of a policy on prompts."),
         ] + optionChoiceTypes,
         builtins: [
-            offline("sft", doc: "Supervised fine-tuning on demonstrations (OpenRLHF train_sft).",
-                    models: [.positional("policy", .named("Model"), doc: "The model to train.")], data: "SFT data.",
-                    own: NoOptions(), shared: .sft) { args, data, _, options in
+            offline(
+                "sft", doc: "Supervised fine-tuning on demonstrations (OpenRLHF train_sft).",
+                models: [.positional("policy", .named("Model"), doc: "The model to train.")], data: "SFT data.",
+                own: NoOptions(), shared: .sft
+            ) { args, data, _, options in
                 try runSFT(try args.object(Model.self, "policy"), data: data, options: options)
             },
-            offline("dpo", doc: "Direct preference optimisation against a frozen reference (DPO, IPO, cDPO, +NLL).",
-                    models: [
-                        .positional("policy", .named("Model"), doc: "The model to train."),
-                        .labeled("reference", .named("Model"), doc: "The frozen reference (policy.frozen())."),
-                    ],
-                    data: "Preference data.", own: DPOOptions(), shared: .dpo) { args, data, dpo, options in
-                try runDPO(try args.object(Model.self, "policy"), reference: try args.object(Model.self, "reference"),
-                           data: data, dpo: dpo, options: options)
+            offline(
+                "dpo", doc: "Direct preference optimisation against a frozen reference (DPO, IPO, cDPO, +NLL).",
+                models: [
+                    .positional("policy", .named("Model"), doc: "The model to train."),
+                    .labeled("reference", .named("Model"), doc: "The frozen reference (policy.frozen())."),
+                ],
+                data: "Preference data.", own: DPOOptions(), shared: .dpo
+            ) { args, data, dpo, options in
+                try runDPO(
+                    try args.object(Model.self, "policy"), reference: try args.object(Model.self, "reference"),
+                    data: data, dpo: dpo, options: options)
             },
-            offline("rewardModel", doc: "Trains a reward model (score head on a copy of base) on preference pairs.",
-                    models: [.positional("base", .named("Model"), doc: "The transformer to start from.")],
-                    data: "Preference data.", own: RewardModelOptions(), shared: .rewardModel,
-                    returns: "RewardModel") { args, data, rm, options in
+            offline(
+                "rewardModel", doc: "Trains a reward model (score head on a copy of base) on preference pairs.",
+                models: [.positional("base", .named("Model"), doc: "The transformer to start from.")],
+                data: "Preference data.", own: RewardModelOptions(), shared: .rewardModel,
+                returns: "RewardModel"
+            ) { args, data, rm, options in
                 try runRewardModel(try args.object(Model.self, "base"), data: data, rm: rm, options: options)
             },
-            offline("kto", doc: "KTO on unpaired desirable/undesirable answers against a frozen reference.",
-                    models: [
-                        .positional("policy", .named("Model"), doc: "The model to train."),
-                        .labeled("reference", .named("Model"), doc: "The frozen reference."),
-                    ],
-                    data: "Unpaired data.", own: KTOOptions(), shared: .kto) { args, data, kto, options in
-                try runKTO(try args.object(Model.self, "policy"), reference: try args.object(Model.self, "reference"),
-                           data: data, kto: kto, options: options)
+            offline(
+                "kto", doc: "KTO on unpaired desirable/undesirable answers against a frozen reference.",
+                models: [
+                    .positional("policy", .named("Model"), doc: "The model to train."),
+                    .labeled("reference", .named("Model"), doc: "The frozen reference."),
+                ],
+                data: "Unpaired data.", own: KTOOptions(), shared: .kto
+            ) { args, data, kto, options in
+                try runKTO(
+                    try args.object(Model.self, "policy"), reference: try args.object(Model.self, "reference"),
+                    data: data, kto: kto, options: options)
             },
-            offline("kd", doc: "Knowledge distillation: (1 - kdCoef)·CE + kdCoef·KL to a frozen teacher on SFT data.",
-                    models: [
-                        .positional("student", .named("Model"), doc: "The model to train."),
-                        .labeled("teacher", .named("Model"), doc: "The teacher (not trained)."),
-                    ],
-                    data: "SFT data.", own: KDOptions(), shared: .kd) { args, data, kd, options in
-                try runKD(try args.object(Model.self, "student"), teacher: try args.object(Model.self, "teacher"),
-                          data: data, kd: kd, options: options)
+            offline(
+                "kd", doc: "Knowledge distillation: (1 - kdCoef)·CE + kdCoef·KL to a frozen teacher on SFT data.",
+                models: [
+                    .positional("student", .named("Model"), doc: "The model to train."),
+                    .labeled("teacher", .named("Model"), doc: "The teacher (not trained)."),
+                ],
+                data: "SFT data.", own: KDOptions(), shared: .kd
+            ) { args, data, kd, options in
+                try runKD(
+                    try args.object(Model.self, "student"), teacher: try args.object(Model.self, "teacher"),
+                    data: data, kd: kd, options: options)
             },
-            offline("prm", doc: "A process reward model: hard labels over the task's reward tokens at step placeholders.",
-                    models: [.positional("model", .named("Model"), doc: "The model to train.")],
-                    data: "Process-reward data (a task's processRewards).", own: NoOptions(), shared: .prm,
-                    dataMaxLen: false) { args, data, _, options in
+            offline(
+                "prm", doc: "A process reward model: hard labels over the task's reward tokens at step placeholders.",
+                models: [.positional("model", .named("Model"), doc: "The model to train.")],
+                data: "Process-reward data (a task's processRewards).", own: NoOptions(), shared: .prm,
+                dataMaxLen: false
+            ) { args, data, _, options in
                 try runPRM(try args.object(Model.self, "model"), data: data, options: options)
             },
             rlBuiltin("ppo", estimator: nil, doc: "PPO with a critic (GAE), or any estimator of the family."),
@@ -158,28 +178,37 @@ extension BuiltinArea {
                 ],
                 returns: .named("BestOfN")
             ) { args, _ in
-                .opaque(try runBestOfN(try args.object(Model.self, "policy"), prompts: try args.object(TrainingData.self, "prompts"),
-                                       n: try args.int("n"), temperature: try args.double("temperature"),
-                                       maxNewTokens: try args.int("maxNewTokens"), reward: try rewardFunction(args)))
+                .opaque(
+                    try runBestOfN(
+                        try args.object(Model.self, "policy"), prompts: try args.object(TrainingData.self, "prompts"),
+                        n: try args.int("n"), temperature: try args.double("temperature"),
+                        maxNewTokens: try args.int("maxNewTokens"), reward: try rewardFunction(args)))
             },
-            Builtin("rejectionSampling", kind: .method("BestOfN"), doc: "The best response of each prompt as SFT data.",
-                    returns: .named("TrainingData")) { args, _ in
+            Builtin(
+                "rejectionSampling", kind: .method("BestOfN"), doc: "The best response of each prompt as SFT data.",
+                returns: .named("TrainingData")
+            ) { args, _ in
                 .opaque(try args.receiver(BestOfN.self).rejectionSampling())
             },
             Builtin(
                 "conditionalSFT", kind: .method("BestOfN"), doc: "Every response as SFT data whose input carries its score.",
                 parameters: [
-                    .labeled("rewardTemplate", .string, default: .string("{input} <rm_score>: {reward} "),
-                             doc: "How an input and its score become the new input."),
+                    .labeled(
+                        "rewardTemplate", .string, default: .string("{input} <rm_score>: {reward} "),
+                        doc: "How an input and its score become the new input."),
                     .labeled("normalizeReward", .bool, default: .bool(false), doc: "Standardize the scores first."),
                 ],
                 returns: .named("TrainingData")
             ) { args, _ in
-                .opaque(try args.receiver(BestOfN.self).makeConditionalSFT(rewardTemplate: try args.string("rewardTemplate"),
-                                                                         normalizeReward: try args.bool("normalizeReward")))
+                .opaque(
+                    try args.receiver(BestOfN.self).makeConditionalSFT(
+                        rewardTemplate: try args.string("rewardTemplate"),
+                        normalizeReward: try args.bool("normalizeReward")))
             },
-            Builtin("dpoPairs", kind: .method("BestOfN"), doc: "Best and worst response of each prompt as preference data.",
-                    returns: .named("TrainingData")) { args, _ in
+            Builtin(
+                "dpoPairs", kind: .method("BestOfN"), doc: "Best and worst response of each prompt as preference data.",
+                returns: .named("TrainingData")
+            ) { args, _ in
                 .opaque(try args.receiver(BestOfN.self).dpoPairs())
             },
             Builtin(
@@ -192,15 +221,21 @@ extension BuiltinArea {
                 ],
                 returns: .named("EvalResult")
             ) { args, _ in
-                .opaque(try runEvaluate(try args.object(Model.self, "policy"), on: try args.object(TrainingData.self, "on"),
-                                        reward: try rewardFunction(args), maxNewTokens: try args.int("maxNewTokens")))
+                .opaque(
+                    try runEvaluate(
+                        try args.object(Model.self, "policy"), on: try args.object(TrainingData.self, "on"),
+                        reward: try rewardFunction(args), maxNewTokens: try args.int("maxNewTokens")))
             },
-            Builtin("eval", kind: .method("TrainingRun"), doc: "The last evaluation's value of a metric (nil if none).",
-                    parameters: [.positional("name", .string, doc: "The metric.")], returns: .optional(.double)) { args, _ in
+            Builtin(
+                "eval", kind: .method("TrainingRun"), doc: "The last evaluation's value of a metric (nil if none).",
+                parameters: [.positional("name", .string, doc: "The metric.")], returns: .optional(.double)
+            ) { args, _ in
                 try args.receiver(TrainingRun.self).eval(try args.string("name")).map(Value.double) ?? .none
             },
-            Builtin("metrics", kind: .property("EvalResult"), doc: "The metrics by name.",
-                    returns: .dictionary(key: .string, value: .double)) { args, _ in
+            Builtin(
+                "metrics", kind: .property("EvalResult"), doc: "The metrics by name.",
+                returns: .dictionary(key: .string, value: .double)
+            ) { args, _ in
                 let m = try args.receiver(EvalResult.self).metrics
                 return .dictionary(try RecipeDictionary(m.keys.sorted().map { (.string($0), .double(m[$0]!)) }))
             },

@@ -30,7 +30,8 @@ func readOptions<O: DeclaredOptions>(_ defaults: O, _ args: Arguments) throws ->
 }
 
 /// The types of every option recipes reach.
-let optionTypes: [OptionType] = TrainingOptions.options.map(\.type) + PPOOptions.options.map(\.type)
+let optionTypes: [OptionType] =
+    TrainingOptions.options.map(\.type) + PPOOptions.options.map(\.type)
     + RewardModelOptions.options.map(\.type) + DataOptions.options.map(\.type)
 
 /// The closed sets among the options, each once: `KLEstimator`, `LRScheduler`, ...

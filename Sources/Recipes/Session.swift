@@ -87,8 +87,10 @@ public final class Session: RecipeHost {
         public init() {}
     }
 
-    public init(outputDirectory: URL, display: ((OutputItem) -> Void)? = nil,
-                progressStyle: ProgressBar.Style = .automatic) {
+    public init(
+        outputDirectory: URL, display: ((OutputItem) -> Void)? = nil,
+        progressStyle: ProgressBar.Style = .automatic
+    ) {
         self.outputDirectory = outputDirectory.standardizedFileURL
         self.progressStyle = progressStyle
         self.display = display ?? { item in writeToStandardOutput(item.plainText) }
@@ -147,9 +149,11 @@ public final class Session: RecipeHost {
                 extra["overrides"] = .strings(recipe.overrides.map { "\($0.name)=\($0.value)" })
             }
             if let path = recipe?.fileName { extra["recipe_file"] = .string(path) }
-            file = try RunFile.create(at: runFileURL, attributes: RunAttributes(
-                name: runName, recipe: recipe?.text ?? "", seed: UInt64(bitPattern: Int64(seed ?? 0)),
-                threads: Parallel.threads, version: Session.version, extra: extra))
+            file = try RunFile.create(
+                at: runFileURL,
+                attributes: RunAttributes(
+                    name: runName, recipe: recipe?.text ?? "", seed: UInt64(bitPattern: Int64(seed ?? 0)),
+                    threads: Parallel.threads, version: Session.version, extra: extra))
             runFile = file
         }
         let made = RunContext(rng: rng, runFile: file)

@@ -33,9 +33,11 @@ func callFamilyBuiltin<T>(_ name: String, parametersOf widest: String, _ values:
     for (parameter, value) in given where value != nil && !builtin.parameters.contains(where: { $0.name == parameter }) {
         orExit { throw RecipeError(.runtime, "`\(name)` takes no `\(parameter):`") }
     }
-    return callBuiltin(builtin, builtin.parameters.map { p in
-        given[p.name].flatMap { $0 } ?? p.defaultValue.map { $0 as Any }
-    })
+    return callBuiltin(
+        builtin,
+        builtin.parameters.map { p in
+            given[p.name].flatMap { $0 } ?? p.defaultValue.map { $0 as Any }
+        })
 }
 
 /// A Swift value as the recipe value a builtin reads.
@@ -54,9 +56,10 @@ func recipeValue(_ value: Any?) -> Value {
     case let f as (String, String) -> Double:
         return .function(Function(name: "closure", parameterCount: 2) { a in .double(f(try a[0].asString(), try a[1].asString())) })
     case let f as (String, String, String) -> Double:
-        return .function(Function(name: "closure", parameterCount: 3) { a in
-            .double(f(try a[0].asString(), try a[1].asString(), try a[2].asString()))
-        })
+        return .function(
+            Function(name: "closure", parameterCount: 3) { a in
+                .double(f(try a[0].asString(), try a[1].asString(), try a[2].asString()))
+            })
     default:
         // Optionals arrive wrapped in `Any`: unwrap one level.
         let mirror = Mirror(reflecting: value)

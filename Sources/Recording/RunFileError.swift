@@ -33,15 +33,18 @@ public enum RunFileError: Error, CustomStringConvertible, Equatable {
         case .notHDF5(let path):
             return "\(path): not an HDF5 file (no HDF5 signature). Give the .h5 run file that `rlhf run` wrote."
         case .unreadable(let path, let reason):
-            return "\(path): HDF5 cannot open this file (\(reason)). It is truncated or damaged; if it was being copied, copy it again from the run's machine."
+            return
+                "\(path): HDF5 cannot open this file (\(reason)). It is truncated or damaged; if it was being copied, copy it again from the run's machine."
         case .notARunFile(let path, let found):
-            return "\(path): an HDF5 file, but not a swift-rlhf run file (\(found)). Give a file written by `rlhf run`; other HDF5 files can be read with h5py or h5dump."
+            return
+                "\(path): an HDF5 file, but not a swift-rlhf run file (\(found)). Give a file written by `rlhf run`; other HDF5 files can be read with h5py or h5dump."
         case .unsupportedFormat(let path, let format):
             return "\(path): run file format \"\(format)\" is newer than this tool reads (\(RunFile.format)). Update swift-rlhf."
         case .cannotCreate(let path, let reason):
             return "\(path): cannot create the run file (\(reason)). Check that the folder exists and is writable."
         case .writeFailed(let path, let object, let reason):
-            return "\(path): writing \(object) failed (\(reason)). Check free disk space and that the file was not removed while the run was writing it."
+            return
+                "\(path): writing \(object) failed (\(reason)). Check free disk space and that the file was not removed while the run was writing it."
         case .readFailed(let path, let object, let reason):
             return "\(path): reading \(object) failed (\(reason)). The file may be damaged; `h5dump -H \(path)` shows what HDF5 can still read."
         case .invalidName(let path, let name, let reason):

@@ -92,7 +92,8 @@ public enum Inspector {
         func line(_ text: String = "") { out += text + "\n" }
         line(run.path)
         let shown = ["format", "name", "status", "version", "seed", "threads", "created"]
-        let keys = shown.filter { run.attributes[$0] != nil }
+        let keys =
+            shown.filter { run.attributes[$0] != nil }
             + run.attributes.keys.sorted().filter { !shown.contains($0) && !$0.hasPrefix("error") && $0 != "recipe" }
         let pad = (keys + ["recipe"]).map(\.count).max() ?? 0
         for key in keys { line("  \(key.padding(pad)) \(run.attributes[key]!)") }
@@ -129,10 +130,14 @@ public enum Inspector {
             if !stage.timingNames.isEmpty { line("  timing: \(stage.timingNames.joined(separator: ", "))") }
             if !stage.tensorNames.isEmpty {
                 let kinds = Set(stage.tensorNames.flatMap { stage.tensorKinds($0) }).sorted().map(\.rawValue)
-                line("  tensors: \(stage.tensorNames.count) parameter\(stage.tensorNames.count == 1 ? "" : "s") × \(kinds.joined(separator: ", ")) at \(stage.tensorSteps.count) steps")
+                line(
+                    "  tensors: \(stage.tensorNames.count) parameter\(stage.tensorNames.count == 1 ? "" : "s") × \(kinds.joined(separator: ", ")) at \(stage.tensorSteps.count) steps"
+                )
             }
             if !stage.activationNames.isEmpty {
-                line("  activations: \(stage.activationNames.count) layer\(stage.activationNames.count == 1 ? "" : "s") at \(stage.activationSteps.count) steps")
+                line(
+                    "  activations: \(stage.activationNames.count) layer\(stage.activationNames.count == 1 ? "" : "s") at \(stage.activationSteps.count) steps"
+                )
             }
             if !stage.evalNames.isEmpty {
                 line("  eval: \(stage.evalNames.joined(separator: ", ")) at \(stage.evalSteps.count) step\(stage.evalSteps.count == 1 ? "" : "s")")
@@ -165,7 +170,8 @@ public enum Inspector {
             let parent = String(object.path[..<object.path.lastIndex(of: "/")!])
             var note = ""
             if let committed = groups[parent]?.attributes.first(where: { $0.0 == "committed" })?.1.intValue,
-                let rows = object.shape.first, rows != committed, !["prompt_ids", "response_ids", "advantages", "logprobs"].contains(object.path.split(separator: "/").last.map(String.init) ?? "")
+                let rows = object.shape.first, rows != committed,
+                !["prompt_ids", "response_ids", "advantages", "logprobs"].contains(object.path.split(separator: "/").last.map(String.init) ?? "")
             {
                 note = "  (\(committed) committed)"
             }
@@ -211,7 +217,8 @@ public enum Inspector {
     private static func available(_ stages: [StageReader]) -> [String] {
         var names: [String] = []
         for stage in stages {
-            for name in stage.metricNames + stage.evalNames.map({ "eval/\($0)" }) + stage.timingNames.map({ "timing/\($0)" }) where !names.contains(name) {
+            for name in stage.metricNames + stage.evalNames.map({ "eval/\($0)" }) + stage.timingNames.map({ "timing/\($0)" })
+            where !names.contains(name) {
                 names.append(name)
             }
         }

@@ -146,7 +146,9 @@ private struct Builder {
                     String(s.metricNames.count), String(s.tensorNames.count), String(s.evalSteps.count), String(s.rolloutCount),
                 ]
             }
-            line(Markdown.table(["stage", "steps", "step range", "metrics", "parameters", "evaluations", "rollouts"], rows, rightAligned: [1, 3, 4, 5, 6]))
+            line(
+                Markdown.table(
+                    ["stage", "steps", "step range", "metrics", "parameters", "evaluations", "rollouts"], rows, rightAligned: [1, 3, 4, 5, 6]))
         }
         if !run.config.isEmpty {
             line("## Configuration")
@@ -294,7 +296,9 @@ private struct Builder {
         let title = ["value": "Parameter values", "grad": "Gradients", "update": "Updates"][kind.rawValue]!
         line("### \(title)")
         line()
-        line("First and last recorded step of every parameter. `std` is unbiased (n − 1), as `torch.std`; non-finite elements are counted and left out of the other columns.")
+        line(
+            "First and last recorded step of every parameter. `std` is unbiased (n − 1), as `torch.std`; non-finite elements are counted and left out of the other columns."
+        )
         line()
         var rows: [[String]] = []
         for name in names {

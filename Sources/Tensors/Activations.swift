@@ -23,12 +23,14 @@ public func gelu(_ x: Tensor, approximate: GELUApproximation = .tanh) -> Tensor 
         }
     }
     return Tensor.result(shape: x.shape, data: y, inputs: [x]) { dy in
-        [elementwise(xData, dy) { x, dy, dx, range in
-            switch approximate {
-            case .tanh: for i in range { dx[i] = dy[i] * geluTanhDerivative(x[i]) }
-            case .none: for i in range { dx[i] = dy[i] * geluErfDerivative(x[i]) }
+        [
+            elementwise(xData, dy) { x, dy, dx, range in
+                switch approximate {
+                case .tanh: for i in range { dx[i] = dy[i] * geluTanhDerivative(x[i]) }
+                case .none: for i in range { dx[i] = dy[i] * geluErfDerivative(x[i]) }
+                }
             }
-        }]
+        ]
     }
 }
 
@@ -42,14 +44,16 @@ public func silu(_ x: Tensor) -> Tensor {
         }
     }
     return Tensor.result(shape: x.shape, data: y, inputs: [x]) { dy in
-        [elementwise(xData, dy) { x, dy, dx, range in
-            // d/dx x·σ(x) = σ(x)(1 + x(1 - σ(x)))
-            forEachLanes(range) { i, n in
-                let xv = load8(x, i, n)
-                let s = 1 / (1 + exp8(-xv))
-                store8(load8(dy, i, n) * s * (1 + xv * (1 - s)), dx, i, n)
+        [
+            elementwise(xData, dy) { x, dy, dx, range in
+                // d/dx x·σ(x) = σ(x)(1 + x(1 - σ(x)))
+                forEachLanes(range) { i, n in
+                    let xv = load8(x, i, n)
+                    let s = 1 / (1 + exp8(-xv))
+                    store8(load8(dy, i, n) * s * (1 + xv * (1 - s)), dx, i, n)
+                }
             }
-        }]
+        ]
     }
 }
 
@@ -127,8 +131,10 @@ private let elementsPerChunk = 2048
 
 /// y[i] = f(a[i]) over `range` chunks in parallel.
 @inline(__always)
-func elementwise(_ a: [Float],
-                 _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> [Float] {
+func elementwise(
+    _ a: [Float],
+    _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void
+) -> [Float] {
     guard !a.isEmpty else { return [] }
     return makeArray(count: a.count) { py in
         a.withUnsafeBufferPointer { pa in
@@ -140,8 +146,10 @@ func elementwise(_ a: [Float],
 
 /// y[i] = f(a[i], b[i]) over chunks in parallel.
 @inline(__always)
-func elementwise(_ a: [Float], _ b: [Float],
-                 _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> [Float] {
+func elementwise(
+    _ a: [Float], _ b: [Float],
+    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void
+) -> [Float] {
     guard !a.isEmpty else { return [] }
     return makeArray(count: a.count) { py in
         a.withUnsafeBufferPointer { pa in
@@ -155,8 +163,10 @@ func elementwise(_ a: [Float], _ b: [Float],
 
 /// y[i] = f(a[i], b[i], c[i]) over chunks in parallel.
 @inline(__always)
-func elementwise(_ a: [Float], _ b: [Float], _ c: [Float],
-                 _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> [Float] {
+func elementwise(
+    _ a: [Float], _ b: [Float], _ c: [Float],
+    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void
+) -> [Float] {
     guard !a.isEmpty else { return [] }
     return makeArray(count: a.count) { py in
         a.withUnsafeBufferPointer { pa in

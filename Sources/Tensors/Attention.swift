@@ -24,8 +24,10 @@ import Foundation
 ///   - keyMask: B·S flags (row-major `[B, S]`); `false` marks a padding key no query attends to.
 ///   - scale: the factor on `q·kᵀ`; default `1/√D`.
 /// - Returns: `[B, Hq, T, D]`.
-public func causalAttention(q: Tensor, k: Tensor, v: Tensor, segments: [Int]? = nil, keyMask: [Bool]? = nil,
-                            scale: Float? = nil) throws -> Tensor {
+public func causalAttention(
+    q: Tensor, k: Tensor, v: Tensor, segments: [Int]? = nil, keyMask: [Bool]? = nil,
+    scale: Float? = nil
+) throws -> Tensor {
     func fail(_ why: String) -> TensorError {
         .shape(op: "causalAttention", message: "\(why) (q \(q.shape), k \(k.shape), v \(v.shape); expected q [B, Hq, T, D], k and v [B, Hkv, S, D])")
     }
@@ -65,9 +67,10 @@ public func causalAttention(q: Tensor, k: Tensor, v: Tensor, segments: [Int]? = 
                             let batch = bh / hq, kvHead = batch * hkv + (bh % hq) / group
                             let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
                             defer { probabilities.deallocate() }
-                            attentionForward(q: pq + bh * t * d, k: pk + kvHead * s * d, v: pv + kvHead * s * d,
-                                             out: po + bh * t * d, lse: pl + bh * t, p: probabilities,
-                                             batch: batch, t: t, s: s, d: d, scale: scale, visibility: visibility)
+                            attentionForward(
+                                q: pq + bh * t * d, k: pk + kvHead * s * d, v: pv + kvHead * s * d,
+                                out: po + bh * t * d, lse: pl + bh * t, p: probabilities,
+                                batch: batch, t: t, s: s, d: d, scale: scale, visibility: visibility)
                         }
                     }
                 }
@@ -147,10 +150,12 @@ private struct KeyVisibility {
 //   P[i, j] = exp(scores - max) / Σ over visible j (0 where not visible)
 //   lse[i]  = max + log Σ exp(scores - max)       (-inf for a row that sees nothing)
 //   out     = P V                                 [T, D]
-private func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                              out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
-                              p: UnsafeMutablePointer<Float>, batch: Int, t: Int, s: Int, d: Int, scale: Float,
-                              visibility: KeyVisibility) {
+private func attentionForward(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
+    p: UnsafeMutablePointer<Float>, batch: Int, t: Int, s: Int, d: Int, scale: Float,
+    visibility: KeyVisibility
+) {
     sgemmSerial(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: q, lda: d, b: k, ldb: d, c: p, ldc: s)
     for i in 0..<t {
         let row = p + i * s
@@ -191,12 +196,14 @@ private func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, 
 //   dS  = P ∘ (dP - rowsum(dO ∘ out))                         (softmax backward; rowsum(dO∘out) = rowsum(P∘dP))
 //   dQ  = scale · dS K
 //   dK += scale · dSᵀ Q
-private func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                               out: UnsafePointer<Float>, dOut: UnsafePointer<Float>, lse: UnsafePointer<Float>,
-                               dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
-                               dv: UnsafeMutablePointer<Float>?, p: UnsafeMutablePointer<Float>,
-                               dp: UnsafeMutablePointer<Float>, batch: Int, t: Int, s: Int, d: Int, scale: Float,
-                               visibility: KeyVisibility) {
+private func attentionBackward(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    out: UnsafePointer<Float>, dOut: UnsafePointer<Float>, lse: UnsafePointer<Float>,
+    dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
+    dv: UnsafeMutablePointer<Float>?, p: UnsafeMutablePointer<Float>,
+    dp: UnsafeMutablePointer<Float>, batch: Int, t: Int, s: Int, d: Int, scale: Float,
+    visibility: KeyVisibility
+) {
     sgemmSerial(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: q, lda: d, b: k, ldb: d, c: p, ldc: s)
     for i in 0..<t {
         let row = p + i * s
@@ -226,7 +233,8 @@ private func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>,
         sgemmSerial(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dp, lda: s, b: k, ldb: d, c: dq, ldc: d)
     }
     if let dk {
-        sgemmSerial(transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dp, lda: s, b: q, ldb: d,
-                    beta: 1, c: dk, ldc: d)
+        sgemmSerial(
+            transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dp, lda: s, b: q, ldb: d,
+            beta: 1, c: dk, ldc: d)
     }
 }

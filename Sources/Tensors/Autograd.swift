@@ -50,8 +50,10 @@ extension Tensor {
     ///
     /// `backward` receives the output gradient (same count as `data`) and returns one gradient per
     /// input, each the size of that input, or nil for inputs that need none.
-    static func result(shape: [Int], data: [Float], inputs: [Tensor],
-                       backward: @escaping ([Float]) throws -> [[Float]?]) -> Tensor {
+    static func result(
+        shape: [Int], data: [Float], inputs: [Tensor],
+        backward: @escaping ([Float]) throws -> [[Float]?]
+    ) -> Tensor {
         let out = Tensor(shape: shape, data: data)
         if noGradDepth == 0 && inputs.contains(where: { $0.requiresGrad }) {
             out.requiresGrad = true
@@ -69,7 +71,8 @@ extension Tensor {
     /// afterwards, so the tensors it held are released; call `backward` once per forward.
     public func backward(_ gradient: [Float]? = nil) throws {
         guard requiresGrad else {
-            throw TensorError.backward("the tensor does not require a gradient (was it computed under withNoGrad, or from tensors without requiresGrad?)")
+            throw TensorError.backward(
+                "the tensor does not require a gradient (was it computed under withNoGrad, or from tensors without requiresGrad?)")
         }
         let seed: [Float]
         if let gradient {

@@ -30,7 +30,8 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Floa
     var i = 0
     while i + 8 <= n {
         // a plain multiply and add: a fused one is a library call per lane on baseline x86-64
-        acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+        acc +=
+            UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
             * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
         i += 8
     }

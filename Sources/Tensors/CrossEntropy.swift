@@ -25,8 +25,10 @@ public enum Reduction: Sendable {
 ///   - logits: `[N, V]` (or `[..., V]`, rows flattened).
 ///   - targets: N class ids in `0..<V`, or `ignoreIndex`.
 /// - Returns: a scalar for `.mean` and `.sum`; `[N]` (the logits' leading shape) for `.none`.
-public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -100, reduction: Reduction = .mean,
-                         labelSmoothing: Float = 0) throws -> Tensor {
+public func crossEntropy(
+    _ logits: Tensor, targets: [Int], ignoreIndex: Int = -100, reduction: Reduction = .mean,
+    labelSmoothing: Float = 0
+) throws -> Tensor {
     guard logits.rank >= 2 else {
         throw TensorError.shape(op: "crossEntropy", message: "needs logits [N, V], got \(logits.shape)")
     }
@@ -38,7 +40,9 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -1
         throw TensorError.invalidArgument(op: "crossEntropy", message: "labelSmoothing \(labelSmoothing) is not in [0, 1]")
     }
     for (row, target) in targets.enumerated() where target != ignoreIndex && !(0..<v).contains(target) {
-        throw TensorError.invalidArgument(op: "crossEntropy", message: "target \(target) at row \(row) is out of range for \(v) classes (logits \(logits.shape)); ignoreIndex is \(ignoreIndex)")
+        throw TensorError.invalidArgument(
+            op: "crossEntropy",
+            message: "target \(target) at row \(row) is out of range for \(v) classes (logits \(logits.shape)); ignoreIndex is \(ignoreIndex)")
     }
     let eps = labelSmoothing
     let xData = logits.data
@@ -86,8 +90,9 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -1
                             case .sum: scale = g[0]
                             case .mean: scale = g[0] / Float(counted)
                             }
-                            crossEntropyBackward(px + r * v, pdx + r * v, v, target: targets[r], smoothing: eps,
-                                                 lse: pl[r], scale: scale)
+                            crossEntropyBackward(
+                                px + r * v, pdx + r * v, v, target: targets[r], smoothing: eps,
+                                lse: pl[r], scale: scale)
                         }
                     }
                 }
@@ -100,8 +105,10 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -1
 // log p[c] = x[c] - lse, lse = max + log Σ exp(x - max)
 // loss = (1-ε)·(-log p[target]) + (ε/V)·Σ_c(-log p[c])
 @inline(__always)
-private func crossEntropyForward(_ x: UnsafePointer<Float>, _ v: Int, target: Int, smoothing eps: Float,
-                                 lse: inout Float) -> Float {
+private func crossEntropyForward(
+    _ x: UnsafePointer<Float>, _ v: Int, target: Int, smoothing eps: Float,
+    lse: inout Float
+) -> Float {
     let l = logSumExpRow(x, v)
     lse = l
     let nll = l - x[target]
@@ -113,8 +120,10 @@ private func crossEntropyForward(_ x: UnsafePointer<Float>, _ v: Int, target: In
 
 // dx[c] = scale · (p[c] - ε/V - (1-ε)·[c == target]), p = exp(x - lse)
 @inline(__always)
-private func crossEntropyBackward(_ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ v: Int, target: Int,
-                                  smoothing eps: Float, lse: Float, scale: Float) {
+private func crossEntropyBackward(
+    _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ v: Int, target: Int,
+    smoothing eps: Float, lse: Float, scale: Float
+) {
     let uniform = eps / Float(v)
     expShifted(x, lse, dx, v)
     for c in 0..<v { dx[c] = scale * (dx[c] - uniform) }

@@ -97,8 +97,10 @@ extension Tensor {
     public static func + (a: Tensor, b: Tensor) throws -> Tensor {
         let (shape, out) = try broadcastBinary("add", a, b, +)
         return result(shape: shape, data: out, inputs: [a, b]) { g in
-            [a.requiresGrad ? reduceGradient(g, from: shape, to: a.shape) : nil,
-             b.requiresGrad ? reduceGradient(g, from: shape, to: b.shape) : nil]
+            [
+                a.requiresGrad ? reduceGradient(g, from: shape, to: a.shape) : nil,
+                b.requiresGrad ? reduceGradient(g, from: shape, to: b.shape) : nil,
+            ]
         }
     }
 
@@ -106,8 +108,10 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) throws -> Tensor {
         let (shape, out) = try broadcastBinary("sub", a, b, -)
         return result(shape: shape, data: out, inputs: [a, b]) { g in
-            [a.requiresGrad ? reduceGradient(g, from: shape, to: a.shape) : nil,
-             b.requiresGrad ? reduceGradient(g.map { -$0 }, from: shape, to: b.shape) : nil]
+            [
+                a.requiresGrad ? reduceGradient(g, from: shape, to: a.shape) : nil,
+                b.requiresGrad ? reduceGradient(g.map { -$0 }, from: shape, to: b.shape) : nil,
+            ]
         }
     }
 
@@ -186,15 +190,17 @@ extension Tensor {
             }
         }
         return result(shape: a.shape, data: y, inputs: [a]) { g in
-            [makeArray(count: x.count) { pdx in
-                x.withUnsafeBufferPointer { px in
-                    y.withUnsafeBufferPointer { py in
-                        g.withUnsafeBufferPointer { pg in
-                            for i in 0..<pdx.count { pdx[i] = df(pg[i], px[i], py[i]) }
+            [
+                makeArray(count: x.count) { pdx in
+                    x.withUnsafeBufferPointer { px in
+                        y.withUnsafeBufferPointer { py in
+                            g.withUnsafeBufferPointer { pg in
+                                for i in 0..<pdx.count { pdx[i] = df(pg[i], px[i], py[i]) }
+                            }
                         }
                     }
                 }
-            }]
+            ]
         }
     }
 }
@@ -227,23 +233,27 @@ extension Tensor {
 
     /// log σ(x) = -softplus(-x), stable for large |x|.
     public func logSigmoid() -> Tensor {
-        Tensor.unary(self, { x in Swift.min(x, 0) - Foundation.log1p(Foundation.exp(-Swift.abs(x))) },
-                     { g, x, _ in g * (1 - stableSigmoid(x)) })
+        Tensor.unary(
+            self, { x in Swift.min(x, 0) - Foundation.log1p(Foundation.exp(-Swift.abs(x))) },
+            { g, x, _ in g * (1 - stableSigmoid(x)) })
     }
 
     /// Clamps into `[min, max]`; the gradient passes where the value was inside (PyTorch's rule:
     /// also at the bounds).
     public func clamp(min lo: Float? = nil, max hi: Float? = nil) -> Tensor {
-        Tensor.unary(self, { x in
-            var v = x
-            if let lo, v < lo { v = lo }
-            if let hi, v > hi { v = hi }
-            return v
-        }, { g, x, _ in
-            if let lo, x < lo { return 0 }
-            if let hi, x > hi { return 0 }
-            return g
-        })
+        Tensor.unary(
+            self,
+            { x in
+                var v = x
+                if let lo, v < lo { v = lo }
+                if let hi, v > hi { v = hi }
+                return v
+            },
+            { g, x, _ in
+                if let lo, x < lo { return 0 }
+                if let hi, x > hi { return 0 }
+                return g
+            })
     }
 }
 
@@ -277,8 +287,10 @@ private func minMax(_ op: String, _ a: Tensor, _ b: Tensor, greater: Bool) throw
             wa[o] = (greater ? x < y : x > y) ? 0 : g[o]
             wb[o] = (greater ? x > y : x < y) ? 0 : g[o]
         }
-        return [a.requiresGrad ? reduceGradient(wa, from: shape, to: a.shape) : nil,
-                b.requiresGrad ? reduceGradient(wb, from: shape, to: b.shape) : nil]
+        return [
+            a.requiresGrad ? reduceGradient(wa, from: shape, to: a.shape) : nil,
+            b.requiresGrad ? reduceGradient(wb, from: shape, to: b.shape) : nil,
+        ]
     }
 }
 
@@ -300,7 +312,9 @@ public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) throws -> Ten
     return Tensor.result(shape: shape, data: out, inputs: [a, b]) { g in
         var ga = g, gb = g
         for i in 0..<n { if mask[i] { gb[i] = 0 } else { ga[i] = 0 } }
-        return [a.requiresGrad ? reduceGradient(ga, from: shape, to: a.shape) : nil,
-                b.requiresGrad ? reduceGradient(gb, from: shape, to: b.shape) : nil]
+        return [
+            a.requiresGrad ? reduceGradient(ga, from: shape, to: a.shape) : nil,
+            b.requiresGrad ? reduceGradient(gb, from: shape, to: b.shape) : nil,
+        ]
     }
 }

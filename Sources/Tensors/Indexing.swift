@@ -22,7 +22,8 @@ public func embedding(_ weight: Tensor, ids: [Int], shape: [Int]) throws -> Tens
     }
     let (vocab, d) = (weight.shape[0], weight.shape[1])
     if let bad = ids.firstIndex(where: { !(0..<vocab).contains($0) }) {
-        throw TensorError.invalidArgument(op: "embedding", message: "id \(ids[bad]) at position \(bad) is out of range for weight \(weight.shape) (vocabulary of \(vocab))")
+        throw TensorError.invalidArgument(
+            op: "embedding", message: "id \(ids[bad]) at position \(bad) is out of range for weight \(weight.shape) (vocabulary of \(vocab))")
     }
     let wData = weight.data
     let out = makeArray(count: ids.count * d) { po in
@@ -61,11 +62,14 @@ public func gather(_ x: Tensor, axis: Int, index: [Int]) throws -> Tensor {
     let (outer, n, inner) = split3(x.shape, ax)
     let others = outer * inner
     guard others > 0 ? index.count % others == 0 : index.isEmpty else {
-        throw TensorError.shape(op: "gather", message: "\(index.count) indices do not fit x \(x.shape) along axis \(ax): needs a multiple of \(others) (the other extents)")
+        throw TensorError.shape(
+            op: "gather",
+            message: "\(index.count) indices do not fit x \(x.shape) along axis \(ax): needs a multiple of \(others) (the other extents)")
     }
     let m = others > 0 ? index.count / others : 0
     if let bad = index.firstIndex(where: { !(0..<n).contains($0) }) {
-        throw TensorError.invalidArgument(op: "gather", message: "index \(index[bad]) at position \(bad) is out of range for axis \(ax) of x \(x.shape)")
+        throw TensorError.invalidArgument(
+            op: "gather", message: "index \(index[bad]) at position \(bad) is out of range for axis \(ax) of x \(x.shape)")
     }
     var outShape = x.shape
     if !outShape.isEmpty { outShape[ax] = m }

@@ -14,7 +14,11 @@ import Foundation
 /// - Returns: the shape of `x`.
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor?, eps: Float) throws -> Tensor {
     guard x.rank >= 1, weight.shape == [x.shape[x.rank - 1]], bias == nil || bias!.shape == weight.shape else {
-        throw TensorError.shape(op: "layerNorm", message: "input \(x.shape) needs weight [C] and bias [C] with C its last extent; got weight \(weight.shape)\(bias.map { ", bias \($0.shape)" } ?? "")")
+        throw TensorError.shape(
+            op: "layerNorm",
+            message:
+                "input \(x.shape) needs weight [C] and bias [C] with C its last extent; got weight \(weight.shape)\(bias.map { ", bias \($0.shape)" } ?? "")"
+        )
     }
     let (n, c) = lastAxisRows(x.shape)
     let xData = x.data, wData = weight.data, bData = bias?.data
@@ -92,9 +96,11 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor?, eps: Float) th
 
 // mean = Σx / C; var = Σ(x - mean)² / C (biased); rstd = 1 / sqrt(var + eps); y = x̂ * w + b.
 @inline(__always)
-private func layerNormForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                              _ mean: inout Float, _ rstd: inout Float,
-                              _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ c: Int, _ eps: Float) {
+private func layerNormForward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    _ mean: inout Float, _ rstd: inout Float,
+    _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ c: Int, _ eps: Float
+) {
     let m = sum(x, c) / Float(c)
     var v: Float = 0
     for j in 0..<c { let d = x[j] - m; v += d * d }
@@ -111,8 +117,10 @@ private func layerNormForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePoint
 // With dn = dy * w (the gradient reaching x̂):
 // dx = (dn - mean(dn) - x̂ * mean(dn * x̂)) * rstd
 @inline(__always)
-private func layerNormBackwardInput(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                                    _ mean: Float, _ rstd: Float, _ w: UnsafePointer<Float>, _ c: Int) {
+private func layerNormBackwardInput(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+    _ mean: Float, _ rstd: Float, _ w: UnsafePointer<Float>, _ c: Int
+) {
     var dnMean: Float = 0, dnXhatMean: Float = 0
     for j in 0..<c {
         let xhat = (x[j] - mean) * rstd

@@ -27,7 +27,8 @@ public func logProbs(_ logits: Tensor, labels: [Int], temperature: Float = 1) th
         throw TensorError.invalidArgument(op: "logProbs", message: "temperature \(temperature) must be positive")
     }
     if let row = labels.firstIndex(where: { $0 >= v }) {
-        throw TensorError.invalidArgument(op: "logProbs", message: "label \(labels[row]) at row \(row) is out of range for \(v) classes (logits \(logits.shape))")
+        throw TensorError.invalidArgument(
+            op: "logProbs", message: "label \(labels[row]) at row \(row) is out of range for \(v) classes (logits \(logits.shape))")
     }
     let xData = logits.data
     var lse = [Float](repeating: 0, count: n)
@@ -79,8 +80,10 @@ public func logProbs(_ logits: Tensor, labels: [Int], temperature: Float = 1) th
 
 /// The row divided by the temperature (into `buffer`), or the row itself when the temperature is 1.
 @inline(__always)
-private func scaled(_ x: UnsafePointer<Float>, _ v: Int, _ temperature: Float,
-                    into buffer: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+private func scaled(
+    _ x: UnsafePointer<Float>, _ v: Int, _ temperature: Float,
+    into buffer: UnsafeMutablePointer<Float>
+) -> UnsafePointer<Float> {
     if temperature == 1 { return x }
     for c in 0..<v { buffer[c] = x[c] / temperature }
     return UnsafePointer(buffer)

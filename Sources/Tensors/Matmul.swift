@@ -16,7 +16,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
     let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
     guard k == kb else {
-        throw TensorError.shape(op: "matmul", message: "inner sizes differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") (\(k) vs \(kb))")
+        throw TensorError.shape(
+            op: "matmul", message: "inner sizes differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") (\(k) vs \(kb))")
     }
     let batchShape = Array(a.shape.dropLast(2))
     let shared = b.rank == 2
@@ -36,12 +37,14 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
         aData.withUnsafeBufferPointer { pa in
             bData.withUnsafeBufferPointer { pb in
                 if flat {
-                    sgemm(transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: lda,
-                          b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: n)
+                    sgemm(
+                        transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: lda,
+                        b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: n)
                 } else {
-                    batchedGemm(batch: batch, transA: transposeA, transB: transposeB, m: m, n: n, k: k,
-                                a: pa.baseAddress!, lda: lda, aStride: m * k, b: pb.baseAddress!, ldb: ldb,
-                                bStride: shared ? 0 : k * n, c: pc.baseAddress!, ldc: n, cStride: m * n)
+                    batchedGemm(
+                        batch: batch, transA: transposeA, transB: transposeB, m: m, n: n, k: k,
+                        a: pa.baseAddress!, lda: lda, aStride: m * k, b: pb.baseAddress!, ldb: ldb,
+                        bStride: shared ? 0 : k * n, c: pc.baseAddress!, ldc: n, cStride: m * n)
                 }
             }
         }
@@ -60,19 +63,22 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
                         g.withUnsafeMutableBufferPointer { pg in
                             if flat {
                                 // dA = dC · op(B)ᵀ over all rows at once
-                                sgemm(transA: false, transB: !transposeB, m: batch * m, n: k, k: n, a: pdc.baseAddress!,
-                                      lda: n, b: pb.baseAddress!, ldb: ldb, c: pg.baseAddress!, ldc: k)
+                                sgemm(
+                                    transA: false, transB: !transposeB, m: batch * m, n: k, k: n, a: pdc.baseAddress!,
+                                    lda: n, b: pb.baseAddress!, ldb: ldb, c: pg.baseAddress!, ldc: k)
                             } else if !transposeA {
                                 // dA = dC · op(B)ᵀ
-                                batchedGemm(batch: batch, transA: false, transB: !transposeB, m: m, n: k, k: n,
-                                            a: pdc.baseAddress!, lda: n, aStride: m * n, b: pb.baseAddress!, ldb: ldb,
-                                            bStride: shared ? 0 : k * n, c: pg.baseAddress!, ldc: k, cStride: m * k)
+                                batchedGemm(
+                                    batch: batch, transA: false, transB: !transposeB, m: m, n: k, k: n,
+                                    a: pdc.baseAddress!, lda: n, aStride: m * n, b: pb.baseAddress!, ldb: ldb,
+                                    bStride: shared ? 0 : k * n, c: pg.baseAddress!, ldc: k, cStride: m * k)
                             } else {
                                 // A is stored K×M: dA = op(B) · dCᵀ
-                                batchedGemm(batch: batch, transA: transposeB, transB: true, m: k, n: m, k: n,
-                                            a: pb.baseAddress!, lda: ldb, aStride: shared ? 0 : k * n,
-                                            b: pdc.baseAddress!, ldb: n, bStride: m * n, c: pg.baseAddress!, ldc: m,
-                                            cStride: m * k)
+                                batchedGemm(
+                                    batch: batch, transA: transposeB, transB: true, m: k, n: m, k: n,
+                                    a: pb.baseAddress!, lda: ldb, aStride: shared ? 0 : k * n,
+                                    b: pdc.baseAddress!, ldb: n, bStride: m * n, c: pg.baseAddress!, ldc: m,
+                                    cStride: m * k)
                             }
                         }
                         da = g
@@ -82,20 +88,23 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
                         g.withUnsafeMutableBufferPointer { pg in
                             if flat {
                                 // Sum over the batch: one product over all rows at once.
-                                gradB(transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!,
-                                      lda: lda, dc: pdc.baseAddress!, into: pg.baseAddress!, ldb: ldb, accumulate: false)
+                                gradB(
+                                    transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!,
+                                    lda: lda, dc: pdc.baseAddress!, into: pg.baseAddress!, ldb: ldb, accumulate: false)
                             } else if shared {
                                 // Sum over the batch: one product per matrix, accumulated in order.
                                 for i in 0..<batch {
                                     let pA = pa.baseAddress! + i * m * k, pC = pdc.baseAddress! + i * m * n
-                                    gradB(transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: pA, lda: lda,
-                                          dc: pC, into: pg.baseAddress!, ldb: ldb, accumulate: i > 0)
+                                    gradB(
+                                        transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: pA, lda: lda,
+                                        dc: pC, into: pg.baseAddress!, ldb: ldb, accumulate: i > 0)
                                 }
                             } else {
                                 Parallel.forEach(batch) { i in
-                                    gradB(transA: transposeA, transB: transposeB, m: m, n: n, k: k,
-                                          a: pa.baseAddress! + i * m * k, lda: lda, dc: pdc.baseAddress! + i * m * n,
-                                          into: pg.baseAddress! + i * k * n, ldb: ldb, accumulate: false)
+                                    gradB(
+                                        transA: transposeA, transB: transposeB, m: m, n: n, k: k,
+                                        a: pa.baseAddress! + i * m * k, lda: lda, dc: pdc.baseAddress! + i * m * n,
+                                        into: pg.baseAddress! + i * k * n, ldb: ldb, accumulate: false)
                                 }
                             }
                         }
@@ -109,36 +118,44 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 }
 
 /// dB for one product C = op(A)·op(B), written (or added) into `into`.
-private func gradB(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                   dc: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>, ldb: Int, accumulate: Bool) {
+private func gradB(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+    dc: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>, ldb: Int, accumulate: Bool
+) {
     if !transB {
         // dB (K×N) = op(A)ᵀ · dC
-        sgemm(transA: !transA, transB: false, m: k, n: n, k: m, a: a, lda: lda, b: dc, ldb: n,
-              beta: accumulate ? 1 : 0, c: into, ldc: ldb)
+        sgemm(
+            transA: !transA, transB: false, m: k, n: n, k: m, a: a, lda: lda, b: dc, ldb: n,
+            beta: accumulate ? 1 : 0, c: into, ldc: ldb)
     } else {
         // B is stored N×K: dB = dCᵀ · op(A)
-        sgemm(transA: true, transB: transA, m: n, n: k, k: m, a: dc, lda: n, b: a, ldb: lda,
-              beta: accumulate ? 1 : 0, c: into, ldc: ldb)
+        sgemm(
+            transA: true, transB: transA, m: n, n: k, k: m, a: dc, lda: n, b: a, ldb: lda,
+            beta: accumulate ? 1 : 0, c: into, ldc: ldb)
     }
 }
 
 /// Independent products, one per batch entry; small ones run in parallel across the batch.
-func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                 a: UnsafePointer<Float>, lda: Int, aStride: Int, b: UnsafePointer<Float>, ldb: Int, bStride: Int,
-                 c: UnsafeMutablePointer<Float>, ldc: Int, cStride: Int) {
+func batchedGemm(
+    batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int, aStride: Int, b: UnsafePointer<Float>, ldb: Int, bStride: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, cStride: Int
+) {
     let small = 2 * m * n * k < (1 << 21)
     if small && batch > 1 {
         let aA = Int(bitPattern: a), bA = Int(bitPattern: b), cA = Int(bitPattern: c)
         Parallel.forEach(batch) { i in
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k,
-                  a: UnsafePointer<Float>(bitPattern: aA)! + i * aStride, lda: lda,
-                  b: UnsafePointer<Float>(bitPattern: bA)! + i * bStride, ldb: ldb,
-                  c: UnsafeMutablePointer<Float>(bitPattern: cA)! + i * cStride, ldc: ldc)
+            sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k,
+                a: UnsafePointer<Float>(bitPattern: aA)! + i * aStride, lda: lda,
+                b: UnsafePointer<Float>(bitPattern: bA)! + i * bStride, ldb: ldb,
+                c: UnsafeMutablePointer<Float>(bitPattern: cA)! + i * cStride, ldc: ldc)
         }
     } else {
         for i in 0..<batch {
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a + i * aStride, lda: lda,
-                  b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc)
+            sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, a: a + i * aStride, lda: lda,
+                b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc)
         }
     }
 }
@@ -170,12 +187,15 @@ public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil) throws ->
         } else if empty {
             for i in 0..<po.count { po[i] = 0 }
         }
-        if !empty { xData.withUnsafeBufferPointer { px in
-            wData.withUnsafeBufferPointer { pw in
-                sgemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
-                      b: pw.baseAddress!, ldb: inF, beta: bData == nil ? 0 : 1, c: po.baseAddress!, ldc: outF)
+        if !empty {
+            xData.withUnsafeBufferPointer { px in
+                wData.withUnsafeBufferPointer { pw in
+                    sgemm(
+                        transA: false, transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
+                        b: pw.baseAddress!, ldb: inF, beta: bData == nil ? 0 : 1, c: po.baseAddress!, ldc: outF)
+                }
             }
-        } }
+        }
     }
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Tensor.result(shape: Array(x.shape.dropLast()) + [outF], data: out, inputs: inputs) { dy in
@@ -183,22 +203,28 @@ public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil) throws ->
         dy.withUnsafeBufferPointer { pdy in
             if x.requiresGrad {
                 var dx = [Float](repeating: 0, count: xData.count)
-                if !empty { dx.withUnsafeMutableBufferPointer { pdx in
-                    wData.withUnsafeBufferPointer { pw in
-                        sgemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: pdy.baseAddress!, lda: outF,
-                              b: pw.baseAddress!, ldb: inF, c: pdx.baseAddress!, ldc: inF)
+                if !empty {
+                    dx.withUnsafeMutableBufferPointer { pdx in
+                        wData.withUnsafeBufferPointer { pw in
+                            sgemm(
+                                transA: false, transB: false, m: rows, n: inF, k: outF, a: pdy.baseAddress!, lda: outF,
+                                b: pw.baseAddress!, ldb: inF, c: pdx.baseAddress!, ldc: inF)
+                        }
                     }
-                } }
+                }
                 grads[0] = dx
             }
             if weight.requiresGrad {
                 var dw = [Float](repeating: 0, count: wData.count)
-                if !empty { dw.withUnsafeMutableBufferPointer { pdw in
-                    xData.withUnsafeBufferPointer { px in
-                        sgemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: pdy.baseAddress!, lda: outF,
-                              b: px.baseAddress!, ldb: inF, c: pdw.baseAddress!, ldc: inF)
+                if !empty {
+                    dw.withUnsafeMutableBufferPointer { pdw in
+                        xData.withUnsafeBufferPointer { px in
+                            sgemm(
+                                transA: true, transB: false, m: outF, n: inF, k: rows, a: pdy.baseAddress!, lda: outF,
+                                b: px.baseAddress!, ldb: inF, c: pdw.baseAddress!, ldc: inF)
+                        }
                     }
-                } }
+                }
                 grads[1] = dw
             }
             if let bias, bias.requiresGrad {

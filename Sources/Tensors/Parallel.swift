@@ -75,9 +75,11 @@ public enum Parallel {
 ///
 /// op(A) is M×K, op(B) is K×N, C is M×N. `lda`, `ldb`, `ldc` are the row strides of the buffers as
 /// stored (so for `transA`, A is stored K×M with `lda >= M`).
-public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-                  a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func sgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     guard m > 0 && n > 0 else { return }
     _ = Parallel.singleThreadedBLAS
     if k == 0 {
@@ -90,8 +92,9 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
     // Blocks: one below ~2 MFLOP; else cut the larger output side into large blocks.
     let blocks = flops < (1 << 21) ? 1 : (max(m, n) >= 256 ? 4 : 2)
     if blocks == 1 {
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
-                    beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+            beta, c, Int32(ldc))
         return
     }
     let splitRows = m >= n
@@ -106,41 +109,46 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
         if splitRows {
             // Rows lo..<hi of op(A): rows of A, or columns of A when transposed.
             let aBlock = transA ? a + lo : a + lo * lda
-            cblas_sgemm(CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, aBlock, Int32(lda),
-                        b, Int32(ldb), beta, c + lo * ldc, Int32(ldc))
+            cblas_sgemm(
+                CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, aBlock, Int32(lda),
+                b, Int32(ldb), beta, c + lo * ldc, Int32(ldc))
         } else {
             // Columns lo..<hi of op(B): columns of B, or rows of B when transposed.
             let bBlock = transB ? b + lo * ldb : b + lo
-            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda),
-                        bBlock, Int32(ldb), beta, c + lo, Int32(ldc))
+            cblas_sgemm(
+                CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda),
+                bBlock, Int32(ldb), beta, c + lo, Int32(ldc))
         }
     }
 }
 
 /// One `sgemm` on the calling thread, never split: for kernels that already run in parallel over
 /// independent problems (attention heads), where the bits depend on the problem's shape only.
-func sgemmSerial(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+func sgemmSerial(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     guard m > 0 && n > 0 else { return }
     _ = Parallel.singleThreadedBLAS
     if k == 0 {
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// glibc `mallopt(M_MMAP_THRESHOLD, 32 MB)` and `mallopt(M_TRIM_THRESHOLD, 1 GB)`, looked up at
 /// run time (a no-op where the C library has no `mallopt`).
 private func keepFreedMemory() {
     #if os(Linux)
-    guard let symbol = dlsym(nil, "mallopt") else { return }
-    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-    let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-    let mmapThreshold: Int32 = -3, trimThreshold: Int32 = -1  // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
-    _ = mallopt(mmapThreshold, 32 << 20)
-    _ = mallopt(trimThreshold, 1 << 30)
+        guard let symbol = dlsym(nil, "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let mmapThreshold: Int32 = -3, trimThreshold: Int32 = -1  // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+        _ = mallopt(mmapThreshold, 32 << 20)
+        _ = mallopt(trimThreshold, 1 << 30)
     #endif
 }

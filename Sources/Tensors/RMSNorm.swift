@@ -71,8 +71,10 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
 
 // rstd = 1 / sqrt(mean(x²) + eps); y = w * (x * rstd). Returns rstd.
 @inline(__always)
-private func rmsNormForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>,
-                            _ c: Int, _ eps: Float) -> Float {
+private func rmsNormForward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>,
+    _ c: Int, _ eps: Float
+) -> Float {
     let s = 1 / (dot(x, x, c) / Float(c) + eps).squareRoot()
     for j in 0..<c { y[j] = w[j] * (x[j] * s) }
     return s
@@ -81,8 +83,10 @@ private func rmsNormForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer
 // With dn = dy * w (the gradient reaching x̂ = x * rstd):
 // dx = rstd * (dn - x̂ * mean(dn * x̂))
 @inline(__always)
-private func rmsNormBackwardInput(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                                  _ rstd: Float, _ w: UnsafePointer<Float>, _ c: Int) {
+private func rmsNormBackwardInput(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+    _ rstd: Float, _ w: UnsafePointer<Float>, _ c: Int
+) {
     var dnXhat: Float = 0
     for j in 0..<c { dnXhat += dy[j] * w[j] * (x[j] * rstd) }
     let dnXhatMean = dnXhat / Float(c)

@@ -51,9 +51,11 @@ public func rope(_ x: Tensor, positions: [Int], theta: Float) throws -> Tensor {
         rotate(xData, into: py.baseAddress!, cosTable, sinTable, b: b, h: h, t: t, half: half, inverse: false)
     }
     return Tensor.result(shape: x.shape, data: y, inputs: [x]) { dy in
-        [makeArray(count: dy.count) { pdx in
-            rotate(dy, into: pdx.baseAddress!, cosTable, sinTable, b: b, h: h, t: t, half: half, inverse: true)
-        }]
+        [
+            makeArray(count: dy.count) { pdx in
+                rotate(dy, into: pdx.baseAddress!, cosTable, sinTable, b: b, h: h, t: t, half: half, inverse: true)
+            }
+        ]
     }
 }
 
@@ -63,8 +65,10 @@ public func rope(_ x: Tensor, positions: [Int], theta: Float) throws -> Tensor {
 // Backward is the transposed rotation (angle -θ):
 //   dx[i]      = dy[i]·c + dy[i+D/2]·s
 //   dx[i+D/2]  = dy[i+D/2]·c - dy[i]·s
-private func rotate(_ x: [Float], into y: UnsafeMutablePointer<Float>, _ cosTable: [Float], _ sinTable: [Float],
-                    b: Int, h: Int, t: Int, half: Int, inverse: Bool) {
+private func rotate(
+    _ x: [Float], into y: UnsafeMutablePointer<Float>, _ cosTable: [Float], _ sinTable: [Float],
+    b: Int, h: Int, t: Int, half: Int, inverse: Bool
+) {
     let d = 2 * half
     x.withUnsafeBufferPointer { px in
         cosTable.withUnsafeBufferPointer { pc in

@@ -34,16 +34,18 @@ private func lastAxisRowOp(
         }
     }
     return Tensor.result(shape: x.shape, data: y, inputs: [x]) { dy in
-        [makeArray(count: y.count) { pdx in
-            y.withUnsafeBufferPointer { py in
-                dy.withUnsafeBufferPointer { pdy in
-                    let py = py.baseAddress!, pdy = pdy.baseAddress!, pdx = pdx.baseAddress!
-                    Parallel.rows(n, minRows: minRows(width: c, costPerElement: backwardCost)) { rows in
-                        for r in rows { backward(py + r * c, pdy + r * c, pdx + r * c, c) }
+        [
+            makeArray(count: y.count) { pdx in
+                y.withUnsafeBufferPointer { py in
+                    dy.withUnsafeBufferPointer { pdy in
+                        let py = py.baseAddress!, pdy = pdy.baseAddress!, pdx = pdx.baseAddress!
+                        Parallel.rows(n, minRows: minRows(width: c, costPerElement: backwardCost)) { rows in
+                            for r in rows { backward(py + r * c, pdy + r * c, pdx + r * c, c) }
+                        }
                     }
                 }
             }
-        }]
+        ]
     }
 }
 
@@ -97,18 +99,20 @@ extension Tensor {
         let xData = data
         var column = [Float](repeating: 0, count: n)
         var out = [Float](repeating: -.infinity, count: outer * inner)
-        if n > 0 { xData.withUnsafeBufferPointer { px in
-            for o in 0..<outer {
-                for j in 0..<inner {
-                    if inner == 1 {
-                        out[o] = logSumExpRow(px.baseAddress! + o * n, n)
-                    } else {
-                        for i in 0..<n { column[i] = px[(o * n + i) * inner + j] }
-                        out[o * inner + j] = column.withUnsafeBufferPointer { logSumExpRow($0.baseAddress!, n) }
+        if n > 0 {
+            xData.withUnsafeBufferPointer { px in
+                for o in 0..<outer {
+                    for j in 0..<inner {
+                        if inner == 1 {
+                            out[o] = logSumExpRow(px.baseAddress! + o * n, n)
+                        } else {
+                            for i in 0..<n { column[i] = px[(o * n + i) * inner + j] }
+                            out[o * inner + j] = column.withUnsafeBufferPointer { logSumExpRow($0.baseAddress!, n) }
+                        }
                     }
                 }
             }
-        } }
+        }
         let lse = out
         return Tensor.result(shape: reducedShape(shape, ax, keepDims), data: out, inputs: [self]) { g in
             var dx = [Float](repeating: 0, count: xData.count)

@@ -30,8 +30,9 @@ public final class Tensor {
     /// Creates a tensor from a shape and its row-major elements.
     public init(shape: [Int], data: [Float], requiresGrad: Bool = false, name: String? = nil) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
-        precondition(data.count == shape.reduce(1, *),
-                     "Tensor: \(data.count) elements do not fill shape \(shape) (\(shape.reduce(1, *)))")
+        precondition(
+            data.count == shape.reduce(1, *),
+            "Tensor: \(data.count) elements do not fill shape \(shape) (\(shape.reduce(1, *)))")
         self.shape = shape
         self.data = data
         self.requiresGrad = requiresGrad

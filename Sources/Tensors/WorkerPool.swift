@@ -66,8 +66,9 @@ final class WorkerPool: @unchecked Sendable {
             // Close the region, then wait for the workers inside it.
             var current = state.load(ordering: .acquiring)
             while true {
-                let (exchanged, original) = state.compareExchange(expected: current, desired: current | Self.closedBit,
-                                                                  ordering: .acquiringAndReleasing)
+                let (exchanged, original) = state.compareExchange(
+                    expected: current, desired: current | Self.closedBit,
+                    ordering: .acquiringAndReleasing)
                 if exchanged { break }
                 current = original
             }

@@ -20,7 +20,8 @@ struct Bench: ParsableCommand {
         if let chosen {
             let unknown = chosen.subtracting(BenchmarkSuite.names)
             guard unknown.isEmpty else {
-                throw ValidationError("unknown section(s) \(unknown.sorted().joined(separator: ", ")); choose from \(BenchmarkSuite.names.joined(separator: ", "))")
+                throw ValidationError(
+                    "unknown section(s) \(unknown.sorted().joined(separator: ", ")); choose from \(BenchmarkSuite.names.joined(separator: ", "))")
             }
         }
         let results = try BenchmarkSuite.run(only: chosen, threads: threads)

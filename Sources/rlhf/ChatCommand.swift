@@ -53,7 +53,10 @@ struct Chat: ParsableCommand {
         let interactive = isatty(STDIN_FILENO) != 0
         let out = FileHandle.standardOutput
         if interactive {
-            FileHandle.standardError.write(Data("\(URL(fileURLWithPath: path).lastPathComponent): \(lm.config.layers) layers, \(lm.parameterCount / 1_000_000)M parameters. /reset, /exit.\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\(URL(fileURLWithPath: path).lastPathComponent): \(lm.config.layers) layers, \(lm.parameterCount / 1_000_000)M parameters. /reset, /exit.\n"
+                        .utf8))
         }
         while true {
             if interactive { out.write(Data("> ".utf8)) }

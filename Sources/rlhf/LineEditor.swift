@@ -12,7 +12,8 @@ final class LineEditor {
     init(repl: Repl) {
         self.repl = repl
         let environment = ProcessInfo.processInfo.environment
-        historyPath = environment["RLHF_HISTORY"]
+        historyPath =
+            environment["RLHF_HISTORY"]
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".rlhf_history")
     }
 
@@ -64,8 +65,10 @@ private func completeLine(_ text: UnsafePointer<CChar>?, _ start: Int32, _ end: 
 {
     guard let repl = activeRepl, let buffer = rl_line_buffer else { return nil }
     // readline counts bytes; the REPL counts characters.
-    let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self),
-                                          count: Int(strlen(buffer))))
+    let bytes = Array(
+        UnsafeBufferPointer(
+            start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self),
+            count: Int(strlen(buffer))))
     let beforeCursor = String(decoding: bytes.prefix(Int(end)), as: UTF8.self)
     let (wordStart, candidates) = repl.completions(in: beforeCursor)
     if candidates.isEmpty, beforeCursor.hasPrefix(":load ") {

@@ -33,15 +33,17 @@ struct NotebookCommand: ParsableCommand {
         let folder = resultsURL.appendingPathComponent(name)
         let notebook = Notebook(markdown: markdown)
         // A check runs in a scratch folder so that it never touches the committed results.
-        let outputDirectory = check
+        let outputDirectory =
+            check
             ? FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-notebook-\(UUID().uuidString)") : folder
         defer { if check { try? FileManager.default.removeItem(at: outputDirectory) } }
         let result = notebook.run(name: name, source: file, outputDirectory: outputDirectory)
 
         if check {
             var differences: [String] = []
-            differences += compare(expected: try? String(contentsOf: resultFile, encoding: .utf8), actual: result.markdown,
-                                   path: resultFile.path)
+            differences += compare(
+                expected: try? String(contentsOf: resultFile, encoding: .utf8), actual: result.markdown,
+                path: resultFile.path)
             for (fileName, contents) in result.files {
                 let url = folder.appendingPathComponent(fileName)
                 differences += compare(expected: try? String(contentsOf: url, encoding: .utf8), actual: contents, path: url.path)
@@ -51,8 +53,10 @@ struct NotebookCommand: ParsableCommand {
                 differences.append("\(folder.appendingPathComponent(stale).path): no longer produced")
             }
             if !differences.isEmpty {
-                FileHandle.standardError.write(Data((differences.joined(separator: "\n")
-                    + "\n\(resultFile.path) is out of date: run `rlhf notebook \(file)` and commit the result\n").utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        (differences.joined(separator: "\n")
+                            + "\n\(resultFile.path) is out of date: run `rlhf notebook \(file)` and commit the result\n").utf8))
                 throw ExitCode.failure
             }
             print("\(resultFile.path) is up to date")

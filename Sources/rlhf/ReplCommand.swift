@@ -3,9 +3,9 @@ import Foundation
 import Recipes
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `rlhf repl`: an interactive session in the recipe language.

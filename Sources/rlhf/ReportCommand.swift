@@ -34,7 +34,8 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode.failure
         } catch let error as CocoaError {
             let path = (error.userInfo[NSFilePathErrorKey] as? String) ?? out ?? "the output folder"
-            FileHandle.standardError.write(Data("error: cannot write \(path): \(error.localizedDescription). Choose a writable folder with --out.\n".utf8))
+            FileHandle.standardError.write(
+                Data("error: cannot write \(path): \(error.localizedDescription). Choose a writable folder with --out.\n".utf8))
             throw ExitCode.failure
         }
     }

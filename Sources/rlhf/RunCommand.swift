@@ -34,7 +34,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The output folder (default: results/<file name>).")
     var out: String?
 
-    @Flag(help: "Continue a killed run in the same --out: finished stages are restored from their final checkpoints, the interrupted one from its newest, and the rest of the recipe runs.")
+    @Flag(
+        help:
+            "Continue a killed run in the same --out: finished stages are restored from their final checkpoints, the interrupted one from its newest, and the rest of the recipe runs."
+    )
     var resume = false
 
     @Flag(help: "With --resume: resume even though the recipe changed since the checkpoints were written.")

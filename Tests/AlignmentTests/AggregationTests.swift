@@ -52,8 +52,9 @@ import Tensors
         let advantages = Tensor(shape: [Self.rows, Self.tokens], data: (0..<(Self.rows * Self.tokens)).map { Float($0 % 5) - 2 })
         let old = Tensor(repeating: -1, shape: [Self.rows, Self.tokens])
         try expectAccumulationMatches({ (.tokenMean, .tokenMean(tokenCount: Self.tokenCount($0))) }) { x, mask, range, aggregation in
-            try policyLoss(logProbs: x - 1, oldLogProbs: old.slice(axis: 0, range),
-                           advantages: advantages.slice(axis: 0, range), actionMask: mask, aggregation: aggregation)
+            try policyLoss(
+                logProbs: x - 1, oldLogProbs: old.slice(axis: 0, range),
+                advantages: advantages.slice(axis: 0, range), actionMask: mask, aggregation: aggregation)
         }
     }
 
@@ -66,8 +67,9 @@ import Tensors
     @Test func valueAndKLLossesAccumulateExactly() throws {
         try expectAccumulationMatches({ (.tokenMean, .tokenMean(tokenCount: Self.tokenCount($0))) }) { x, mask, range, aggregation in
             let returns = Tensor(repeating: 0.25, shape: x.shape)
-            return try valueLoss(values: x, oldValues: x.detached(), returns: returns, actionMask: mask, clipEps: 0.2,
-                                 aggregation: aggregation)
+            return try valueLoss(
+                values: x, oldValues: x.detached(), returns: returns, actionMask: mask, clipEps: 0.2,
+                aggregation: aggregation)
         }
         try expectAccumulationMatches({ _ in (.sequenceMean, .sequenceMean(sequenceCount: Self.rows)) }) { x, mask, range, aggregation in
             let kl = try computeApproxKL(logProbs: x, logProbsBase: Tensor(repeating: 0.1, shape: x.shape), estimator: .k3)
@@ -107,10 +109,11 @@ import Tensors
         func run(_ range: Range<Int>, pairCount: Int?) throws -> (Float, [Float], [Float]) {
             let chosen = try logps[0].slice(axis: 0, range).requiringGrad()
             let rejected = try logps[1].slice(axis: 0, range).requiringGrad()
-            let out = try dpoLoss(policyChosenLogps: chosen, policyRejectedLogps: rejected,
-                                  referenceChosenLogps: logps[2].slice(axis: 0, range),
-                                  referenceRejectedLogps: logps[3].slice(axis: 0, range),
-                                  beta: 0.1, labelSmoothing: 0.1, pairCount: pairCount)
+            let out = try dpoLoss(
+                policyChosenLogps: chosen, policyRejectedLogps: rejected,
+                referenceChosenLogps: logps[2].slice(axis: 0, range),
+                referenceRejectedLogps: logps[3].slice(axis: 0, range),
+                beta: 0.1, labelSmoothing: 0.1, pairCount: pairCount)
             try out.loss.backward()
             return (try out.loss.item, chosen.grad!.data, rejected.grad!.data)
         }

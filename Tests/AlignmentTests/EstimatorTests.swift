@@ -14,16 +14,18 @@ import Tensors
         let expected = AlignmentError.groupTooSmall(estimator: estimator.rawValue, nSamplesPerPrompt: 1)
         #expect(throws: expected) { try shapedRewards(rewards, estimator: estimator, nSamplesPerPrompt: 1) }
         #expect(throws: expected) {
-            try computeAdvantagesAndReturns(estimator: estimator, rewards: rewards, kl: .zeros([3, 2]), actionMask: .ones([3, 2]),
-                                            klCoef: 0, nSamplesPerPrompt: 1)
+            try computeAdvantagesAndReturns(
+                estimator: estimator, rewards: rewards, kl: .zeros([3, 2]), actionMask: .ones([3, 2]),
+                klCoef: 0, nSamplesPerPrompt: 1)
         }
         #expect(expected.description.contains("nSamplesPerPrompt >= 2"))
     }
 
     @Test func ungroupedEstimatorsAcceptOneSamplePerPrompt() throws {
         let rewards = Tensor(shape: [2], data: [1, -1])
-        let out = try computeAdvantagesAndReturns(estimator: .reinforce, rewards: rewards, kl: .zeros([2, 3]),
-                                                  actionMask: .ones([2, 3]), klCoef: 0.1, nSamplesPerPrompt: 1)
+        let out = try computeAdvantagesAndReturns(
+            estimator: .reinforce, rewards: rewards, kl: .zeros([2, 3]),
+            actionMask: .ones([2, 3]), klCoef: 0.1, nSamplesPerPrompt: 1)
         #expect(out.shapedRewards.data == [1, -1])
         #expect(out.returns.data == [1, 1, 1, -1, -1, -1])
     }
@@ -36,8 +38,9 @@ import Tensors
 
     @Test func groupEstimatorsRequireGammaOne() {
         #expect(throws: AlignmentError.self) {
-            try computeAdvantagesAndReturns(estimator: .groupNorm, rewards: .zeros([4]), kl: .zeros([4, 2]), actionMask: .ones([4, 2]),
-                                            klCoef: 0, gamma: 0.99, nSamplesPerPrompt: 2)
+            try computeAdvantagesAndReturns(
+                estimator: .groupNorm, rewards: .zeros([4]), kl: .zeros([4, 2]), actionMask: .ones([4, 2]),
+                klCoef: 0, gamma: 0.99, nSamplesPerPrompt: 2)
         }
     }
 
@@ -61,8 +64,9 @@ import Tensors
         let tokens = Tensor(shape: [2, 3], data: [-1, -2, -9, -0.5, -0.5, -0.5])
         let mask = Tensor(shape: [2, 3], data: [1, 1, 0, 1, 1, 1])
         let plain = try dpoLoss(policyChosenLogps: pc, policyRejectedLogps: pr, referenceChosenLogps: rc, referenceRejectedLogps: rr, beta: 0.1)
-        let out = try dpoLoss(policyChosenLogps: pc, policyRejectedLogps: pr, referenceChosenLogps: rc, referenceRejectedLogps: rr,
-                              chosenTokenLogps: tokens, chosenLossMask: mask, nllLossCoef: 0.5, beta: 0.1)
+        let out = try dpoLoss(
+            policyChosenLogps: pc, policyRejectedLogps: pr, referenceChosenLogps: rc, referenceRejectedLogps: rr,
+            chosenTokenLogps: tokens, chosenLossMask: mask, nllLossCoef: 0.5, beta: 0.1)
         let nll = (1.5 + 0.5) / 2 as Float
         #expect(abs(try out.nllLoss!.item - nll) < 1e-6)
         #expect(abs(try out.loss.item - (try plain.loss.item + 0.5 * nll)) < 1e-6)
@@ -70,11 +74,12 @@ import Tensors
 
     @Test func ktoAcceptsOneSidedBatches() throws {
         let chosen = Tensor(shape: [2], data: [-1, -2], requiresGrad: true)
-        let out = try ktoLoss(policyChosenLogps: chosen, policyRejectedLogps: Tensor(shape: [0], data: []),
-                              policyKLLogps: Tensor(shape: [2], data: [-3, -3]),
-                              referenceChosenLogps: Tensor(shape: [2], data: [-1, -2]),
-                              referenceRejectedLogps: Tensor(shape: [0], data: []),
-                              referenceKLLogps: Tensor(shape: [2], data: [-3, -3]), beta: 0.1)
+        let out = try ktoLoss(
+            policyChosenLogps: chosen, policyRejectedLogps: Tensor(shape: [0], data: []),
+            policyKLLogps: Tensor(shape: [2], data: [-3, -3]),
+            referenceChosenLogps: Tensor(shape: [2], data: [-1, -2]),
+            referenceRejectedLogps: Tensor(shape: [0], data: []),
+            referenceKLLogps: Tensor(shape: [2], data: [-3, -3]), beta: 0.1)
         #expect(abs(try out.loss.item - 0.5) < 1e-6)
         #expect(out.rejectedRewards.count == 0)
     }

@@ -13,8 +13,9 @@ import Tensors
         try c.check { f in
             let tokenLevel = try f.file.params.child("token_level_loss").bool(c.caseName)
             let logps = try f.inputs.tensor("per_token_logps", requiresGrad: true)
-            let loss = try sftLoss(perTokenLogps: logps, lossMask: f.inputs.tensor("loss_mask"),
-                                   aggregation: tokenLevel ? .tokenMean : .sequenceMean)
+            let loss = try sftLoss(
+                perTokenLogps: logps, lossMask: f.inputs.tensor("loss_mask"),
+                aggregation: tokenLevel ? .tokenMean : .sequenceMean)
             try loss.backward()
             return ["loss": loss, "grad_per_token_logps": logps.gradOrZeros]
         }
@@ -24,8 +25,9 @@ import Tensors
     func gptLMLossMatchesOpenRLHF(_ c: ReferenceCase) throws {
         try c.check { f in
             let logits = try f.inputs.tensor("logits", requiresGrad: true)
-            let loss = try gptLMLoss(logits: logits, labels: f.inputs.array("labels").ints,
-                                     ignoreIndex: Int(f.params.double("IGNORE_INDEX")))
+            let loss = try gptLMLoss(
+                logits: logits, labels: f.inputs.array("labels").ints,
+                ignoreIndex: Int(f.params.double("IGNORE_INDEX")))
             try loss.backward()
             return ["loss": loss, "grad_logits": logits.gradOrZeros]
         }
@@ -36,10 +38,12 @@ import Tensors
         try c.check { f in
             let chosen = try f.inputs.tensor("chosen_reward", requiresGrad: true)
             let reject = try f.inputs.tensor("reject_reward", requiresGrad: true)
-            let loss = try c.caseName == "logexp"
+            let loss =
+                try c.caseName == "logexp"
                 ? logExpLoss(chosenReward: chosen, rejectReward: reject)
-                : pairwiseLoss(chosenReward: chosen, rejectReward: reject,
-                               margin: f.params.bool("margin") ? f.inputs.tensor("margin") : nil)
+                : pairwiseLoss(
+                    chosenReward: chosen, rejectReward: reject,
+                    margin: f.params.bool("margin") ? f.inputs.tensor("margin") : nil)
             try loss.backward()
             return ["loss": loss, "grad_chosen_reward": chosen.gradOrZeros, "grad_reject_reward": reject.gradOrZeros]
         }
@@ -51,15 +55,18 @@ import Tensors
             let p = f.params
             let chosen = try f.inputs.tensor("policy_chosen_logps", requiresGrad: true)
             let rejected = try f.inputs.tensor("policy_rejected_logps", requiresGrad: true)
-            let out = try dpoLoss(policyChosenLogps: chosen, policyRejectedLogps: rejected,
-                                  referenceChosenLogps: f.inputs.tensor("reference_chosen_logps"),
-                                  referenceRejectedLogps: f.inputs.tensor("reference_rejected_logps"),
-                                  beta: Float(p.double("beta")), labelSmoothing: Float(p.double("label_smoothing")),
-                                  ipo: p.bool("ipo"))
+            let out = try dpoLoss(
+                policyChosenLogps: chosen, policyRejectedLogps: rejected,
+                referenceChosenLogps: f.inputs.tensor("reference_chosen_logps"),
+                referenceRejectedLogps: f.inputs.tensor("reference_rejected_logps"),
+                beta: Float(p.double("beta")), labelSmoothing: Float(p.double("label_smoothing")),
+                ipo: p.bool("ipo"))
             try out.loss.backward()
             #expect(!out.chosenRewards.requiresGrad && !out.rejectedRewards.requiresGrad, "rewards must be detached")
-            return ["loss": out.loss, "chosen_rewards": out.chosenRewards, "rejected_rewards": out.rejectedRewards,
-                    "grad_policy_chosen_logps": chosen.gradOrZeros, "grad_policy_rejected_logps": rejected.gradOrZeros]
+            return [
+                "loss": out.loss, "chosen_rewards": out.chosenRewards, "rejected_rewards": out.rejectedRewards,
+                "grad_policy_chosen_logps": chosen.gradOrZeros, "grad_policy_rejected_logps": rejected.gradOrZeros,
+            ]
         }
     }
 
@@ -73,20 +80,24 @@ import Tensors
             var outputs: [String: any ReferenceValue]
             if inputs.has("policy_KL_logps") {
                 let klLogps = try inputs.tensor("policy_KL_logps", requiresGrad: true)
-                let out = try ktoLoss(policyChosenLogps: chosen, policyRejectedLogps: rejected, policyKLLogps: klLogps,
-                                      referenceChosenLogps: inputs.tensor("reference_chosen_logps"),
-                                      referenceRejectedLogps: inputs.tensor("reference_rejected_logps"),
-                                      referenceKLLogps: inputs.tensor("reference_KL_logps"), beta: beta,
-                                      desirableWeight: Float(p.double("desirable_weight")),
-                                      undesirableWeight: Float(p.double("undesirable_weight")))
+                let out = try ktoLoss(
+                    policyChosenLogps: chosen, policyRejectedLogps: rejected, policyKLLogps: klLogps,
+                    referenceChosenLogps: inputs.tensor("reference_chosen_logps"),
+                    referenceRejectedLogps: inputs.tensor("reference_rejected_logps"),
+                    referenceKLLogps: inputs.tensor("reference_KL_logps"), beta: beta,
+                    desirableWeight: Float(p.double("desirable_weight")),
+                    undesirableWeight: Float(p.double("undesirable_weight")))
                 #expect(try p.double("world_size") == 1, "only a single process is modelled")
                 try out.loss.backward()
-                outputs = ["loss": out.loss, "chosen_rewards": out.chosenRewards, "rejected_rewards": out.rejectedRewards,
-                           "KL": out.kl, "grad_policy_KL_logps": klLogps.gradOrZeros]
+                outputs = [
+                    "loss": out.loss, "chosen_rewards": out.chosenRewards, "rejected_rewards": out.rejectedRewards,
+                    "KL": out.kl, "grad_policy_KL_logps": klLogps.gradOrZeros,
+                ]
             } else {
-                let out = try vanillaKTOLoss(policyChosenLogps: chosen, policyRejectedLogps: rejected,
-                                             referenceChosenLogps: inputs.tensor("reference_chosen_logps"),
-                                             referenceRejectedLogps: inputs.tensor("reference_rejected_logps"), beta: beta)
+                let out = try vanillaKTOLoss(
+                    policyChosenLogps: chosen, policyRejectedLogps: rejected,
+                    referenceChosenLogps: inputs.tensor("reference_chosen_logps"),
+                    referenceRejectedLogps: inputs.tensor("reference_rejected_logps"), beta: beta)
                 try out.loss.backward()
                 outputs = ["loss": out.loss, "chosen_rewards": out.chosenRewards, "rejected_rewards": out.rejectedRewards]
             }
@@ -117,9 +128,10 @@ import Tensors
             let rawLabels = try f.inputs.array("labels_\(name)")
             let labels: PRMLabels = name.contains("soft") ? .soft(rawLabels.floats) : .hard(rawLabels.ints)
             let logits = try f.inputs.tensor("logits", requiresGrad: true)
-            let out = try prmLoss(inputIDs: f.inputs.array("input_ids").ints, logits: logits, labels: labels,
-                                  placeholderTokenID: Int(f.file.params.double("placeholder_token_id")),
-                                  rewardTokenIDs: rewardTokens)
+            let out = try prmLoss(
+                inputIDs: f.inputs.array("input_ids").ints, logits: logits, labels: labels,
+                placeholderTokenID: Int(f.file.params.double("placeholder_token_id")),
+                rewardTokenIDs: rewardTokens)
             try out.loss.backward()
             return ["loss": out.loss, "acc": out.acc, "grad_logits": logits.gradOrZeros]
         }

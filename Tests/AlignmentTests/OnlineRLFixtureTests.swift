@@ -13,9 +13,10 @@ import Tensors
         try c.check { f in
             let tokenLevel = try f.params.child("token_level_loss").bool(c.caseName)
             let logProbs = try f.inputs.tensor("log_probs", requiresGrad: true)
-            let loss = try policyLoss(logProbs: logProbs, oldLogProbs: f.inputs.tensor("old_log_probs"),
-                                      advantages: f.inputs.tensor("advantages"), actionMask: f.inputs.tensor("action_mask"),
-                                      clipEps: Float(f.params.double("clip_eps")), aggregation: tokenLevel ? .tokenMean : .sequenceMean)
+            let loss = try policyLoss(
+                logProbs: logProbs, oldLogProbs: f.inputs.tensor("old_log_probs"),
+                advantages: f.inputs.tensor("advantages"), actionMask: f.inputs.tensor("action_mask"),
+                clipEps: Float(f.params.double("clip_eps")), aggregation: tokenLevel ? .tokenMean : .sequenceMean)
             try loss.backward()
             return ["loss": loss, "grad_log_probs": logProbs.gradOrZeros]
         }
@@ -25,9 +26,10 @@ import Tensors
     func valueLossMatchesOpenRLHF(_ c: ReferenceCase) throws {
         try c.check { f in
             let values = try f.inputs.tensor("values", requiresGrad: true)
-            let loss = try valueLoss(values: values, oldValues: f.inputs.tensor("old_values"), returns: f.inputs.tensor("returns"),
-                                     actionMask: f.inputs.tensor("action_mask"), clipEps: f.params.optionalDouble("clip_eps").map(Float.init),
-                                     aggregation: f.params.bool("token_level_loss") ? .tokenMean : .sequenceMean)
+            let loss = try valueLoss(
+                values: values, oldValues: f.inputs.tensor("old_values"), returns: f.inputs.tensor("returns"),
+                actionMask: f.inputs.tensor("action_mask"), clipEps: f.params.optionalDouble("clip_eps").map(Float.init),
+                aggregation: f.params.bool("token_level_loss") ? .tokenMean : .sequenceMean)
             try loss.backward()
             return ["loss": loss, "grad_values": values.gradOrZeros]
         }
@@ -45,8 +47,10 @@ import Tensors
             let masked = try Tensor.withNoGrad { try sequenceKL(kl, actionMask: mask) }
             let loss = try klLoss(kl, actionMask: mask)
             try loss.backward()
-            return ["kl": kl, "kl_info_mean_unmasked": unmasked, "kl_seq_mean_masked": masked,
-                    "kl_loss": loss, "grad_log_probs_of_kl_loss": logProbs.gradOrZeros]
+            return [
+                "kl": kl, "kl_info_mean_unmasked": unmasked, "kl_seq_mean_masked": masked,
+                "kl_loss": loss, "grad_log_probs_of_kl_loss": logProbs.gradOrZeros,
+            ]
         }
     }
 
@@ -54,8 +58,9 @@ import Tensors
     func computeRewardMatchesOpenRLHF(_ c: ReferenceCase) throws {
         try c.check { f in
             let p = f.params
-            let reward = try computeReward(r: f.inputs.tensor("r"), klCoef: Float(p.double("kl_coef")), kl: f.inputs.tensor("kl"),
-                                           actionMask: f.inputs.tensor("action_mask"), rewardClipRange: p.clipRange)
+            let reward = try computeReward(
+                r: f.inputs.tensor("r"), klCoef: Float(p.double("kl_coef")), kl: f.inputs.tensor("kl"),
+                actionMask: f.inputs.tensor("action_mask"), rewardClipRange: p.clipRange)
             return ["reward": reward]
         }
     }
@@ -63,9 +68,10 @@ import Tensors
     @Test(arguments: ReferenceCase.all("gae.json"))
     func gaeMatchesOpenRLHF(_ c: ReferenceCase) throws {
         try c.check { f in
-            let (advantages, returns) = try gae(values: f.inputs.tensor("values"), rewards: f.inputs.tensor("rewards"),
-                                                actionMask: f.inputs.tensor("action_mask"),
-                                                gamma: Float(f.params.double("gamma")), lambd: Float(f.params.double("lambd")))
+            let (advantages, returns) = try gae(
+                values: f.inputs.tensor("values"), rewards: f.inputs.tensor("rewards"),
+                actionMask: f.inputs.tensor("action_mask"),
+                gamma: Float(f.params.double("gamma")), lambd: Float(f.params.double("lambd")))
             return ["advantages": advantages, "returns": returns]
         }
     }
@@ -73,8 +79,11 @@ import Tensors
     @Test(arguments: ReferenceCase.all("cumulative_returns.json"))
     func cumulativeReturnsMatchOpenRLHF(_ c: ReferenceCase) throws {
         try c.check { f in
-            try ["returns": cumulativeReturns(rewards: f.inputs.tensor("rewards"), actionMask: f.inputs.tensor("action_mask"),
-                                              gamma: Float(f.params.double("gamma")))]
+            try [
+                "returns": cumulativeReturns(
+                    rewards: f.inputs.tensor("rewards"), actionMask: f.inputs.tensor("action_mask"),
+                    gamma: Float(f.params.double("gamma")))
+            ]
         }
     }
 
@@ -92,9 +101,11 @@ import Tensors
                 klCoef: Float(p.double("kl_coef")), rewardClipRange: p.clipRange, gamma: gamma,
                 lambd: Float(p.double("lambd")), nSamplesPerPrompt: Int(p.double("n_samples_per_prompt")),
                 divideByStd: p.bool("divide_by_std"))
-            return ["shaped_rewards": out.shapedRewards, "token_rewards": out.tokenRewards, "returns": out.returns,
-                    "advantages": out.advantages, "advantages_after_buffer_normalize": out.normalizedAdvantages,
-                    "buffer_normalized": estimator.normalizesAdvantagesInBuffer, "info_return": out.infoReturn]
+            return [
+                "shaped_rewards": out.shapedRewards, "token_rewards": out.tokenRewards, "returns": out.returns,
+                "advantages": out.advantages, "advantages_after_buffer_normalize": out.normalizedAdvantages,
+                "buffer_normalized": estimator.normalizesAdvantagesInBuffer, "info_return": out.infoReturn,
+            ]
         }
     }
 
@@ -105,8 +116,9 @@ import Tensors
         let a = try f.expected.child("gae").tensor("advantages"), m = try f.inputs.tensor("action_mask")
         let rows = a.shape[0], half = rows / 2
         let whole = try replayBufferNormalize(a, actionMask: m)
-        let parts = try replayBufferNormalize([a.slice(axis: 0, 0..<half), a.slice(axis: 0, half..<rows)],
-                                              actionMasks: [m.slice(axis: 0, 0..<half), m.slice(axis: 0, half..<rows)])
+        let parts = try replayBufferNormalize(
+            [a.slice(axis: 0, 0..<half), a.slice(axis: 0, half..<rows)],
+            actionMasks: [m.slice(axis: 0, 0..<half), m.slice(axis: 0, half..<rows)])
         let problem = mismatch(parts[0].data + parts[1].data, whole.data.map(Double.init), rtol: 1e-6, atol: 1e-6, label: "split")
         #expect(problem == nil, "\(problem ?? "")")
     }
@@ -126,8 +138,9 @@ import Tensors
                 #expect(try f.params.optionalDouble("dim") == nil, "only dim=None is recorded")
                 result = try maskedNormalize(x, mask: mask, eps: Float(f.params.double("eps")))
             case let n where n.hasPrefix("buffer_normalize"):
-                result = try replayBufferNormalize(f.inputs.tensor(f.params.string("input")), actionMask: mask,
-                                                   divideByStd: f.params.bool("divide_by_std"))
+                result = try replayBufferNormalize(
+                    f.inputs.tensor(f.params.string("input")), actionMask: mask,
+                    divideByStd: f.params.bool("divide_by_std"))
             default:
                 throw FixtureError.comparisonFailed("\(c.description): unknown masked op '\(name)'")
             }
@@ -141,8 +154,9 @@ import Tensors
             let p = f.params
             let current = try f.inputs.array("current_kl").values, steps = try f.inputs.array("n_steps").ints
             #expect(current.count == steps.count)
-            var adaptive = try AdaptiveKLController(initKLCoef: p.double("init_kl_coef"), klTarget: p.double("target"),
-                                                    klHorizon: p.double("horizon"))
+            var adaptive = try AdaptiveKLController(
+                initKLCoef: p.double("init_kl_coef"), klTarget: p.double("target"),
+                klHorizon: p.double("horizon"))
             var fixed = try FixedKLController(klCoef: p.double("init_kl_coef"))
             var values: [Double] = []
             for (kl, n) in zip(current, steps) {

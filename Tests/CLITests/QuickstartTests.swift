@@ -12,8 +12,9 @@ import Testing
         let dir = try RLHFCommand.temporaryDirectory("quickstart")
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = QuickstartTests.repository.appendingPathComponent("recipes/quickstart.swift")
-        let interpreted = try RLHFCommand.run(["run", recipe.path, "--out", dir.appendingPathComponent("interpreted").path],
-                                              directory: QuickstartTests.repository)
+        let interpreted = try RLHFCommand.run(
+            ["run", recipe.path, "--out", dir.appendingPathComponent("interpreted").path],
+            directory: QuickstartTests.repository)
         #expect(interpreted.status == 0, "\(interpreted.stderr)")
 
         let compiled = Process()

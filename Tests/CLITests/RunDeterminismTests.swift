@@ -18,8 +18,9 @@ import Testing
 
     func run(_ dir: URL, _ name: String, _ extra: [String] = []) throws -> URL {
         let out = dir.appendingPathComponent(name)
-        let result = try RLHFCommand.run(["run", dir.appendingPathComponent("tiny.swift").path, "--out", out.path] + extra,
-                                         directory: dir)
+        let result = try RLHFCommand.run(
+            ["run", dir.appendingPathComponent("tiny.swift").path, "--out", out.path] + extra,
+            directory: dir)
         #expect(result.status == 0, "\(result.stderr)")
         return out.appendingPathComponent("run.h5")
     }
@@ -72,8 +73,9 @@ import Testing
         for attribute in ["format", "name", "recipe", "seed", "threads", "version", "status"] {
             let a = try hdf5Tool("h5dump", ["-a", "/\(attribute)", first.path]), b = try hdf5Tool("h5dump", ["-a", "/\(attribute)", second.path])
             // The first line names the file.
-            #expect(a.status == 0 && a.output.split(separator: "\n").dropFirst() == b.output.split(separator: "\n").dropFirst(),
-                    "root attribute \(attribute) differs:\n\(a.output)\n\(b.output)")
+            #expect(
+                a.status == 0 && a.output.split(separator: "\n").dropFirst() == b.output.split(separator: "\n").dropFirst(),
+                "root attribute \(attribute) differs:\n\(a.output)\n\(b.output)")
         }
         // Without the timing exclusions the wall-clock values differ, so the comparison above can fail.
         #expect(try hdf5Tool("h5diff", ["--exclude-attribute", "/", first.path, second.path]).status == 1)

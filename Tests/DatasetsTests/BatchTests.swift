@@ -31,8 +31,11 @@ import Tensors
         let packed = try PackedBatch(examples, maxLen: 8, padTokenID: 0)
         // First fit: sample 0 (4 tokens) opens row 0, sample 1 (6) does not fit beside it and opens row 1,
         // sample 2 (2) joins row 0, sample 3 (3) fits neither (6 + 3 > 8) and opens row 2.
-        #expect(packed.placements == [Placement(row: 0, start: 0, count: 4), Placement(row: 1, start: 0, count: 6),
-                                      Placement(row: 0, start: 4, count: 2), Placement(row: 2, start: 0, count: 3)])
+        #expect(
+            packed.placements == [
+                Placement(row: 0, start: 0, count: 4), Placement(row: 1, start: 0, count: 6),
+                Placement(row: 0, start: 4, count: 2), Placement(row: 2, start: 0, count: 3),
+            ])
         #expect(packed.rows == 3 && packed.length == 6)
         #expect(packed.inputIDs == [1, 2, 3, 4, 11, 12, 5, 6, 7, 8, 9, 10, 13, 14, 15, 0, 0, 0])
         #expect(packed.positions == [0, 1, 2, 3, 0, 1, 0, 1, 2, 3, 4, 5, 0, 1, 2, 0, 0, 0])
@@ -46,15 +49,19 @@ import Tensors
     }
 
     @Test func preferenceAndKTOBatchLayout() {
-        let pairs = [PreferenceExample(promptIDs: [1], chosenIDs: [2, 9], rejectedIDs: [3, 9], margin: 0.5),
-                     PreferenceExample(promptIDs: [4, 5], chosenIDs: [6, 9], rejectedIDs: [9], margin: 0)]
+        let pairs = [
+            PreferenceExample(promptIDs: [1], chosenIDs: [2, 9], rejectedIDs: [3, 9], margin: 0.5),
+            PreferenceExample(promptIDs: [4, 5], chosenIDs: [6, 9], rejectedIDs: [9], margin: 0),
+        ]
         let batch = PreferenceBatch(pairs, padTokenID: 0)
         #expect(batch.pairs == 2 && batch.margins == [0.5, 0])
         #expect((0..<4).map { batch.rows.ids(row: $0) } == [[1, 2, 9], [4, 5, 6, 9], [1, 3, 9], [4, 5, 9]])
         #expect(batch.rows.lossMask[0..<4] == [0, 1, 1, 0])
 
-        let unpaired = [UnpairedExample(promptIDs: [1], responseIDs: [2, 9], label: true),
-                        UnpairedExample(promptIDs: [3], responseIDs: [4, 5, 9], label: false)]
+        let unpaired = [
+            UnpairedExample(promptIDs: [1], responseIDs: [2, 9], label: true),
+            UnpairedExample(promptIDs: [3], responseIDs: [4, 5, 9], label: false),
+        ]
         let kto = UnpairedBatch(unpaired, padTokenID: 0, eosTokenID: 9, maxLen: 3)
         #expect(kto.labels == [1, 0, -1, -1])
         #expect((0..<4).map { kto.rows.ids(row: $0) } == [[1, 2, 9], [3, 4, 5, 9], [1, 4, 9], [3, 2, 9]])

@@ -14,42 +14,49 @@ import Tokenizers
 
     @Test func malformedLineNamesFileAndLine() {
         let text = """
-        {"prompt": "a", "chosen": "b", "rejected": "c"}
-        {"prompt": "a", "chosen":
-        """
-        #expect(error { _ = try JSONLines.parse(text, file: "data/prefs.jsonl") }
-            == #"data/prefs.jsonl:2: malformed JSON: {"prompt": "a", "chosen": (a JSONL file holds one JSON object per line)"#)
+            {"prompt": "a", "chosen": "b", "rejected": "c"}
+            {"prompt": "a", "chosen":
+            """
+        #expect(
+            error { _ = try JSONLines.parse(text, file: "data/prefs.jsonl") }
+                == #"data/prefs.jsonl:2: malformed JSON: {"prompt": "a", "chosen": (a JSONL file holds one JSON object per line)"#)
     }
 
     @Test func missingKeyListsTheKeysFound() throws {
         var lines = (1...16).map { _ in #"{"prompt": "p", "chosen": "c", "rejected": "r"}"# }
         lines.append(#"{"prompt": "p", "rejected": "r"}"#)
         let records = try JSONLines.parse(lines.joined(separator: "\n"), file: "data/prefs.jsonl")
-        #expect(error { _ = try PreferenceDataset.load(records, tokenizer: tokenizer) }
-            == "data/prefs.jsonl:17: key 'chosen' missing (found keys: prompt, rejected)")
+        #expect(
+            error { _ = try PreferenceDataset.load(records, tokenizer: tokenizer) }
+                == "data/prefs.jsonl:17: key 'chosen' missing (found keys: prompt, rejected)")
     }
 
     @Test func wrongTypeSaysWhatWasExpectedAndFound() throws {
         let text = """
-        {"prompt": "p", "chosen": "c", "rejected": "r", "margin": 0.5}
+            {"prompt": "p", "chosen": "c", "rejected": "r", "margin": 0.5}
 
-        {"prompt": "p", "chosen": "c", "rejected": "r", "margin": "high"}
-        """
+            {"prompt": "p", "chosen": "c", "rejected": "r", "margin": "high"}
+            """
         let records = try JSONLines.parse(text, file: "data/prefs.jsonl")
         #expect(records.map(\.line) == [1, 3])
-        #expect(error { _ = try PreferenceDataset.load(records, tokenizer: tokenizer) }
-            == #"data/prefs.jsonl:3: key 'margin' should be a number, found a string "high""#)
+        #expect(
+            error { _ = try PreferenceDataset.load(records, tokenizer: tokenizer) }
+                == #"data/prefs.jsonl:3: key 'margin' should be a number, found a string "high""#)
         let sft = try JSONLines.parse(#"{"input": "q", "output": 42}"#, file: "sft.jsonl")
         #expect(error { _ = try SFTDataset.load(sft, tokenizer: tokenizer) } == "sft.jsonl:1: key 'output' should be a string, found a number 42")
         let kto = try JSONLines.parse(#"{"input": "q", "output": "a", "label": "yes"}"#, file: "kto.jsonl")
-        #expect(error { _ = try UnpairedDataset.load(kto, tokenizer: tokenizer) }
-            == #"kto.jsonl:1: key 'label' should be a boolean (or 1 / 0), found a string "yes""#)
+        #expect(
+            error { _ = try UnpairedDataset.load(kto, tokenizer: tokenizer) }
+                == #"kto.jsonl:1: key 'label' should be a boolean (or 1 / 0), found a string "yes""#)
     }
 
     @Test func numbersAndBooleansStayApart() throws {
         let records = try JSONLines.parse(#"{"a": 1, "b": 0, "c": true, "d": 2.5, "e": [false, null], "f": {"g": "h"}}"#, file: "x.jsonl")
-        #expect(records[0].fields == ["a": .number(1), "b": .number(0), "c": .bool(true), "d": .number(2.5),
-                                      "e": .array([.bool(false), .null]), "f": .object(["g": .string("h")])])
+        #expect(
+            records[0].fields == [
+                "a": .number(1), "b": .number(0), "c": .bool(true), "d": .number(2.5),
+                "e": .array([.bool(false), .null]), "f": .object(["g": .string("h")]),
+            ])
     }
 
     @Test func nullCountsAsMissing() throws {
@@ -64,20 +71,23 @@ import Tokenizers
 
     @Test func jsonArrayElementsKeepTheirLines() throws {
         let text = """
-        [
-          {"input": "a", "output": "b"},
-          {"input": "c",
-           "output": "d"},
-          {"input": "e", "output": [1]}
-        ]
-        """
+            [
+              {"input": "a", "output": "b"},
+              {"input": "c",
+               "output": "d"},
+              {"input": "e", "output": [1]}
+            ]
+            """
         let records = try JSONLines.parse(text, file: "data/sft.json")
         #expect(records.map(\.line) == [2, 3, 5])
-        #expect(error { _ = try SFTDataset.load(records, tokenizer: tokenizer) } == "data/sft.json:5: key 'output' should be a string, found a list of 1")
-        #expect(error { _ = try JSONLines.parse("[\n{\"a\": 1},\n{\"a\": }\n]", file: "b.json") }
-            == #"b.json:3: malformed JSON: {"a": } (a JSONL file holds one JSON object per line)"#)
-        #expect(error { _ = try JSONLines.parse("[{\"a\": 1},\n", file: "c.json") }
-            == "c.json:2: malformed JSON: the JSON array is not closed with ']' (a JSONL file holds one JSON object per line)")
+        #expect(
+            error { _ = try SFTDataset.load(records, tokenizer: tokenizer) } == "data/sft.json:5: key 'output' should be a string, found a list of 1")
+        #expect(
+            error { _ = try JSONLines.parse("[\n{\"a\": 1},\n{\"a\": }\n]", file: "b.json") }
+                == #"b.json:3: malformed JSON: {"a": } (a JSONL file holds one JSON object per line)"#)
+        #expect(
+            error { _ = try JSONLines.parse("[{\"a\": 1},\n", file: "c.json") }
+                == "c.json:2: malformed JSON: the JSON array is not closed with ']' (a JSONL file holds one JSON object per line)")
         #expect(try JSONLines.parse(" [ ] ", file: "d.json").isEmpty)
     }
 
@@ -88,7 +98,9 @@ import Tokenizers
         let path = dir.appendingPathComponent("sft.jsonl").path
         let records = [Record(["input": "a", "output": "b", "n": 3]), Record(["input": "c", "output": .array([.bool(true), .null])])]
         try JSONLines.write(records, to: path)
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"input\":\"a\",\"n\":3,\"output\":\"b\"}\n{\"input\":\"c\",\"output\":[true,null]}\n")
+        #expect(
+            try String(contentsOfFile: path, encoding: .utf8)
+                == "{\"input\":\"a\",\"n\":3,\"output\":\"b\"}\n{\"input\":\"c\",\"output\":[true,null]}\n")
         let read = try JSONLines.read(path)
         #expect(read.map(\.fields) == records.map(\.fields))
         #expect(read.map(\.line) == [1, 2])
@@ -99,8 +111,9 @@ import Tokenizers
 
     @Test func messagesAreChecked() throws {
         let records = try JSONLines.parse(#"{"input": [{"role": "user", "text": "hi"}], "output": "a"}"#, file: "chat.jsonl")
-        #expect(error { _ = try SFTDataset.load(records, tokenizer: tokenizer, format: .chat(ChatTemplate(defaultSystemPrompt: nil))) }
-            == "chat.jsonl:1: key 'input[0]': message needs a string 'content' (found keys: role, text)")
+        #expect(
+            error { _ = try SFTDataset.load(records, tokenizer: tokenizer, format: .chat(ChatTemplate(defaultSystemPrompt: nil))) }
+                == "chat.jsonl:1: key 'input[0]': message needs a string 'content' (found keys: role, text)")
     }
 
     @Test func formatOptionsResolveAsOpenRLHFs() throws {

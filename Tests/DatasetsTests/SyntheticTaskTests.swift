@@ -7,20 +7,28 @@ import Testing
 import Tokenizers
 
 @Suite struct SyntheticTaskTests {
-    static let tasks: [SyntheticTask] = [.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 1)), .addition(count: 300, evalCount: 50, rng: RNG(seed: 1))]
+    static let tasks: [SyntheticTask] = [
+        .sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 1)), .addition(count: 300, evalCount: 50, rng: RNG(seed: 1)),
+    ]
 
     @Test(arguments: [0, 1])
     func generationIsDeterministic(_ index: Int) throws {
         let a = Self.tasks[index]
-        let b = index == 0 ? SyntheticTask.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 1)) : .addition(count: 300, evalCount: 50, rng: RNG(seed: 1))
+        let b =
+            index == 0
+            ? SyntheticTask.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 1)) : .addition(count: 300, evalCount: 50, rng: RNG(seed: 1))
         for (x, y) in [(a.train, b.train), (a.eval, b.eval)] {
             #expect(x.problems == y.problems)
             #expect(x.demonstrations == y.demonstrations && x.preferences == y.preferences && x.unpaired == y.unpaired)
             #expect(x.prompts == y.prompts && x.processRewards == y.processRewards)
         }
-        let other = index == 0 ? SyntheticTask.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 2)) : .addition(count: 300, evalCount: 50, rng: RNG(seed: 2))
+        let other =
+            index == 0
+            ? SyntheticTask.sortDigits(count: 300, evalCount: 50, rng: RNG(seed: 2)) : .addition(count: 300, evalCount: 50, rng: RNG(seed: 2))
         #expect(other.train.problems != a.train.problems)
-        let bigger = index == 0 ? SyntheticTask.sortDigits(count: 600, evalCount: 50, rng: RNG(seed: 1)) : .addition(count: 600, evalCount: 50, rng: RNG(seed: 1))
+        let bigger =
+            index == 0
+            ? SyntheticTask.sortDigits(count: 600, evalCount: 50, rng: RNG(seed: 1)) : .addition(count: 600, evalCount: 50, rng: RNG(seed: 1))
         #expect(bigger.eval.problems == a.eval.problems, "the eval split does not depend on the training size")
     }
 
@@ -58,8 +66,9 @@ import Tokenizers
         #expect(unpaired.filter(\.label).count == 150)
         let prompts = try PromptDataset.load(task.eval.prompts, tokenizer: tokenizer)
         #expect(prompts.allSatisfy { $0.datasource == task.name })
-        let prm = try ProcessRewardDataset.load(task.processRewards, tokenizer: tokenizer, placeholderToken: SyntheticTask.placeholderToken,
-                                                rewardTokens: SyntheticTask.rewardTokens, maxLen: 64)
+        let prm = try ProcessRewardDataset.load(
+            task.processRewards, tokenizer: tokenizer, placeholderToken: SyntheticTask.placeholderToken,
+            rewardTokens: SyntheticTask.rewardTokens, maxLen: 64)
         #expect(prm.count == 300)
 
         for (p, record) in zip(task.train.problems, task.preferences) {

@@ -29,8 +29,9 @@ import Tokenizers
     }
 
     @Test func inputTemplateFormatsThePrompt() throws {
-        let data = try SFTDataset.load([Record(["input": "2+2", "output": "4"])], tokenizer: tokenizer,
-                                       format: .template(InputTemplate("Q: {}\nA: ")))
+        let data = try SFTDataset.load(
+            [Record(["input": "2+2", "output": "4"])], tokenizer: tokenizer,
+            format: .template(InputTemplate("Q: {}\nA: ")))
         #expect(data[0].ids == bytes("Q: 2+2\nA: 4") + [eos])
         #expect(data[0].lossMask == [Float](repeating: 0, count: 10) + [1, 1])
     }
@@ -49,15 +50,18 @@ import Tokenizers
     }
 
     @Test func promptsTooLongAreSkippedAndReported() throws {
-        let records = [Record(["input": "abcd", "output": "x"], file: "s.jsonl", line: 1),
-                       Record(["input": "ab", "output": "x"], file: "s.jsonl", line: 2),
-                       Record(["input": "ab", "output": ""], file: "s.jsonl", line: 3)]
+        let records = [
+            Record(["input": "abcd", "output": "x"], file: "s.jsonl", line: 1),
+            Record(["input": "ab", "output": "x"], file: "s.jsonl", line: 2),
+            Record(["input": "ab", "output": ""], file: "s.jsonl", line: 3),
+        ]
         let data = try SFTDataset.load(records, tokenizer: tokenizer, maxLen: 5)
         #expect(data.count == 1)
-        #expect(data.skipped == [
-            SkippedRecord(file: "s.jsonl", line: 1, reason: "prompt of 4 tokens leaves fewer than 2 tokens for the response within maxLen 5"),
-            SkippedRecord(file: "s.jsonl", line: 3, reason: "empty response"),
-        ])
+        #expect(
+            data.skipped == [
+                SkippedRecord(file: "s.jsonl", line: 1, reason: "prompt of 4 tokens leaves fewer than 2 tokens for the response within maxLen 5"),
+                SkippedRecord(file: "s.jsonl", line: 3, reason: "empty response"),
+            ])
     }
 
     @Test func pretrainModeTrainsEveryToken() throws {
@@ -78,7 +82,10 @@ import Tokenizers
         ])
         let record = Record(["messages": conversation])
         let all = try SFTDataset.load([record], tokenizer: tokenizer, format: .chat(chatML), inputKey: "messages", outputKey: nil, multiturn: true)
-        #expect(tokenizer.decode(all[0].ids) == "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nu1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n<|im_start|>user\nu2<|im_end|>\n<|im_start|>assistant\na2<|im_end|><eos>")
+        #expect(
+            tokenizer.decode(all[0].ids)
+                == "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nu1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n<|im_start|>user\nu2<|im_end|>\n<|im_start|>assistant\na2<|im_end|><eos>"
+        )
         #expect(trainedSpans(all[0]) == ["a1<|im_end|>\n", "a2<|im_end|><eos>"])
         let last = try SFTDataset.load([record], tokenizer: tokenizer, format: .chat(chatML), inputKey: "messages", outputKey: nil)
         #expect(trainedSpans(last[0]) == ["a2<|im_end|><eos>"])
@@ -88,8 +95,9 @@ import Tokenizers
     @Test func chatPreferencesShareThePrompt() throws {
         let chosen: JSONValue = .array([["role": "user", "content": "q"], ["role": "assistant", "content": "good"]])
         let rejected: JSONValue = .array([["role": "user", "content": "q"], ["role": "assistant", "content": "bad"]])
-        let data = try PreferenceDataset.load([Record(["chosen": chosen, "rejected": rejected])], tokenizer: tokenizer,
-                                              format: .chat(chatML), promptKey: nil)
+        let data = try PreferenceDataset.load(
+            [Record(["chosen": chosen, "rejected": rejected])], tokenizer: tokenizer,
+            format: .chat(chatML), promptKey: nil)
         try #require(data.count == 1)
         #expect(tokenizer.decode(data[0].promptIDs) == "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n")
         #expect(tokenizer.decode(data[0].chosenIDs) == "good<|im_end|><eos>")
@@ -122,7 +130,8 @@ import Tokenizers
             try ProcessRewardDataset.load([Record(["input": "a#b#", "label": ["+"]])], tokenizer: tokenizer, placeholderToken: "#")
         }
         #expect(throws: DatasetError.self) {
-            try ProcessRewardDataset.load([Record(["input": "a#", "label": ["?"]])], tokenizer: tokenizer, placeholderToken: "#", rewardTokens: ["+", "-"])
+            try ProcessRewardDataset.load(
+                [Record(["input": "a#", "label": ["?"]])], tokenizer: tokenizer, placeholderToken: "#", rewardTokens: ["+", "-"])
         }
         let batch = ProcessRewardBatch([data[0]], padTokenID: 256)
         #expect(batch.tokenLabels == [-100, -100, -100, 43, -100, 43])

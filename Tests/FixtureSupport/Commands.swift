@@ -22,8 +22,10 @@ public enum RLHFCommand {
     }
 
     /// Runs `rlhf` with `arguments` in `directory`, feeding `input` on standard input.
-    public static func run(_ arguments: [String], input: String? = nil, directory: URL? = nil,
-                           environment: [String: String] = [:]) throws -> Output {
+    public static func run(
+        _ arguments: [String], input: String? = nil, directory: URL? = nil,
+        environment: [String: String] = [:]
+    ) throws -> Output {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -49,8 +51,9 @@ public enum RLHFCommand {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// A fresh temporary directory for one test.

@@ -140,8 +140,10 @@ public struct Fixture {
 
 /// Compares two arrays with PyTorch's `allclose` rule, |a-b| <= atol + rtol*|b|, and returns a
 /// message naming the worst element, or nil when they match. NaNs match NaNs.
-public func mismatch(_ actual: [Double], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
-                     label: String = "") -> String? {
+public func mismatch(
+    _ actual: [Double], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
+    label: String = ""
+) -> String? {
     if actual.count != expected.count {
         return "\(label): \(actual.count) values, expected \(expected.count)"
     }
@@ -161,7 +163,9 @@ public func mismatch(_ actual: [Double], _ expected: [Double], rtol: Double = 1e
 }
 
 /// `mismatch` for float32 results.
-public func mismatch(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
-                     label: String = "") -> String? {
+public func mismatch(
+    _ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
+    label: String = ""
+) -> String? {
     mismatch(actual.map(Double.init), expected, rtol: rtol, atol: atol, label: label)
 }

@@ -110,8 +110,10 @@ extension ReferenceCase {
     /// fixture gives goes unchecked. `tolerances` overrides `Tolerance.float32` for a key, for
     /// keys starting with `key.`, and for keys ending with `.key`. Throws one error listing every
     /// difference.
-    public func check(tolerances: [String: Tolerance] = [:], partial: Bool = false,
-                      _ compute: (CaseFixture) throws -> [String: any ReferenceValue]) throws {
+    public func check(
+        tolerances: [String: Tolerance] = [:], partial: Bool = false,
+        _ compute: (CaseFixture) throws -> [String: any ReferenceValue]
+    ) throws {
         let file = try load()
         let computed = try compute(CaseFixture(file: file, name: name))
         let expected = expectedValues(of: file)

@@ -17,8 +17,9 @@ import Tokenizers
             bosTokenID: nil, eosTokenID: 257, padTokenID: nil, unknownTokenID: nil, preTokenizer: .gpt2,
             chatTemplate: ChatTemplate(defaultSystemPrompt: nil))
         let model = CausalLM(
-            config: .llama(vocabSize: tokens.count, hiddenSize: 32, intermediateSize: 48, layers: 1, heads: 4, maxPositions: 512,
-                           initializerRange: 0.2),
+            config: .llama(
+                vocabSize: tokens.count, hiddenSize: 32, intermediateSize: 48, layers: 1, heads: 4, maxPositions: 512,
+                initializerRange: 0.2),
             rng: RNG(seed: 3))
         return (model, tokenizer)
     }

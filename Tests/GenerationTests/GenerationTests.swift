@@ -11,14 +11,17 @@ import Testing
 /// Small random models of both families (vocabulary 61: prime, so no id is special by accident).
 enum TinyModels {
     static func llama(seed: UInt64 = 7) -> CausalLM {
-        CausalLM(config: .llama(vocabSize: 61, hiddenSize: 32, intermediateSize: 48, layers: 2, heads: 4, kvHeads: 2,
-                                maxPositions: 128, ropeTheta: 10_000, initializerRange: 0.2),
-                 rng: RNG(seed: seed))
+        CausalLM(
+            config: .llama(
+                vocabSize: 61, hiddenSize: 32, intermediateSize: 48, layers: 2, heads: 4, kvHeads: 2,
+                maxPositions: 128, ropeTheta: 10_000, initializerRange: 0.2),
+            rng: RNG(seed: seed))
     }
 
     static func gpt2(seed: UInt64 = 7) -> CausalLM {
-        CausalLM(config: .gpt2(vocabSize: 61, hiddenSize: 32, layers: 2, heads: 4, maxPositions: 128, initializerRange: 0.2),
-                 rng: RNG(seed: seed))
+        CausalLM(
+            config: .gpt2(vocabSize: 61, hiddenSize: 32, layers: 2, heads: 4, maxPositions: 128, initializerRange: 0.2),
+            rng: RNG(seed: seed))
     }
 
     static let all: [(String, () -> CausalLM)] = [("llama", { llama() }), ("gpt2", { gpt2() })]
@@ -128,8 +131,9 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         let streams = tinyPrompts.indices.map { rng.fork("sample \($0)") }
         let forward = try generate(model: model, prompts: tinyPrompts, params: params, streams: streams)
         let order = [2, 0, 3, 1]
-        let shuffled = try generate(model: model, prompts: order.map { tinyPrompts[$0] }, params: params,
-                                    streams: order.map { streams[$0] })
+        let shuffled = try generate(
+            model: model, prompts: order.map { tinyPrompts[$0] }, params: params,
+            streams: order.map { streams[$0] })
         for (position, i) in order.enumerated() {
             #expect(shuffled[position] == forward[i], "sample \(i) changed when the batch was reordered")
         }

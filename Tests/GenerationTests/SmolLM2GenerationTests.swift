@@ -11,8 +11,9 @@ import Testing
 enum SmolLM2ForGeneration {
     static let loaded: Result<CausalLM, Error> = Result {
         guard let url = Fixtures.smolLM2GGUF, FileManager.default.fileExists(atPath: url.path) else {
-            throw ModelError.fileNotFound(path: ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf",
-                                          what: "the SmolLM2 GGUF: run scripts/fetch-smollm2 or set RLHF_SMOLLM2_GGUF")
+            throw ModelError.fileNotFound(
+                path: ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf",
+                what: "the SmolLM2 GGUF: run scripts/fetch-smollm2 or set RLHF_SMOLLM2_GGUF")
         }
         return try CausalLM.load(gguf: url)
     }
@@ -36,8 +37,9 @@ func smolLM2GreedyReferences(_ url: URL) throws -> [(prompt: [Int], greedy: [Int
         let model = try SmolLM2ForGeneration.loaded.get()
         let eos = model.config.eosTokenIDs
         for reference in try smolLM2GreedyReferences(url) {
-            let out = try generate(model: model, prompts: [reference.prompt], params: .greedy(maxNewTokens: 24, stopTokenIDs: eos),
-                                   rng: RNG(seed: 0))[0]
+            let out = try generate(
+                model: model, prompts: [reference.prompt], params: .greedy(maxNewTokens: 24, stopTokenIDs: eos),
+                rng: RNG(seed: 0))[0]
             #expect(out.tokens == reference.greedy)
             #expect(out.finishReason == (reference.greedy.count < 24 ? .eos : .length))
         }

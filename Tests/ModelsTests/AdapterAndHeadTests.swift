@@ -8,8 +8,9 @@ import Testing
 import WeightFiles
 
 func smallLlama(seed: UInt64 = 1) -> CausalLM {
-    CausalLM(config: .llama(vocabSize: 40, hiddenSize: 32, intermediateSize: 64, layers: 2, heads: 4, kvHeads: 2, initializerRange: 0.2),
-             rng: RNG(seed: seed))
+    CausalLM(
+        config: .llama(vocabSize: 40, hiddenSize: 32, intermediateSize: 64, layers: 2, heads: 4, kvHeads: 2, initializerRange: 0.2),
+        rng: RNG(seed: seed))
 }
 
 func smallGPT2(seed: UInt64 = 1) -> CausalLM {
@@ -72,7 +73,8 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool { a.map(\.bitPattern) == b.ma
             defer { try? FileManager.default.removeItem(at: directory) }
             try model.saveAdapter(to: directory)
 
-            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("adapter_config.json"))) as! [String: Any]
+            let config =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("adapter_config.json"))) as! [String: Any]
             #expect(config["peft_type"] as? String == "LORA" && config["r"] as? Int == 2 && config["lora_alpha"] as? Double == 6)
             #expect(config["target_modules"] as? [String] == targets && config["fan_in_fan_out"] as? Bool == (base.config.family == .gpt2))
             let file = try SafetensorsFile(url: directory.appendingPathComponent("adapter_model.safetensors"))
@@ -184,8 +186,9 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool { a.map(\.bitPattern) == b.ma
         let model = family == "llama" ? smallLlama() : smallGPT2()
         // Two samples of 5 and 7 tokens packed in one row: positions restart, no attention across.
         let first = Array(sampleIDs[0..<5]), second = Array(sampleIDs[5..<12])
-        let packed = try model.logits(ids: first + second, batch: 1, length: 12,
-                                      positions: Array(0..<5) + Array(0..<7), segments: [Int](repeating: 0, count: 5) + [Int](repeating: 1, count: 7))
+        let packed = try model.logits(
+            ids: first + second, batch: 1, length: 12,
+            positions: Array(0..<5) + Array(0..<7), segments: [Int](repeating: 0, count: 5) + [Int](repeating: 1, count: 7))
         let a = try model.logits(ids: first, batch: 1, length: 5).data
         let b = try model.logits(ids: second, batch: 1, length: 7).data
         let worst = zip(packed.data, a + b).map { abs($0 - $1) }.max()!

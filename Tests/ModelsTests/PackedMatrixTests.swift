@@ -48,10 +48,14 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
                 var rng = RNG(seed: 99)
                 let x = (0..<(rows * shape.in)).map { _ in rng.normal() }
                 var y = [Float](repeating: 0, count: rows * shape.out)
-                x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows, into: $0.baseAddress!) } }
+                x.withUnsafeBufferPointer { px in
+                    y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows, into: $0.baseAddress!) }
+                }
                 let expected = referenceProduct(x, w, rows: rows, out: shape.out, in: shape.in)
                 for k in y.indices {
-                    #expect(abs(Double(y[k]) - expected[k]) <= 1e-4 * (1 + abs(expected[k])), "\(format) \(shape) rows \(rows) [\(k)]: \(y[k]) vs \(expected[k])")
+                    #expect(
+                        abs(Double(y[k]) - expected[k]) <= 1e-4 * (1 + abs(expected[k])),
+                        "\(format) \(shape) rows \(rows) [\(k)]: \(y[k]) vs \(expected[k])")
                 }
             }
         }
@@ -64,8 +68,10 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
         if format == .f32 || format == .bf16 {
             var rng = RNG(seed: 4)
             let values = (0..<(out * n)).map { _ in rng.normal() }
-            matrix = format == .f32 ? PackedMatrix(floats: values, outFeatures: out, inFeatures: n)
-                                    : PackedMatrix(bfloat16: values, outFeatures: out, inFeatures: n)
+            matrix =
+                format == .f32
+                ? PackedMatrix(floats: values, outFeatures: out, inFeatures: n)
+                : PackedMatrix(bfloat16: values, outFeatures: out, inFeatures: n)
         } else {
             matrix = try PackedMatrix(blocks: randomBlocks(format, rows: out, columns: n, seed: 4), format: format, outFeatures: out, inFeatures: n)
         }
@@ -74,7 +80,9 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
         func product(_ rows: [Int]) -> [[UInt32]] {
             let input = rows.flatMap { x[($0 * n)..<(($0 + 1) * n)] }
             var y = [Float](repeating: 0, count: rows.count * out)
-            input.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows.count, into: $0.baseAddress!) } }
+            input.withUnsafeBufferPointer { px in
+                y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows.count, into: $0.baseAddress!) }
+            }
             return rows.indices.map { r in y[(r * out)..<((r + 1) * out)].map(\.bitPattern) }
         }
         let all = product(Array(0..<7))
@@ -98,8 +106,9 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
             } else if format == .bf16 {
                 matrix = PackedMatrix(bfloat16: (0..<(out * n)).map { _ in rng.normal() }, outFeatures: out, inFeatures: n)
             } else {
-                matrix = try PackedMatrix(blocks: randomBlocks(format, rows: out, columns: n, seed: 3), format: format,
-                                          outFeatures: out, inFeatures: n)
+                matrix = try PackedMatrix(
+                    blocks: randomBlocks(format, rows: out, columns: n, seed: 3), format: format,
+                    outFeatures: out, inFeatures: n)
             }
             let w = matrix.dequantized()
             for rows in [1, 5] {
@@ -110,14 +119,17 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
                     host.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: rows, into: $0.baseAddress!) }
                     baseline.withUnsafeMutableBufferPointer { py in
                         matrix.withStorage { storage in
-                            rlhf_matvec_baseline(cFormat[format]!, storage, px.baseAddress!, rows, n, 0,
-                                                 out, py.baseAddress!, out)
+                            rlhf_matvec_baseline(
+                                cFormat[format]!, storage, px.baseAddress!, rows, n, 0,
+                                out, py.baseAddress!, out)
                         }
                     }
                 }
                 for k in expected.indices {
                     let tolerance = 1e-5 * (1 + abs(expected[k]))
-                    #expect(abs(Double(host[k]) - expected[k]) <= tolerance, "\(PackedMatrix.instructionSet) \(format) [\(out), \(n)] rows \(rows) [\(k)]")
+                    #expect(
+                        abs(Double(host[k]) - expected[k]) <= tolerance, "\(PackedMatrix.instructionSet) \(format) [\(out), \(n)] rows \(rows) [\(k)]"
+                    )
                     #expect(abs(Double(baseline[k]) - expected[k]) <= tolerance, "baseline \(format) [\(out), \(n)] rows \(rows) [\(k)]")
                 }
             }
@@ -125,8 +137,10 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
     }
 
     @Test func bfloat16RoundsToNearestEven() {
-        let values: [Float] = [1, -2.5, Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_8001),
-                               .greatestFiniteMagnitude, -.infinity, .nan, 0x1p-130]
+        let values: [Float] = [
+            1, -2.5, Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_8001),
+            .greatestFiniteMagnitude, -.infinity, .nan, 0x1p-130,
+        ]
         let expected: [UInt32] = [0x3F80_0000, 0xC020_0000, 0x3F80_0000, 0x3F82_0000, 0x3F81_0000, 0x7F80_0000, 0xFF80_0000, 0, 0x0008_0000]
         let rounded = PackedMatrix(bfloat16: values, outFeatures: 1, inFeatures: values.count).dequantized()
         for (k, value) in rounded.enumerated() where !values[k].isNaN {
@@ -142,7 +156,9 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
         var identity = [Float](repeating: 0, count: 64 * 64)
         for i in 0..<64 { identity[i * 64 + i] = 1 }
         var y = [Float](repeating: 0, count: 64 * 8)
-        identity.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: 64, into: $0.baseAddress!) } }
+        identity.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { matrix.multiply(px.baseAddress!, rows: 64, into: $0.baseAddress!) }
+        }
         // y[i, o] = W[o, i]: each value within half a quantization step of the original.
         for o in 0..<8 {
             let block = values[(o * 64)..<(o * 64 + 32)]
@@ -176,8 +192,9 @@ func referenceProduct(_ x: [Float], _ w: [Float], rows: Int, out: Int, in n: Int
                 let weights = logits.map { Foundation.exp($0 - top) }, total = weights.reduce(0, +)
                 for d in 0..<dh {
                     let expected = zip(weights, columns).reduce(0.0) { $0 + $1.0 / total * Double(values[$1.1 * dh + d]) }
-                    #expect(abs(Double(out[m * dh + d]) - expected) <= 2e-5 * (1 + abs(expected)),
-                            "dh \(dh) count \(count) spread \(spread) head \(m) [\(d)]: \(out[m * dh + d]) vs \(expected)")
+                    #expect(
+                        abs(Double(out[m * dh + d]) - expected) <= 2e-5 * (1 + abs(expected)),
+                        "dh \(dh) count \(count) spread \(spread) head \(m) [\(d)]: \(out[m * dh + d]) vs \(expected)")
                 }
             }
         }

@@ -58,7 +58,9 @@ func l2(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Do
             // (GPT-2's first state is wte + wpe: the hook reports the embeddings after the addition.)
             let per = f.length * f.model.config.hiddenSize
             let llama = f.model.config.family == .llama
-            let sources = [captured[llama ? "model.embed_tokens" : "transformer.wte"], captured[llama ? "model.layers.0" : "transformer.h.0"], hidden]
+            let sources = [
+                captured[llama ? "model.embed_tokens" : "transformer.wte"], captured[llama ? "model.layers.0" : "transformer.h.0"], hidden,
+            ]
             let states = try sources.map { try #require($0, "activation hook missed a layer").data[0..<per] }.flatMap { $0 }
 
             let loss = try crossEntropy(logits, targets: nextTokenTargets(f.ids, batch: f.batch, length: f.length))
@@ -79,7 +81,10 @@ func l2(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Do
             #expect(Array(names[1...4]) == ["q_proj", "k_proj", "v_proj", "o_proj"].map { "model.layers.0.self_attn.\($0).weight" })
             #expect(names.suffix(2) == ["model.norm.weight", "lm_head.weight"])
         } else {
-            #expect(Array(names.prefix(4)) == ["transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.ln_1.weight", "transformer.h.0.ln_1.bias"])
+            #expect(
+                Array(names.prefix(4)) == [
+                    "transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.ln_1.weight", "transformer.h.0.ln_1.bias",
+                ])
             #expect(names.suffix(2) == ["transformer.ln_f.weight", "transformer.ln_f.bias"])
         }
     }
@@ -121,7 +126,8 @@ func l2(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Do
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("models-arch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let json = #"{"model_type": "llama", "architectures": ["MistralForCausalLM"], "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}"#
+        let json =
+            #"{"model_type": "llama", "architectures": ["MistralForCausalLM"], "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}"#
         try Data(json.utf8).write(to: folder.appendingPathComponent("config.json"))
         try Data().write(to: folder.appendingPathComponent("model.safetensors"))
         do {
@@ -153,16 +159,20 @@ func l2(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Do
     }
 
     @Test func configRoundTripsThroughJSON() throws {
-        for config in [ModelConfig.llama(vocabSize: 100, hiddenSize: 32, intermediateSize: 64, layers: 2, heads: 4, kvHeads: 2, ropeTheta: 100_000),
-                       ModelConfig.gpt2(vocabSize: 100, hiddenSize: 32, layers: 2, heads: 4)] {
+        for config in [
+            ModelConfig.llama(vocabSize: 100, hiddenSize: 32, intermediateSize: 64, layers: 2, heads: 4, kvHeads: 2, ropeTheta: 100_000),
+            ModelConfig.gpt2(vocabSize: 100, hiddenSize: 32, layers: 2, heads: 4),
+        ] {
             let decoded = try JSONDecoder().decode(ModelConfig.self, from: config.jsonData())
             #expect(decoded == config)
         }
     }
 
     @Test func parameterCountMatchesTheTensors() {
-        for config in [ModelConfig.llama(vocabSize: 50, hiddenSize: 32, intermediateSize: 64, layers: 2, heads: 4, kvHeads: 2),
-                       ModelConfig.gpt2(vocabSize: 50, hiddenSize: 32, layers: 2, heads: 4, maxPositions: 64)] {
+        for config in [
+            ModelConfig.llama(vocabSize: 50, hiddenSize: 32, intermediateSize: 64, layers: 2, heads: 4, kvHeads: 2),
+            ModelConfig.gpt2(vocabSize: 50, hiddenSize: 32, layers: 2, heads: 4, maxPositions: 64),
+        ] {
             let model = CausalLM(config: config, rng: RNG(seed: 0))
             #expect(model.parameterCount == config.parameterCount)
         }

@@ -13,8 +13,9 @@ import WeightFiles
 enum SmolLM2Model {
     static let loaded: Result<CausalLM, Error> = Result {
         guard let url = Fixtures.smolLM2GGUF, FileManager.default.fileExists(atPath: url.path) else {
-            throw ModelError.fileNotFound(path: ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf",
-                                          what: "the SmolLM2 GGUF: run scripts/fetch-smollm2 or set RLHF_SMOLLM2_GGUF")
+            throw ModelError.fileNotFound(
+                path: ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf",
+                what: "the SmolLM2 GGUF: run scripts/fetch-smollm2 or set RLHF_SMOLLM2_GGUF")
         }
         return try CausalLM.load(gguf: url)
     }
@@ -68,7 +69,9 @@ struct SmolLM2Reference {
             let ours = row.indices.sorted { row[$0] > row[$1] }.prefix(10).map { $0 - row.startIndex }
             for id in ours where !top10IDs[t].contains(id) {
                 let value = Double(row[row.startIndex + id])
-                if value > top10Logits[t].last! + atol { problems.append("\(label) position \(t): \(id) (\(value)) is in our top 10, not the reference's") }
+                if value > top10Logits[t].last! + atol {
+                    problems.append("\(label) position \(t): \(id) (\(value)) is in our top 10, not the reference's")
+                }
             }
         }
         let last = Array(logits[((ids.count - 1) * vocab)...])

@@ -11,13 +11,14 @@ import Testing
     }
 
     @Test func overridesReplaceTopLevelLets() throws {
-        var recipe = Recipe(text: """
-            let steps = 3
-            let learningRate = 1e-3
-            let name = "base"
-            let sizes = [1, 2]
-            print(steps, learningRate, name, sizes)
-            """, fileName: "sweep.swift")
+        var recipe = Recipe(
+            text: """
+                let steps = 3
+                let learningRate = 1e-3
+                let name = "base"
+                let sizes = [1, 2]
+                print(steps, learningRate, name, sizes)
+                """, fileName: "sweep.swift")
         try recipe.override("steps", with: "5")
         try recipe.override(assignment: "learningRate=1")
         try recipe.override(assignment: "name=tuned")

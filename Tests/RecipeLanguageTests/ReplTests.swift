@@ -63,12 +63,13 @@ import Testing
         d.type("var total = 10")
         let (text, outcome) = d.type("total = total + missing")
         #expect(outcome == .done)
-        #expect(text == """
-            error: unknown name `missing` (line 1, column 17)
-                total = total + missing
-                                ^
+        #expect(
+            text == """
+                error: unknown name `missing` (line 1, column 17)
+                    total = total + missing
+                                    ^
 
-            """)
+                """)
         #expect(d.type("class A {}").0.contains("unsupported syntax: `class` declarations"))
         #expect(d.type("print(total)").0 == "10\n")
     }
@@ -86,7 +87,9 @@ import Testing
         #expect(overview.contains(":load"))
         #expect(overview.contains("print"))
         #expect(overview.contains("Math"))
-        #expect(d.type(":help print").0.hasPrefix("print(_ items: Any..., separator: String = \" \", terminator: String = \"\\n\")\n    Writes the items"))
+        #expect(
+            d.type(":help print").0.hasPrefix("print(_ items: Any..., separator: String = \" \", terminator: String = \"\\n\")\n    Writes the items")
+        )
         #expect(d.type(":help Double.pi").0.hasPrefix("Double.pi: Double\n"))
         #expect(d.type(":help CharacterSet").0.contains("cases: .whitespaces, .whitespacesAndNewlines"))
         d.type("let xs = [1, 2]")

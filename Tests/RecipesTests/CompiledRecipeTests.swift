@@ -15,8 +15,10 @@ import Testing
     static let build = RLHFCommand.executable.deletingLastPathComponent()
 
     /// Modules a compiled recipe links: Recipes and everything it depends on.
-    static let modules = ["Recipes", "RecipeLanguage", "Training", "Reports", "Plots", "Recording", "Models", "Datasets", "Generation", "Tokenizers", "WeightFiles",
-                          "Tensors", "Alignment", "CKernels", "SwiftSyntax", "SwiftParser", "_SwiftSyntaxCShims"]
+    static let modules = [
+        "Recipes", "RecipeLanguage", "Training", "Reports", "Plots", "Recording", "Models", "Datasets", "Generation", "Tokenizers", "WeightFiles",
+        "Tensors", "Alignment", "CKernels", "SwiftSyntax", "SwiftParser", "_SwiftSyntaxCShims",
+    ]
 
     static var available: Bool {
         FileManager.default.fileExists(atPath: build.appendingPathComponent("Modules/Recipes.swiftmodule").path)
@@ -37,8 +39,10 @@ import Testing
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw RecipeError(.runtime, "\(arguments.prefix(2).joined(separator: " ")) failed: "
-                + String(decoding: errData, as: UTF8.self).prefix(2_000))
+            throw RecipeError(
+                .runtime,
+                "\(arguments.prefix(2).joined(separator: " ")) failed: "
+                    + String(decoding: errData, as: UTF8.self).prefix(2_000))
         }
         return String(decoding: outData, as: UTF8.self)
     }
@@ -59,7 +63,9 @@ import Testing
         // The package's own C target: its module map is generated into the build folder.
         flags += ["-Xcc", "-fmodule-map-file=" + build.appendingPathComponent("CKernels.build/module.modulemap").path]
         let cflags = (try? tool(["pkg-config", "--cflags", "hdf5", "openblas"])) ?? ""
-        for flag in cflags.split(separator: " ") where !flag.isEmpty { flags += ["-Xcc", String(flag).trimmingCharacters(in: .whitespacesAndNewlines)] }
+        for flag in cflags.split(separator: " ") where !flag.isEmpty {
+            flags += ["-Xcc", String(flag).trimmingCharacters(in: .whitespacesAndNewlines)]
+        }
         return flags
     }
 
@@ -103,8 +109,9 @@ import Testing
         let dir = try RLHFCommand.temporaryDirectory("compiled")
         let program = try Self.compile("recipes/hello.swift", into: dir)
         let compiled = try Self.tool([program.path], in: dir)
-        let interpreted = try RLHFCommand.run(["run", "recipes/hello.swift", "--out", dir.appendingPathComponent("interpreted").path],
-                                              directory: Self.repository)
+        let interpreted = try RLHFCommand.run(
+            ["run", "recipes/hello.swift", "--out", dir.appendingPathComponent("interpreted").path],
+            directory: Self.repository)
         #expect(interpreted.status == 0, "\(interpreted.stderr)")
         #expect(compiled == interpreted.stdout)
         #expect(compiled.hasPrefix("final loss 0.221"))

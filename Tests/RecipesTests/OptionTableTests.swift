@@ -16,8 +16,9 @@ import Training
             let rows = O.options.map(\.name)
             #expect(Set(rows).count == rows.count, "\(O.self) declares a row twice")
             for field in fields {
-                #expect(rows.contains(field) || O.internalFields[field] != nil,
-                        "\(O.self).\(field) is neither in its options table nor listed in internalFields")
+                #expect(
+                    rows.contains(field) || O.internalFields[field] != nil,
+                    "\(O.self).\(field) is neither in its options table nor listed in internalFields")
             }
         }
         check(TrainingOptions())
@@ -105,11 +106,12 @@ import Training
     @Test func optionsThatWereHiddenAreSetAndRecorded() throws {
         let harness = Harness()
         harness.session.recordsRun = true
-        try harness.run(Self.start + """
-            grpo(policy, reference: policy.frozen(), prompts: task.prompts, nSamplesPerPrompt: 2, rolloutBatchSize: 4,
-                 microTrainBatchSize: 8, trainBatchSize: 8, generateMaxLen: 4, klEstimator: .k3, maxSteps: 1, valueClip: nil,
-                 criticLearningRate: 3e-5, adamBetas: [0.9, 0.99], lrWarmupRatio: 0.5, lrScheduler: .cosineWithMinLR)
-            """)
+        try harness.run(
+            Self.start + """
+                grpo(policy, reference: policy.frozen(), prompts: task.prompts, nSamplesPerPrompt: 2, rolloutBatchSize: 4,
+                     microTrainBatchSize: 8, trainBatchSize: 8, generateMaxLen: 4, klEstimator: .k3, maxSteps: 1, valueClip: nil,
+                     criticLearningRate: 3e-5, adamBetas: [0.9, 0.99], lrWarmupRatio: 0.5, lrScheduler: .cosineWithMinLR)
+                """)
         try harness.session.finishRun()
         let config = try RunReader(url: harness.session.runFileURL).stage("grpo").config
         #expect(config["kl_estimator"] == .string("k3"))

@@ -35,8 +35,9 @@ import Testing
             #expect(Set(names).count == names.count, "\(b.qualifiedName) repeats a parameter name")
             for p in b.parameters {
                 if let value = p.defaultValue {
-                    #expect(p.type.coerce(value, integerLiteral: true) != nil,
-                            "\(b.qualifiedName): default of \(p.name) is not a \(p.type)")
+                    #expect(
+                        p.type.coerce(value, integerLiteral: true) != nil,
+                        "\(b.qualifiedName): default of \(p.name) is not a \(p.type)")
                 }
             }
         }
@@ -44,8 +45,10 @@ import Testing
 
     /// Every `Builtins+*.swift` file's area is listed in its module's list of areas, so no area is
     /// forgotten: the language's in `Registry.languageAreas`, this module's in `Registry.rlhfAreas`.
-    @Test(arguments: [("Sources/RecipeLanguage", "Registry.swift", "languageAreas"),
-                      ("Sources/Recipes", "Registry+Recipes.swift", "rlhfAreas")])
+    @Test(arguments: [
+        ("Sources/RecipeLanguage", "Registry.swift", "languageAreas"),
+        ("Sources/Recipes", "Registry+Recipes.swift", "rlhfAreas"),
+    ])
     func everyAreaFileIsRegistered(_ module: String, _ registryFile: String, _ list: String) throws {
         let folder = Self.repository.appendingPathComponent(module)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("Builtins+") }

@@ -21,22 +21,23 @@ import Testing
             """
         let result = try RLHFCommand.run(["repl", "--out", FileManager.default.temporaryDirectory.path + "/repl-cmd"], input: input)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == """
-            6
-            error: unknown name `undefinedThing` (line 1, column 7)
-                print(undefinedThing)
-                      ^
-            seed(_ value: Int)
-                Seeds every random stream of the session (weights, data order, sampling).
-                _ value            Int  The seed.
-            still here
+        #expect(
+            result.stdout == """
+                6
+                error: unknown name `undefinedThing` (line 1, column 7)
+                    print(undefinedThing)
+                          ^
+                seed(_ value: Int)
+                    Seeds every random stream of the session (weights, data order, sampling).
+                    _ value            Int  The seed.
+                still here
 
-            """)
+                """)
     }
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `rlhf repl` on a pseudo-terminal, so readline edits the line: tab completion, multi-line input,
@@ -104,8 +105,9 @@ import Glibc
 
     @Test func completionMultiLineHelpAndErrors() throws {
         let dir = try RLHFCommand.temporaryDirectory("pty")
-        let terminal = try Terminal(["repl", "--out", dir.path],
-                                    environment: ["RLHF_HISTORY": dir.appendingPathComponent("history").path, "TERM": "dumb"])
+        let terminal = try Terminal(
+            ["repl", "--out", dir.path],
+            environment: ["RLHF_HISTORY": dir.appendingPathComponent("history").path, "TERM": "dumb"])
         terminal.read(until: "rlhf> ")
         terminal.send("let steps = 3\r")
         terminal.read(until: "rlhf> ")

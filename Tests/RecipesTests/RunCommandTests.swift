@@ -36,12 +36,13 @@ import Testing
         try "let steps = 3\nprint(stepz)\n".write(to: dir.appendingPathComponent("typo.swift"), atomically: true, encoding: .utf8)
         let result = try RLHFCommand.run(["run", "typo.swift", "--out", dir.appendingPathComponent("out").path], directory: dir)
         #expect(result.status != 0)
-        #expect(result.stderr == """
-            error: unknown name `stepz`; did you mean `steps`? (typo.swift, line 2, column 7)
-                print(stepz)
-                      ^
+        #expect(
+            result.stderr == """
+                error: unknown name `stepz`; did you mean `steps`? (typo.swift, line 2, column 7)
+                    print(stepz)
+                          ^
 
-            """)
+                """)
         let unknown = try RLHFCommand.run(["run", "typo.swift", "--set", "stepz=4"], directory: dir)
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("no top-level `let stepz`; did you mean `steps`?"))
@@ -52,8 +53,9 @@ import Testing
 @Suite struct RunFileTests {
     @Test func runFileHoldsRecipeOverridesAndSeed() throws {
         let out = try RLHFCommand.temporaryDirectory()
-        let result = try RLHFCommand.run(["run", "recipes/hello.swift", "--set", "steps=3", "--out", out.path],
-                                         directory: RunCommandTests.repository)
+        let result = try RLHFCommand.run(
+            ["run", "recipes/hello.swift", "--set", "steps=3", "--out", out.path],
+            directory: RunCommandTests.repository)
         #expect(result.status == 0, "\(result.stderr)")
         let reader = try RunReader(url: out.appendingPathComponent("run.h5"))
         let text = try String(contentsOf: RunCommandTests.repository.appendingPathComponent("recipes/hello.swift"), encoding: .utf8)
@@ -65,8 +67,9 @@ import Testing
 
     @Test func seedOptionWinsOverTheRecipe() throws {
         let out = try RLHFCommand.temporaryDirectory()
-        let result = try RLHFCommand.run(["run", "recipes/hello.swift", "--seed", "7", "--out", out.path],
-                                         directory: RunCommandTests.repository)
+        let result = try RLHFCommand.run(
+            ["run", "recipes/hello.swift", "--seed", "7", "--out", out.path],
+            directory: RunCommandTests.repository)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try RunReader(url: out.appendingPathComponent("run.h5")).attributes["seed"]?.intValue == 7)
     }

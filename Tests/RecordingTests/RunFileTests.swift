@@ -4,52 +4,53 @@ import Testing
 
 /// The h5py check of a synthetic run: argv = path, minimum committed steps, statsEvery.
 /// Prints the committed step count. Reads only up to each table's `committed` count.
-let h5pySyntheticCheck = numpySyntheticBuffer + "\n" + """
-    import sys, h5py
-    path, least, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    sizes = [1, 17, 64, 300, 1000, 4099]
-    columns = ["mean", "std", "min", "max", "absmax", "l2", "nonfinite"]
-    f = h5py.File(path, "r")
-    assert f.attrs["format"] == "swift-rlhf/run/1", f.attrs["format"]
-    assert f.attrs["seed"] == 42 and f.attrs["threads"] == 2
-    assert f.attrs["recipe"].startswith("seed(42)")
-    assert f["config"].attrs["packing"] == True and f["config"].attrs["epochs"] == 2
-    assert list(f["config"].attrs["betas"]) == [0.9, 0.95]
-    s = f["sft"]
-    m = s["metrics"]; n = int(m.attrs["committed"])
-    assert n >= least, (n, least)
-    assert list(m["step"][:n]) == list(range(n))
-    assert close(m["loss"][:n], 1.0 / (np.arange(n) + 1.0), rtol=0, atol=0)
-    t = s["tensors"]; tn = int(t.attrs["committed"]); tsteps = list(t["step"][:tn])
-    assert tsteps == [k for k in range(n) if k % every == 0], tsteps
-    checked = 0
-    for i, size in enumerate(sizes):
-        g = t["model.layers.%d.weight" % i]
-        for kind, offset in [("value", 0), ("grad", 100), ("update", 200)]:
-            d = g[kind]
-            assert [str(c) for c in d.attrs["columns"]] == columns
-            rows = d[:tn]
-            for r, step in enumerate(tsteps):
-                x = synthetic(i + offset, step, size)
-                if kind == "grad" and i == 2 and step == 3:
-                    x[0] = np.nan; x[5] = np.inf
-                assert close(rows[r], stats(x)), (i, kind, step, list(rows[r]), stats(x))
-                checked += 1
-    a = s["activations"]; an = int(a.attrs["committed"])
-    for l in range(2):
-        rows = a["model.layers.%d" % l][:an]
-        for r, step in enumerate(a["step"][:an]):
-            assert close(rows[r], stats(synthetic(300 + l, int(step), 256 + l)))
-    ro = s["rollouts"]; k = int(ro.attrs["committed"])
-    for i in range(k):
-        o, ln = ro["response_offset"][i], ro["response_length"][i]
-        step = int(ro["step"][i])
-        ids = ro["response_ids"][o:o + ln]
-        kk = i % 2
-        assert list(ids) == [1000 + step + j * 7 + kk for j in range(ln)], (i, list(ids))
-    assert checked == len(sizes) * 3 * len(tsteps)
-    print(n)
-    """
+let h5pySyntheticCheck =
+    numpySyntheticBuffer + "\n" + """
+        import sys, h5py
+        path, least, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        sizes = [1, 17, 64, 300, 1000, 4099]
+        columns = ["mean", "std", "min", "max", "absmax", "l2", "nonfinite"]
+        f = h5py.File(path, "r")
+        assert f.attrs["format"] == "swift-rlhf/run/1", f.attrs["format"]
+        assert f.attrs["seed"] == 42 and f.attrs["threads"] == 2
+        assert f.attrs["recipe"].startswith("seed(42)")
+        assert f["config"].attrs["packing"] == True and f["config"].attrs["epochs"] == 2
+        assert list(f["config"].attrs["betas"]) == [0.9, 0.95]
+        s = f["sft"]
+        m = s["metrics"]; n = int(m.attrs["committed"])
+        assert n >= least, (n, least)
+        assert list(m["step"][:n]) == list(range(n))
+        assert close(m["loss"][:n], 1.0 / (np.arange(n) + 1.0), rtol=0, atol=0)
+        t = s["tensors"]; tn = int(t.attrs["committed"]); tsteps = list(t["step"][:tn])
+        assert tsteps == [k for k in range(n) if k % every == 0], tsteps
+        checked = 0
+        for i, size in enumerate(sizes):
+            g = t["model.layers.%d.weight" % i]
+            for kind, offset in [("value", 0), ("grad", 100), ("update", 200)]:
+                d = g[kind]
+                assert [str(c) for c in d.attrs["columns"]] == columns
+                rows = d[:tn]
+                for r, step in enumerate(tsteps):
+                    x = synthetic(i + offset, step, size)
+                    if kind == "grad" and i == 2 and step == 3:
+                        x[0] = np.nan; x[5] = np.inf
+                    assert close(rows[r], stats(x)), (i, kind, step, list(rows[r]), stats(x))
+                    checked += 1
+        a = s["activations"]; an = int(a.attrs["committed"])
+        for l in range(2):
+            rows = a["model.layers.%d" % l][:an]
+            for r, step in enumerate(a["step"][:an]):
+                assert close(rows[r], stats(synthetic(300 + l, int(step), 256 + l)))
+        ro = s["rollouts"]; k = int(ro.attrs["committed"])
+        for i in range(k):
+            o, ln = ro["response_offset"][i], ro["response_length"][i]
+            step = int(ro["step"][i])
+            ids = ro["response_ids"][o:o + ln]
+            kk = i % 2
+            assert list(ids) == [1000 + step + j * 7 + kk for j in range(ln)], (i, list(ids))
+        assert checked == len(sizes) * 3 * len(tsteps)
+        print(n)
+        """
 
 @Suite("Run file")
 struct RunFileTests {

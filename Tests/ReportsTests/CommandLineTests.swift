@@ -75,7 +75,9 @@ struct CommandLineTests {
 
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", "import h5py, sys; h5py.File(sys.argv[1], 'w')['weights'] = [1.0]", dir.appendingPathComponent("foreign.h5").path]
+        python.arguments = [
+            "python3", "-c", "import h5py, sys; h5py.File(sys.argv[1], 'w')['weights'] = [1.0]", dir.appendingPathComponent("foreign.h5").path,
+        ]
         try python.run()
         python.waitUntilExit()
         try #require(python.terminationStatus == 0, "python3 with h5py is required: run scripts/setup")

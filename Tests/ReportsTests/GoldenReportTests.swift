@@ -36,7 +36,8 @@ struct GoldenReportTests {
             let same = rendered.contents == golden
             #expect(
                 same,
-                "\(name) differs from Tests/Fixtures/golden-report/\(name) (first difference at line \(firstDifferentLine(rendered.contents, golden))); if the change is intended, run RLHF_UPDATE_GOLDEN=1 swift test --filter GoldenReportTests and commit the files")
+                "\(name) differs from Tests/Fixtures/golden-report/\(name) (first difference at line \(firstDifferentLine(rendered.contents, golden))); if the change is intended, run RLHF_UPDATE_GOLDEN=1 swift test --filter GoldenReportTests and commit the files"
+            )
         }
     }
 

@@ -26,7 +26,9 @@ enum ReportFixture {
         try sft.setConfig(["epochs": 2])
         for step in 0..<steps {
             let loss = 2.5 * exp(-Double(step) / 5) + 0.1
-            try sft.record(metrics: ["loss": loss, "lr": 3e-3 * min(1, Double(step + 1) / 4), "grad_norm": 1 / Double(step + 1), "tokens_per_second": 1000 + Double(step)])
+            try sft.record(metrics: [
+                "loss": loss, "lr": 3e-3 * min(1, Double(step + 1) / 4), "grad_norm": 1 / Double(step + 1), "tokens_per_second": 1000 + Double(step),
+            ])
             for (p, (name, _)) in parameters.enumerated() {
                 for kind in TensorKind.allCases {
                     try buffer(p, kind, step).withUnsafeBufferPointer { try sft.record(tensor: name, kind: kind, values: $0) }
@@ -49,12 +51,13 @@ enum ReportFixture {
                     try grpo.record(tensor: parameters[1].0, kind: .grad, values: $0)
                 }
             }
-            try grpo.record(rollouts: (0..<4).map { k in
-                RolloutSample(
-                    promptIDs: [1, 2, Int32(step)], responseIDs: (0..<(3 + k)).map { Int32(10 * k + $0) },
-                    reward: Double(k) / 3 + Double(step) / 10, advantages: [Double](repeating: Double(k) - 1.5, count: 3 + k),
-                    promptText: k == 0 ? "Sort: 3 1 2" : nil, responseText: k == 0 ? "1 2 3 ```" : nil)
-            })
+            try grpo.record(
+                rollouts: (0..<4).map { k in
+                    RolloutSample(
+                        promptIDs: [1, 2, Int32(step)], responseIDs: (0..<(3 + k)).map { Int32(10 * k + $0) },
+                        reward: Double(k) / 3 + Double(step) / 10, advantages: [Double](repeating: Double(k) - 1.5, count: 3 + k),
+                        promptText: k == 0 ? "Sort: 3 1 2" : nil, responseText: k == 0 ? "1 2 3 ```" : nil)
+                })
             try grpo.commit(step: step)
         }
         try grpo.record(eval: ["pass@1": 0.5, "pass@4": 0.75], at: 5)

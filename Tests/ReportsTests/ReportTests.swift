@@ -81,7 +81,9 @@ struct ReportTests {
         try ReportFixture.write(to: path)
         let md = try Report.render(RunReader(path: path))[0].contents
         let last = TensorStatistics(ReportFixture.buffer(5, .grad, 11))
-        let row = "| `model.norm.weight` | 11 | " + [last.mean, last.std, last.min, last.max, last.absmax, last.l2].map { Format.g($0) }.joined(separator: " | ") + " | 0 |"
+        let row =
+            "| `model.norm.weight` | 11 | "
+            + [last.mean, last.std, last.min, last.max, last.absmax, last.l2].map { Format.g($0) }.joined(separator: " | ") + " | 0 |"
         #expect(md.contains(row), "missing \(row)")
     }
 
@@ -145,7 +147,8 @@ struct InspectTests {
         try ReportFixture.write(to: path)
         let text = try Inspector.describe(RunReader(path: path))
         for needle in [
-            "status  complete", "recipe  3 lines", "stage sft: 12 committed steps (0–11)", "stage grpo: 6 committed steps (0–5), tensor statistics every 2 steps",
+            "status  complete", "recipe  3 lines", "stage sft: 12 committed steps (0–11)",
+            "stage grpo: 6 committed steps (0–5), tensor statistics every 2 steps",
             "tensors: 6 parameters × value, grad, update at 12 steps", "rollouts: 24 samples", "eval: accuracy, loss at 3 steps",
             "/sft/metrics/loss", "float64 [12]", "/sft/tensors/model.norm.weight/grad", "float64 [12, 7]",
         ] {

@@ -41,7 +41,9 @@ import Testing
         func chunks() -> [Range<Int>] {
             let lock = NSLock()
             var seen: [Range<Int>] = []
-            Parallel.rows(1000, minRows: 7, maxChunks: 8) { r in lock.lock(); seen.append(r); lock.unlock() }
+            Parallel.rows(1000, minRows: 7, maxChunks: 8) { r in
+                lock.lock(); seen.append(r); lock.unlock()
+            }
             return seen.sorted { $0.lowerBound < $1.lowerBound }
         }
         let one = withThreads(1, chunks), two = withThreads(2, chunks)

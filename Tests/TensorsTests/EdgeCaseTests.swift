@@ -139,8 +139,10 @@ import Testing
 
     @Test func nanPropagatesThroughRowKernels() throws {
         let x = Tensor(shape: [2, 3], data: [1, .nan, 2, 0.5, 1, -1])
-        for y in [try softmax(x), try logSoftmax(x), try layerNorm(x, weight: .ones([3]), bias: nil, eps: 1e-5),
-                  try rmsNorm(x, weight: .ones([3]), eps: 1e-5)] {
+        for y in [
+            try softmax(x), try logSoftmax(x), try layerNorm(x, weight: .ones([3]), bias: nil, eps: 1e-5),
+            try rmsNorm(x, weight: .ones([3]), eps: 1e-5),
+        ] {
             #expect(y.data[0..<3].allSatisfy { $0.isNaN })
             #expect(y.data[3..<6].allSatisfy { $0.isFinite })
         }

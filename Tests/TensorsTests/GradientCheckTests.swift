@@ -59,8 +59,10 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
 
     var testDescription: String { name }
 
-    init(_ name: String, h: Float = 1e-2, rtol: Double = 1e-2, atol: Double = 2e-3,
-         _ inputs: @escaping @Sendable () -> [Tensor], _ f: @escaping @Sendable ([Tensor]) throws -> Tensor) {
+    init(
+        _ name: String, h: Float = 1e-2, rtol: Double = 1e-2, atol: Double = 2e-3,
+        _ inputs: @escaping @Sendable () -> [Tensor], _ f: @escaping @Sendable ([Tensor]) throws -> Tensor
+    ) {
         self.name = name
         self.inputs = inputs
         self.f = f
@@ -100,20 +102,24 @@ extension GradientCase {
         for tA in [false, true] {
             for tB in [false, true] {
                 let label = "\(tA ? "Aᵀ" : "A")·\(tB ? "Bᵀ" : "B")"
-                cases.append(GradientCase("matmul 2-D \(label)", { [n(tA ? [4, 3] : [3, 4], 1), n(tB ? [5, 4] : [4, 5], 2)] }) {
-                    try Tensors.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
-                })
-                cases.append(GradientCase("matmul batched \(label)", { [n(tA ? [2, 4, 3] : [2, 3, 4], 3), n(tB ? [2, 5, 4] : [2, 4, 5], 4)] }) {
-                    try Tensors.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
-                })
-                cases.append(GradientCase("matmul shared B \(label)", { [n(tA ? [2, 3, 4, 3] : [2, 3, 3, 4], 5), n(tB ? [5, 4] : [4, 5], 6)] }) {
-                    try Tensors.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
-                })
+                cases.append(
+                    GradientCase("matmul 2-D \(label)", { [n(tA ? [4, 3] : [3, 4], 1), n(tB ? [5, 4] : [4, 5], 2)] }) {
+                        try Tensors.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
+                    })
+                cases.append(
+                    GradientCase("matmul batched \(label)", { [n(tA ? [2, 4, 3] : [2, 3, 4], 3), n(tB ? [2, 5, 4] : [2, 4, 5], 4)] }) {
+                        try Tensors.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
+                    })
+                cases.append(
+                    GradientCase("matmul shared B \(label)", { [n(tA ? [2, 3, 4, 3] : [2, 3, 3, 4], 5), n(tB ? [5, 4] : [4, 5], 6)] }) {
+                        try Tensors.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
+                    })
             }
         }
-        cases.append(GradientCase("linear with bias", { [n([2, 3, 4], 7), n([5, 4], 8), n([5], 9)] }) {
-            try linear($0[0], $0[1], bias: $0[2])
-        })
+        cases.append(
+            GradientCase("linear with bias", { [n([2, 3, 4], 7), n([5, 4], 8), n([5], 9)] }) {
+                try linear($0[0], $0[1], bias: $0[2])
+            })
         cases.append(GradientCase("linear without bias", { [n([3, 4], 10), n([2, 4], 11)] }) { try linear($0[0], $0[1]) })
         return cases
     }()
@@ -212,12 +218,14 @@ extension GradientCase {
             },
             // Row 0 is left-padded by two keys (its first two queries see nothing and output 0).
             GradientCase("attention keyMask", qkv(2, 2, 2, 4, 4, 3, 135)) {
-                try causalAttention(q: $0[0], k: $0[1], v: $0[2],
-                                    keyMask: [false, false, true, true, true, true, false, true])
+                try causalAttention(
+                    q: $0[0], k: $0[1], v: $0[2],
+                    keyMask: [false, false, true, true, true, true, false, true])
             },
             GradientCase("attention segments + keyMask + cache", qkv(2, 4, 2, 3, 6, 3, 138)) {
-                try causalAttention(q: $0[0], k: $0[1], v: $0[2], segments: [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3],
-                                    keyMask: [true, false, true, true, true, true, false, true, true, true, false, true])
+                try causalAttention(
+                    q: $0[0], k: $0[1], v: $0[2], segments: [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3],
+                    keyMask: [true, false, true, true, true, true, false, true, true, true, false, true])
             },
         ]
     }()

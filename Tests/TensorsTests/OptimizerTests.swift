@@ -8,14 +8,17 @@ import Training
 @Suite struct OptimizerTests {
     @Test(arguments: ReferenceCase.all("adamw.json", casesUnder: nil))
     func adamWMatchesTorchEveryStep(_ c: ReferenceCase) throws {
-        try c.check(tolerances: ["params": Tolerance(rtol: 1e-6, atol: 1e-7), "exp_avg": Tolerance(rtol: 1e-6, atol: 1e-9),
-                                 "exp_avg_sq": Tolerance(rtol: 1e-6, atol: 1e-12)]) { f in
+        try c.check(tolerances: [
+            "params": Tolerance(rtol: 1e-6, atol: 1e-7), "exp_avg": Tolerance(rtol: 1e-6, atol: 1e-9),
+            "exp_avg_sq": Tolerance(rtol: 1e-6, atol: 1e-12),
+        ]) { f in
             #expect(f.params.value("amsgrad") as? Bool != true, "AMSGrad is not implemented")
             let betas = try f.params.list("betas").map { Float($0[0]) }
             let params = try f.inputs.list("initial_params").map { Tensor(shape: [$0.count], data: $0.map(Float.init), requiresGrad: true) }
-            let optimizer = AdamW(parameters: params, learningRate: Float(try f.params.double("lr")),
-                                  betas: (betas[0], betas[1]), eps: Float(try f.params.double("eps")),
-                                  weightDecay: Float(try f.params.double("weight_decay")))
+            let optimizer = AdamW(
+                parameters: params, learningRate: Float(try f.params.double("lr")),
+                betas: (betas[0], betas[1]), eps: Float(try f.params.double("eps")),
+                weightDecay: Float(try f.params.double("weight_decay")))
             let stepsGrads = (f.inputs.value("grads_per_step") as? [Any] ?? []).map { ($0 as? [Any] ?? []).map(flattenNumbers) }
             #expect(stepsGrads.count == Int(try f.params.double("steps")))
             var outputs: [String: any ReferenceValue] = [:]
@@ -61,8 +64,9 @@ import Training
     @Test func adamWExcludesChosenParametersFromDecay() {
         let w = Tensor(shape: [1], data: [1], requiresGrad: true, name: "layer.weight")
         let bias = Tensor(shape: [1], data: [1], requiresGrad: true, name: "layer.bias")
-        let optimizer = AdamW(parameters: [w, bias], learningRate: 0.1, weightDecay: 0.5,
-                              excludeFromWeightDecay: { $0.name?.hasSuffix("bias") ?? false })
+        let optimizer = AdamW(
+            parameters: [w, bias], learningRate: 0.1, weightDecay: 0.5,
+            excludeFromWeightDecay: { $0.name?.hasSuffix("bias") ?? false })
         w.grad = Tensor(shape: [1], data: [0])
         bias.grad = Tensor(shape: [1], data: [0])
         optimizer.step()

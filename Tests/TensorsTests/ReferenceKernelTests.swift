@@ -14,8 +14,10 @@ import Testing
             let weight = try f.inputs.tensor("weight", requiresGrad: true), bias = try f.inputs.tensor("bias", requiresGrad: true)
             // Several normalised axes are one flattened last axis.
             let width = weight.count
-            let y = try f.weightedBackward(layerNorm(x.reshaped([-1, width]), weight: weight.reshaped([width]),
-                                                     bias: bias.reshaped([width]), eps: Float(f.params.double("eps"))))
+            let y = try f.weightedBackward(
+                layerNorm(
+                    x.reshaped([-1, width]), weight: weight.reshaped([width]),
+                    bias: bias.reshaped([width]), eps: Float(f.params.double("eps"))))
             return ["output": y, "grad_x": x.grad, "grad_weight": weight.grad, "grad_bias": bias.grad]
         }
     }
@@ -98,8 +100,9 @@ import Testing
             let smoothing = f.params.has("label_smoothing") ? Float(try f.params.double("label_smoothing")) : 0
             let ignore = f.file.params.has("ignore_index") ? Int(try f.file.params.double("ignore_index")) : -100
             let logits = try f.inputs.tensor("logits", requiresGrad: true)
-            let loss = try crossEntropy(logits, targets: f.inputs.array("target").ints, ignoreIndex: ignore,
-                                        reduction: reduction, labelSmoothing: smoothing)
+            let loss = try crossEntropy(
+                logits, targets: f.inputs.array("target").ints, ignoreIndex: ignore,
+                reduction: reduction, labelSmoothing: smoothing)
             try loss.sum().backward()
             return ["loss": loss, "grad_logits": logits.grad]
         }
@@ -124,8 +127,10 @@ import Testing
             }
             let qEmbed = try f.weightedBackward(rope(q, positions: positions, theta: theta), "grad_weight_q")
             let kEmbed = try f.weightedBackward(rope(k, positions: positions, theta: theta), "grad_weight_k")
-            return ["inv_freq": ropeInverseFrequencies(headDim: d, theta: theta), "cos": full(cosHalf), "sin": full(sinHalf),
-                    "q_embed": qEmbed, "k_embed": kEmbed, "grad_q": q.grad, "grad_k": k.grad]
+            return [
+                "inv_freq": ropeInverseFrequencies(headDim: d, theta: theta), "cos": full(cosHalf), "sin": full(sinHalf),
+                "q_embed": qEmbed, "k_embed": kEmbed, "grad_q": q.grad, "grad_k": k.grad,
+            ]
         }
     }
 
@@ -143,8 +148,10 @@ import Testing
     func logProbsMatchOpenRLHF(_ c: ReferenceCase) throws {
         try c.check { f in
             let logits = try f.inputs.tensor("logits", requiresGrad: true)
-            let out = try f.weightedBackward(logProbs(logits, labels: f.inputs.array("labels").ints,
-                                                      temperature: Float(f.params.double("temperature"))))
+            let out = try f.weightedBackward(
+                logProbs(
+                    logits, labels: f.inputs.array("labels").ints,
+                    temperature: Float(f.params.double("temperature"))))
             return ["log_probs": out, "grad_logits": logits.grad]
         }
     }

@@ -5,8 +5,10 @@ import Testing
 
 /// Checks `actual` against `expected` with `allclose(rtol, atol)`; records one issue naming the
 /// worst element.
-func expectClose(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
-                 _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectClose(
+    _ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
+    _ label: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
     let problem = mismatch(actual, expected, rtol: rtol, atol: atol, label: label)
     #expect(problem == nil, "\(problem ?? "")", sourceLocation: sourceLocation)
 }

@@ -15,8 +15,9 @@ struct DPOTrainerTests {
         var options = OfflineFixture.shortRun(steps: 40, batch: 32, micro: 16)
         options.learningRate = 5e-4
         let before = try evaluateDPO(policy, reference: reference, on: OfflineFixture.evalPreferences)
-        let summary = try trainDPO(policy, reference: reference, data: OfflineFixture.preferences, eval: OfflineFixture.evalPreferences,
-                                   options: options, dpo: DPOOptions(beta: 0.1), context: RunContext(seed: 6))
+        let summary = try trainDPO(
+            policy, reference: reference, data: OfflineFixture.preferences, eval: OfflineFixture.evalPreferences,
+            options: options, dpo: DPOOptions(beta: 0.1), context: RunContext(seed: 6))
         let after = try #require(summary.finalEval)
         #expect(before["acc"] == 0 && before["margin"] == 0)  // policy = reference: every implicit reward is 0
         #expect((after["acc"] ?? 0) >= 0.8, "held-out preference accuracy \(after["acc"] ?? 0)")
@@ -28,9 +29,10 @@ struct DPOTrainerTests {
         func run(precompute: Bool) throws -> TrainingSummary {
             var options = OfflineFixture.shortRun(steps: 2, batch: 8, micro: 4)
             options.maxNorm = 0
-            return try trainDPO(OfflineFixture.warmStart.copy(), data: OfflineFixture.preferences,
-                                eval: Array(OfflineFixture.evalPreferences.prefix(8)), options: options,
-                                dpo: DPOOptions(precomputeReferenceLogps: precompute), context: RunContext(seed: 7))
+            return try trainDPO(
+                OfflineFixture.warmStart.copy(), data: OfflineFixture.preferences,
+                eval: Array(OfflineFixture.evalPreferences.prefix(8)), options: options,
+                dpo: DPOOptions(precomputeReferenceLogps: precompute), context: RunContext(seed: 7))
         }
         let (a, b) = (try run(precompute: true), try run(precompute: false))
         for key in ["loss", "acc", "margin"] {
@@ -45,8 +47,9 @@ struct DPOTrainerTests {
             var options = OfflineFixture.shortRun(steps: 1, batch: 8, micro: micro)
             options.packing = packing
             options.maxNorm = 0
-            _ = try trainDPO(policy, data: OfflineFixture.preferences, options: options, dpo: DPOOptions(nllLossCoef: 0.5),
-                             context: RunContext(seed: 8))
+            _ = try trainDPO(
+                policy, data: OfflineFixture.preferences, options: options, dpo: DPOOptions(nllLossCoef: 0.5),
+                context: RunContext(seed: 8))
             return policy
         }
         let whole = try oneStep(micro: 8, packing: false)
@@ -61,8 +64,9 @@ struct DPOTrainerTests {
 
     @Test(arguments: [DPOOptions(beta: 0.1, ipo: true), DPOOptions(beta: 0.1, labelSmoothing: 0.1), DPOOptions(nllLossCoef: 1)])
     func variantsTrain(dpo: DPOOptions) throws {
-        let summary = try trainDPO(OfflineFixture.warmStart.copy(), data: OfflineFixture.preferences,
-                                   options: OfflineFixture.shortRun(steps: 3, batch: 8), dpo: dpo, context: RunContext(seed: 9))
+        let summary = try trainDPO(
+            OfflineFixture.warmStart.copy(), data: OfflineFixture.preferences,
+            options: OfflineFixture.shortRun(steps: 3, batch: 8), dpo: dpo, context: RunContext(seed: 9))
         #expect(summary.steps == 3)
         #expect(summary.metrics["loss"]?.isFinite == true)
         if dpo.nllLossCoef > 0 { #expect(summary.metrics["nll_loss"] != nil) }

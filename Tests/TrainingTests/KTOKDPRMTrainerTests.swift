@@ -13,8 +13,9 @@ struct KTOKDPRMTrainerTests {
         let policy = OfflineFixture.warmStart.copy()
         var options = OfflineFixture.shortRun(steps: 40, batch: 32, micro: 16)
         options.learningRate = 5e-4
-        let summary = try trainKTO(policy, data: OfflineFixture.unpaired, eval: OfflineFixture.evalUnpaired, options: options,
-                                   kto: KTOOptions(beta: 0.1), context: RunContext(seed: 10))
+        let summary = try trainKTO(
+            policy, data: OfflineFixture.unpaired, eval: OfflineFixture.evalUnpaired, options: options,
+            kto: KTOOptions(beta: 0.1), context: RunContext(seed: 10))
         let before = try #require(summary.initialEval), after = try #require(summary.finalEval)
         #expect((after["margin"] ?? 0) > 0.5, "held-out reward margin \(after["margin"] ?? 0)")
         #expect((after["loss"] ?? 1) < (before["loss"] ?? 0) - 0.05, "eval loss \(before["loss"] ?? 0) → \(after["loss"] ?? 0)")
@@ -48,8 +49,9 @@ struct KTOKDPRMTrainerTests {
         let student = OfflineFixture.model(seed: 12)
         var options = OfflineFixture.shortRun(steps: 60, batch: 32, micro: 16)
         options.learningRate = 3e-3
-        let summary = try trainKD(student, teacher: OfflineFixture.warmStart.frozen(), data: OfflineFixture.sft,
-                                  eval: OfflineFixture.evalSFT, options: options, context: RunContext(seed: 12))
+        let summary = try trainKD(
+            student, teacher: OfflineFixture.warmStart.frozen(), data: OfflineFixture.sft,
+            eval: OfflineFixture.evalSFT, options: options, context: RunContext(seed: 12))
         let before = try #require(summary.initialEval?["distil_loss"]), after = try #require(summary.finalEval?["distil_loss"])
         #expect(after < 0.5 * before, "held-out distillation loss \(before) → \(after)")
         #expect(summary.metrics["gpt_loss"] != nil && summary.metrics["distil_loss"] != nil)
@@ -66,8 +68,9 @@ struct KTOKDPRMTrainerTests {
         options.learningRate = 1e-3
         options.maxLen = 64
         let prm = try PRMOptions(rewardTokens: SyntheticTask.rewardTokens, tokenizer: OfflineFixture.tokenizer)
-        let summary = try trainPRM(model, data: OfflineFixture.processRewards, eval: OfflineFixture.evalProcessRewards,
-                                   options: options, prm: prm, context: RunContext(seed: 14))
+        let summary = try trainPRM(
+            model, data: OfflineFixture.processRewards, eval: OfflineFixture.evalProcessRewards,
+            options: options, prm: prm, context: RunContext(seed: 14))
         let before = try #require(summary.initialEval?["acc"]), after = try #require(summary.finalEval?["acc"])
         // 71% of the held-out steps are "+": the model must beat that majority guess.
         #expect(after >= 0.75 && after >= before + 0.3, "held-out step accuracy \(before) → \(after)")
@@ -80,9 +83,10 @@ struct KTOKDPRMTrainerTests {
             options.maxLen = 64
             options.packing = packing
             let prm = try PRMOptions(rewardTokens: SyntheticTask.rewardTokens, tokenizer: OfflineFixture.tokenizer)
-            return try trainPRM(OfflineFixture.warmStart.copy(), data: OfflineFixture.processRewards,
-                                eval: Array(OfflineFixture.evalProcessRewards.prefix(8)), options: options, prm: prm,
-                                context: RunContext(seed: 15))
+            return try trainPRM(
+                OfflineFixture.warmStart.copy(), data: OfflineFixture.processRewards,
+                eval: Array(OfflineFixture.evalProcessRewards.prefix(8)), options: options, prm: prm,
+                context: RunContext(seed: 15))
         }
         let (a, b) = (try oneStep(packing: false), try oneStep(packing: true))
         let x = try #require(a.metrics["loss"]), y = try #require(b.metrics["loss"])

@@ -24,10 +24,12 @@ enum OfflineFixture {
     static let evalUnpaired = try! UnpairedDataset.load(task.eval.unpaired, tokenizer: tokenizer, maxLen: maxLen).examples
     static let processRewards = try! ProcessRewardDataset.load(
         task.processRewards, tokenizer: tokenizer, placeholderToken: SyntheticTask.placeholderToken,
-        rewardTokens: SyntheticTask.rewardTokens, maxLen: 64).examples
+        rewardTokens: SyntheticTask.rewardTokens, maxLen: 64
+    ).examples
     static let evalProcessRewards = try! ProcessRewardDataset.load(
         task.eval.processRewards, tokenizer: tokenizer, placeholderToken: SyntheticTask.placeholderToken,
-        rewardTokens: SyntheticTask.rewardTokens, maxLen: 64).examples
+        rewardTokens: SyntheticTask.rewardTokens, maxLen: 64
+    ).examples
 
     static let config = ModelConfig.llama(
         vocabSize: tokenizer.vocabularySize, hiddenSize: 64, intermediateSize: 128, layers: 2, heads: 4, kvHeads: 2,

@@ -15,10 +15,12 @@ import Training
     @Test func bestOfNIsReproducibleAndScoresEverySample() throws {
         let policy = RLFixture.policy()
         let prompts = Array(RLFixture.evalPrompts.prefix(5))
-        let a = try bestOfN(model: policy, prompts: prompts, n: 4, params: params, reward: RLFixture.reward,
-                            tokenizer: RLFixture.tokenizer, rng: RNG(seed: 3))
-        let b = try bestOfN(model: policy, prompts: prompts, n: 4, params: params, reward: RLFixture.reward,
-                            tokenizer: RLFixture.tokenizer, rng: RNG(seed: 3))
+        let a = try bestOfN(
+            model: policy, prompts: prompts, n: 4, params: params, reward: RLFixture.reward,
+            tokenizer: RLFixture.tokenizer, rng: RNG(seed: 3))
+        let b = try bestOfN(
+            model: policy, prompts: prompts, n: 4, params: params, reward: RLFixture.reward,
+            tokenizer: RLFixture.tokenizer, rng: RNG(seed: 3))
         #expect(a == b)
         #expect(a.count == 5 && a.allSatisfy { $0.count == 4 })
         for (prompt, group) in zip(prompts, a) {
@@ -31,8 +33,10 @@ import Training
     }
 
     let scored: [[ScoredCompletion]] = [
-        [ScoredCompletion(prompt: "3 1 2=", response: "132", reward: 1.0 / 3), ScoredCompletion(prompt: "3 1 2=", response: "123", reward: 1),
-         ScoredCompletion(prompt: "3 1 2=", response: "12", reward: 2.0 / 3), ScoredCompletion(prompt: "3 1 2=", response: "123", reward: 1)],
+        [
+            ScoredCompletion(prompt: "3 1 2=", response: "132", reward: 1.0 / 3), ScoredCompletion(prompt: "3 1 2=", response: "123", reward: 1),
+            ScoredCompletion(prompt: "3 1 2=", response: "12", reward: 2.0 / 3), ScoredCompletion(prompt: "3 1 2=", response: "123", reward: 1),
+        ],
         [ScoredCompletion(prompt: "9 9 9=", response: "999", reward: 1), ScoredCompletion(prompt: "9 9 9=", response: "999", reward: 1)],
     ]
 
@@ -84,14 +88,17 @@ import Training
 
     /// Held-out pass@1 at temperature 1 (4 samples per prompt, a fixed stream).
     func passAt1(_ policy: CausalLM) throws -> Double {
-        try evaluatePassAtK(model: policy, prompts: RLFixture.evalPrompts, reward: RLFixture.reward, tokenizer: RLFixture.tokenizer,
-                            nSamplesPerPrompt: 4, temperature: 1, maxNewTokens: 8, rng: RNG(seed: 77)).passAt1
+        try evaluatePassAtK(
+            model: policy, prompts: RLFixture.evalPrompts, reward: RLFixture.reward, tokenizer: RLFixture.tokenizer,
+            nSamplesPerPrompt: 4, temperature: 1, maxNewTokens: 8, rng: RNG(seed: 77)
+        ).passAt1
     }
 
     /// 8 scored samples for each of the first 512 training prompts.
     func bestOf8(_ policy: CausalLM) throws -> [[ScoredCompletion]] {
-        try bestOfN(model: policy, prompts: Array(RLFixture.trainPrompts.prefix(512)), n: 8, params: params,
-                    reward: RLFixture.reward, tokenizer: RLFixture.tokenizer, microBatchSize: 64, rng: RNG(seed: 12))
+        try bestOfN(
+            model: policy, prompts: Array(RLFixture.trainPrompts.prefix(512)), n: 8, params: params,
+            reward: RLFixture.reward, tokenizer: RLFixture.tokenizer, microBatchSize: 64, rng: RNG(seed: 12))
     }
 
     @Test func oneRejectionSamplingRoundRaisesPassAt1() throws {

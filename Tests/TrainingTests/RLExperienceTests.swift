@@ -12,13 +12,16 @@ import Testing
 import Training
 
 @Suite(.serialized) struct RLExperienceTests {
-    func maker(_ policy: CausalLM, reference: CausalLM? = nil, critic: ScalarModel? = nil, reward: RewardSource = RLFixture.reward,
-               configure: (inout PPOOptions) -> Void = { _ in }) -> ExperienceMaker {
+    func maker(
+        _ policy: CausalLM, reference: CausalLM? = nil, critic: ScalarModel? = nil, reward: RewardSource = RLFixture.reward,
+        configure: (inout PPOOptions) -> Void = { _ in }
+    ) -> ExperienceMaker {
         var options = RLFixture.options(.groupNorm)
         options.microRolloutBatchSize = 5
         configure(&options)
-        return ExperienceMaker(actor: policy, reference: reference, critic: critic, reward: reward, tokenizer: RLFixture.tokenizer,
-                               options: options)
+        return ExperienceMaker(
+            actor: policy, reference: reference, critic: critic, reward: reward, tokenizer: RLFixture.tokenizer,
+            options: options)
     }
 
     func prompts(_ n: Int) -> [(index: Int, example: PromptExample)] {
@@ -62,7 +65,9 @@ import Training
     @Test func loggedKLIsAMeanOverValidTokens() throws {
         let policy = RLFixture.policy()
         let reference = RLFixture.untrained(seed: 9)
-        let m = maker(policy, reference: reference) { $0.klEstimator = .k3; $0.initKLCoef = 0.1 }
+        let m = maker(policy, reference: reference) {
+            $0.klEstimator = .k3; $0.initKLCoef = 0.1
+        }
         var samples = try m.generate(prompts(8), n: 4, temperature: 1, rng: RNG(seed: 6))
         try m.score(&samples, what: "test")
         let statistics = try m.computeAdvantages(&samples, klCoef: 0.1)
@@ -92,9 +97,10 @@ import Training
                 if case .step(_, 1, _, let m, _) = progress { metrics = m }
                 return .continue
             }
-            _ = try trainPPO(actor: RLFixture.policy(), reference: nil, critic: nil, reward: RLFixture.reward,
-                             prompts: RLFixture.prompts(for: options, rollouts: 1), tokenizer: RLFixture.tokenizer, options: options,
-                             context: context)
+            _ = try trainPPO(
+                actor: RLFixture.policy(), reference: nil, critic: nil, reward: RLFixture.reward,
+                prompts: RLFixture.prompts(for: options, rollouts: 1), tokenizer: RLFixture.tokenizer, options: options,
+                context: context)
             return metrics
         }
         let whole = try firstStep(micro: 64), split = try firstStep(micro: 8)

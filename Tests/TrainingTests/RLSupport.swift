@@ -43,8 +43,10 @@ enum RLFixture {
 
     /// A few plain optimizer steps of token-mean cross-entropy on SFT records (the task's
     /// demonstrations by default).
-    static func supervisedWarmStart(_ model: CausalLM, steps: Int, batchSize: Int = 32, records: [Record]? = nil,
-                                    learningRate: Double = 3e-3) throws {
+    static func supervisedWarmStart(
+        _ model: CausalLM, steps: Int, batchSize: Int = 32, records: [Record]? = nil,
+        learningRate: Double = 3e-3
+    ) throws {
         let data = try SFTDataset.load(records ?? task.demonstrations, tokenizer: tokenizer, maxLen: task.maxLen)
         var options = TrainingOptions()
         options.learningRate = learningRate
@@ -118,8 +120,11 @@ func rlTemporaryDirectory(_ label: String = #function) throws -> URL {
 
 /// A run file for a test.
 func rlRunFile(_ url: URL, seed: UInt64) throws -> RunFile {
-    try RunFile.create(at: url, attributes: RunAttributes(name: "rl-test", recipe: "", seed: seed, threads: 1, version: "test",
-                                                          created: "test"))
+    try RunFile.create(
+        at: url,
+        attributes: RunAttributes(
+            name: "rl-test", recipe: "", seed: seed, threads: 1, version: "test",
+            created: "test"))
 }
 
 /// The exact KL(π ‖ π_ref) per response token, averaged over responses that `policy` samples for
@@ -167,7 +172,9 @@ struct RunDatasets: Equatable {
             tables["\(prefix)/tensors/step"] = stage.tensorSteps.map { [UInt64($0)] }
             for name in stage.tensorNames {
                 for kind in stage.tensorKinds(name) {
-                    tables["\(prefix)/tensors/\(name)/\(kind.rawValue)"] = try stage.tensorStatistics(name, kind: kind).map { $0.row.map(\.bitPattern) }
+                    tables["\(prefix)/tensors/\(name)/\(kind.rawValue)"] = try stage.tensorStatistics(name, kind: kind).map {
+                        $0.row.map(\.bitPattern)
+                    }
                 }
             }
             tables["\(prefix)/eval/step"] = stage.evalSteps.map { [UInt64($0)] }

@@ -12,14 +12,16 @@ import Training
 
 @Suite(.serialized) struct RLTrainerTests {
     /// Trains a copy of the warm-started policy and returns (pass@1 before, pass@1 after).
-    func learn(_ estimator: AdvantageEstimator, rollouts: Int, runFile: RunFile? = nil) throws -> (before: Double, after: Double, summary: PPOSummary) {
+    func learn(_ estimator: AdvantageEstimator, rollouts: Int, runFile: RunFile? = nil) throws -> (before: Double, after: Double, summary: PPOSummary)
+    {
         let policy = RLFixture.policy()
         var options = RLFixture.options(estimator, rollouts: rollouts)
         options.actorLearningRate = 1e-3
         let critic = estimator == .gae ? ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 3)) : nil
-        let summary = try trainPPO(actor: policy, reference: nil, critic: critic, reward: RLFixture.reward,
-                                   prompts: RLFixture.prompts(for: options, rollouts: rollouts), evalPrompts: RLFixture.evalPrompts,
-                                   tokenizer: RLFixture.tokenizer, options: options, context: RunContext(seed: 7, runFile: runFile))
+        let summary = try trainPPO(
+            actor: policy, reference: nil, critic: critic, reward: RLFixture.reward,
+            prompts: RLFixture.prompts(for: options, rollouts: rollouts), evalPrompts: RLFixture.evalPrompts,
+            tokenizer: RLFixture.tokenizer, options: options, context: RunContext(seed: 7, runFile: runFile))
         #expect(summary.rollouts == rollouts && !summary.stopped)
         let first = try #require(summary.evaluations.first), last = try #require(summary.evaluations.last)
         #expect(first.rollout == 0 && last.rollout == rollouts)
@@ -35,8 +37,10 @@ import Training
 
         let stage = try RunReader(path: url.path).stage(summary.stage)
         #expect(stage.committedSteps == 100)
-        for name in ["reward", "return", "kl", "kl_coef", "policy_loss", "clipfrac", "entropy", "response_length", "loss",
-                     "grad_norm", "lr"] {
+        for name in [
+            "reward", "return", "kl", "kl_coef", "policy_loss", "clipfrac", "entropy", "response_length", "loss",
+            "grad_norm", "lr",
+        ] {
             #expect(stage.metricNames.contains(name), "metric \(name) missing")
         }
         #expect(!stage.metricNames.contains { $0.hasPrefix("time_") }, "wall-clock values among the metrics: \(stage.metricNames)")
@@ -82,9 +86,10 @@ import Training
             options.useKLLoss = true
             options.klEstimator = .k3
             options.initKLCoef = beta
-            _ = try trainPPO(actor: policy, reference: reference, critic: nil, reward: RLFixture.reward,
-                             prompts: RLFixture.prompts(for: options, rollouts: 80), tokenizer: RLFixture.tokenizer,
-                             options: options, context: RunContext(seed: 7))
+            _ = try trainPPO(
+                actor: policy, reference: reference, critic: nil, reward: RLFixture.reward,
+                prompts: RLFixture.prompts(for: options, rollouts: 80), tokenizer: RLFixture.tokenizer,
+                options: options, context: RunContext(seed: 7))
             return try measuredKL(policy: policy, reference: reference, prompts: RLFixture.evalPrompts, maxNewTokens: 8)
         }
         let free = try trainedKL(beta: 0), penalised = try trainedKL(beta: 2)
@@ -121,10 +126,11 @@ import Training
                 return .continue
             }
         }
-        let summary = try trainPPO(actor: policy, reference: reference, critic: critic, reward: RLFixture.reward,
-                                   prompts: RLFixture.prompts(for: options, rollouts: rollouts),
-                                   evalPrompts: Array(RLFixture.evalPrompts.prefix(8)), tokenizer: RLFixture.tokenizer,
-                                   options: options, context: context)
+        let summary = try trainPPO(
+            actor: policy, reference: reference, critic: critic, reward: RLFixture.reward,
+            prompts: RLFixture.prompts(for: options, rollouts: rollouts),
+            evalPrompts: Array(RLFixture.evalPrompts.prefix(8)), tokenizer: RLFixture.tokenizer,
+            options: options, context: context)
         try run.close()
         return summary
     }
@@ -193,9 +199,10 @@ import Training
             if case .step(let stage, _, _, let metrics, _) = progress, !stage.hasSuffix("_critic") { losses.append(metrics["loss"]!) }
             return .continue
         }
-        let summary = try trainPPO(actor: policy, reference: policy.frozen(), critic: critic, reward: RLFixture.reward,
-                                   prompts: RLFixture.prompts(for: options, rollouts: 3), tokenizer: RLFixture.tokenizer,
-                                   options: options, context: context)
+        let summary = try trainPPO(
+            actor: policy, reference: policy.frozen(), critic: critic, reward: RLFixture.reward,
+            prompts: RLFixture.prompts(for: options, rollouts: 3), tokenizer: RLFixture.tokenizer,
+            options: options, context: context)
         #expect(summary.stage == estimator.stageName && summary.actorSteps == 2, "maxSteps caps the rollouts")
         #expect(losses.count == 2 && losses.allSatisfy(\.isFinite))
         #expect(policy.parameters().map(\.tensor.data) != before)
@@ -215,9 +222,10 @@ import Training
             if case .rollout(_, 3, _) = progress { afterFrozen = policy.parameters().map(\.tensor.data) }
             return .continue
         }
-        let summary = try trainPPO(actor: policy, reference: nil, critic: critic, reward: RLFixture.reward,
-                                   prompts: RLFixture.prompts(for: options, rollouts: 3), tokenizer: RLFixture.tokenizer,
-                                   options: options, context: context)
+        let summary = try trainPPO(
+            actor: policy, reference: nil, critic: critic, reward: RLFixture.reward,
+            prompts: RLFixture.prompts(for: options, rollouts: 3), tokenizer: RLFixture.tokenizer,
+            options: options, context: context)
         try run.close()
         #expect(summary.actorSteps == 1 && summary.criticSteps == 3)
         #expect(afterFrozen == before, "the actor changed while frozen")
@@ -235,9 +243,10 @@ import Training
         options.trainBatchSize = 16
         options.microTrainBatchSize = 16
         let error = #expect(throws: TrainingError.self) {
-            _ = try trainPPO(actor: RLFixture.untrained(), reference: nil, critic: nil, reward: RLFixture.reward,
-                             prompts: RLFixture.prompts(for: options, rollouts: 1), tokenizer: RLFixture.tokenizer,
-                             options: options, context: RunContext(seed: 1))
+            _ = try trainPPO(
+                actor: RLFixture.untrained(), reference: nil, critic: nil, reward: RLFixture.reward,
+                prompts: RLFixture.prompts(for: options, rollouts: 1), tokenizer: RLFixture.tokenizer,
+                options: options, context: RunContext(seed: 1))
         }
         let message = error.map { "\($0)" } ?? ""
         #expect(message.contains("nSamplesPerPrompt >= 2") && message.contains(estimator.rawValue), "\(message)")
@@ -261,8 +270,9 @@ import Training
         }
         let prompts = RLFixture.prompts(for: options, rollouts: 4)
         let error = #expect(throws: TrainingError.self) {
-            _ = try trainPPO(actor: RLFixture.policy(), reference: nil, critic: nil, reward: reward, prompts: prompts,
-                             tokenizer: RLFixture.tokenizer, options: options, context: RunContext(seed: 3, runFile: run))
+            _ = try trainPPO(
+                actor: RLFixture.policy(), reference: nil, critic: nil, reward: reward, prompts: prompts,
+                tokenizer: RLFixture.tokenizer, options: options, context: RunContext(seed: 3, runFile: run))
         }
         try run.close()
         let message = error.map { "\($0)" } ?? ""
@@ -282,9 +292,10 @@ import Training
             change(&options)
             let policy = RLFixture.untrained()
             do {
-                _ = try trainPPO(actor: policy, reference: nil, critic: critic ? ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 1)) : nil,
-                                 reward: RLFixture.reward, prompts: RLFixture.prompts(for: options, rollouts: 1),
-                                 tokenizer: RLFixture.tokenizer, options: options, context: RunContext(seed: 1))
+                _ = try trainPPO(
+                    actor: policy, reference: nil, critic: critic ? ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 1)) : nil,
+                    reward: RLFixture.reward, prompts: RLFixture.prompts(for: options, rollouts: 1),
+                    tokenizer: RLFixture.tokenizer, options: options, context: RunContext(seed: 1))
                 return ""
             } catch {
                 return "\(error)"

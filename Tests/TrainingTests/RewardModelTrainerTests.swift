@@ -17,8 +17,9 @@ struct RewardModelTrainerTests {
         let model = Self.rewardModel()
         var options = OfflineFixture.shortRun(steps: 60, batch: 32, micro: 16)
         options.learningRate = 1e-3
-        let summary = try trainRewardModel(model, data: OfflineFixture.preferences, eval: OfflineFixture.evalPreferences,
-                                           options: options, context: RunContext(seed: 2))
+        let summary = try trainRewardModel(
+            model, data: OfflineFixture.preferences, eval: OfflineFixture.evalPreferences,
+            options: options, context: RunContext(seed: 2))
         let before = try #require(summary.initialEval?["acc"]), after = try #require(summary.finalEval?["acc"])
         #expect(after >= 0.75 && after >= before + 0.15, "held-out accuracy \(before) → \(after)")
         #expect((summary.finalEval?["margin"] ?? 0) > 0)
@@ -79,16 +80,19 @@ struct RewardModelTrainerTests {
     @Test func logExpLossAndMarginOptions() throws {
         var options = OfflineFixture.shortRun(steps: 2, batch: 8)
         options.maxNorm = 0
-        let logexp = try trainRewardModel(Self.rewardModel(), data: OfflineFixture.preferences, options: options,
-                                          rm: RewardModelOptions(loss: .logexp), context: RunContext(seed: 5))
-        let sigmoid = try trainRewardModel(Self.rewardModel(), data: OfflineFixture.preferences, options: options,
-                                           context: RunContext(seed: 5))
+        let logexp = try trainRewardModel(
+            Self.rewardModel(), data: OfflineFixture.preferences, options: options,
+            rm: RewardModelOptions(loss: .logexp), context: RunContext(seed: 5))
+        let sigmoid = try trainRewardModel(
+            Self.rewardModel(), data: OfflineFixture.preferences, options: options,
+            context: RunContext(seed: 5))
         // Without margins the two losses are the same function.
         let x = try #require(logexp.metrics["loss"]), y = try #require(sigmoid.metrics["loss"])
         #expect(abs(x - y) <= 1e-6 * abs(x))
         #expect(throws: TrainingError.self) {
-            _ = try trainRewardModel(Self.rewardModel(), data: OfflineFixture.preferences, options: options,
-                                     rm: RewardModelOptions(loss: .logexp, marginLoss: true), context: RunContext(seed: 5))
+            _ = try trainRewardModel(
+                Self.rewardModel(), data: OfflineFixture.preferences, options: options,
+                rm: RewardModelOptions(loss: .logexp, marginLoss: true), context: RunContext(seed: 5))
         }
     }
 }

@@ -15,8 +15,9 @@ struct SFTTrainerTests {
         var options = OfflineFixture.shortRun(steps: 80, batch: 32, micro: 16)
         options.learningRate = 3e-3
         options.evalSteps = 40
-        let summary = try trainSFT(model, data: OfflineFixture.sft, eval: OfflineFixture.evalSFT, options: options,
-                                   context: RunContext(seed: 1))
+        let summary = try trainSFT(
+            model, data: OfflineFixture.sft, eval: OfflineFixture.evalSFT, options: options,
+            context: RunContext(seed: 1))
         let before = try #require(summary.initialEval?["loss"]), after = try #require(summary.finalEval?["loss"])
         #expect(summary.steps == 80)
         #expect(summary.evalHistory.map(\.step) == [0, 40, 80])
@@ -72,8 +73,9 @@ struct SFTTrainerTests {
             options.packing = packing
             options.lossAggregation = level
             options.maxNorm = 0
-            let summary = try trainSFT(model, data: OfflineFixture.sft, eval: OfflineFixture.evalSFT, options: options,
-                                       context: RunContext(seed: 5))
+            let summary = try trainSFT(
+                model, data: OfflineFixture.sft, eval: OfflineFixture.evalSFT, options: options,
+                context: RunContext(seed: 5))
             return (model, summary)
         }
         let (padded, paddedSummary) = try oneStep(packing: false)

@@ -32,8 +32,9 @@ struct TrainerDriverTests {
             let file = try offlineRunFile(url, seed: 9)
             var options = Self.recordedOptions(checkpoints: folder.appendingPathComponent("ckpt\(run)"))
             options.packing = true
-            _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, eval: Self.evalSplit, options: options,
-                             context: RunContext(seed: 9, runFile: file))
+            _ = try trainSFT(
+                OfflineFixture.model(), data: OfflineFixture.sft, eval: Self.evalSplit, options: options,
+                context: RunContext(seed: 9, runFile: file))
             try file.close()
             files.append(try RecordedRun(path: url.path))
         }
@@ -50,9 +51,10 @@ struct TrainerDriverTests {
         let fullURL = folder.appendingPathComponent("full.h5")
         let fullFile = try offlineRunFile(fullURL, seed: 11)
         let fullModel = OfflineFixture.model()
-        let full = try trainSFT(fullModel, data: OfflineFixture.sft, eval: Self.evalSplit,
-                                options: Self.recordedOptions(checkpoints: folder.appendingPathComponent("full-ckpt")),
-                                context: RunContext(seed: 11, runFile: fullFile))
+        let full = try trainSFT(
+            fullModel, data: OfflineFixture.sft, eval: Self.evalSplit,
+            options: Self.recordedOptions(checkpoints: folder.appendingPathComponent("full-ckpt")),
+            context: RunContext(seed: 11, runFile: fullFile))
         try fullFile.close()
 
         // Interrupted after step 4 (the checkpoint is at step 3), then resumed in a new run file.
@@ -63,24 +65,27 @@ struct TrainerDriverTests {
             if case .step(_, let step, _, _, _) = progress, step == 4 { return .stop }
             return .continue
         }
-        let first = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, eval: Self.evalSplit,
-                                 options: Self.recordedOptions(checkpoints: checkpoints), context: firstContext)
+        let first = try trainSFT(
+            OfflineFixture.model(), data: OfflineFixture.sft, eval: Self.evalSplit,
+            options: Self.recordedOptions(checkpoints: checkpoints), context: firstContext)
         try firstFile.close()
         #expect(first.stopped && first.steps == 4)
 
         let resumedURL = folder.appendingPathComponent("resumed.h5")
         let resumedFile = try offlineRunFile(resumedURL, seed: 11)
         let resumedModel = OfflineFixture.model()
-        let resumed = try trainSFT(resumedModel, data: OfflineFixture.sft, eval: Self.evalSplit,
-                                   options: Self.recordedOptions(checkpoints: checkpoints), loadCheckpoint: true,
-                                   context: RunContext(seed: 11, runFile: resumedFile))
+        let resumed = try trainSFT(
+            resumedModel, data: OfflineFixture.sft, eval: Self.evalSplit,
+            options: Self.recordedOptions(checkpoints: checkpoints), loadCheckpoint: true,
+            context: RunContext(seed: 11, runFile: resumedFile))
         try resumedFile.close()
 
         #expect(resumed.resumedFromStep == 3)
         #expect(resumed.steps == 6 && !resumed.stopped)
         #expect(resumed.evalHistory == full.evalHistory)
-        let differences = try RecordedRun(path: resumedURL.path).differences(from: RecordedRun(path: fullURL.path),
-                                                                             ignoring: ["ckpt_path", "load_checkpoint"])
+        let differences = try RecordedRun(path: resumedURL.path).differences(
+            from: RecordedRun(path: fullURL.path),
+            ignoring: ["ckpt_path", "load_checkpoint"])
         #expect(differences.isEmpty, "datasets that differ: \(differences)")
         for ((name, a), (_, b)) in zip(fullModel.parameters(), resumedModel.parameters()) {
             #expect(a.data == b.data, "\(name) differs")
@@ -94,8 +99,9 @@ struct TrainerDriverTests {
         _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options, context: RunContext(seed: 1))
         options.trainBatchSize = 4
         #expect(throws: TrainingError.self) {
-            _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options, loadCheckpoint: true,
-                             context: RunContext(seed: 1))
+            _ = try trainSFT(
+                OfflineFixture.model(), data: OfflineFixture.sft, options: options, loadCheckpoint: true,
+                context: RunContext(seed: 1))
         }
     }
 
@@ -103,8 +109,9 @@ struct TrainerDriverTests {
         let folder = try offlineTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = try offlineRunFile(folder.appendingPathComponent("run.h5"), seed: 1)
-        _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: folder),
-                         context: RunContext(seed: 1, runFile: file))
+        _ = try trainSFT(
+            OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: folder),
+            context: RunContext(seed: 1, runFile: file))
         try file.close()
         for step in [3, 6] {
             let directory = folder.appendingPathComponent("step_\(step)")
@@ -142,8 +149,9 @@ struct TrainerDriverTests {
             if case .step(_, let step, _, _, _) = progress, step == 4 { return .stop }
             return .continue
         }
-        let summary = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
-                                   context: context)
+        let summary = try trainSFT(
+            OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
+            context: context)
         #expect(summary.stopped && summary.steps == 4)
         #expect(CheckpointFolder(root: root).steps() == [3])
     }
@@ -155,16 +163,18 @@ struct TrainerDriverTests {
         func resume(_ fingerprint: String, force: Bool) throws -> TrainingSummary {
             let context = RunContext(seed: 11)
             context.resume = ResumePolicy(resume: true, fingerprint: fingerprint, force: force)
-            return try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
-                                context: context)
+            return try trainSFT(
+                OfflineFixture.model(), data: OfflineFixture.sft, options: Self.recordedOptions(checkpoints: root),
+                context: context)
         }
         do {
             _ = try resume("recipe-b", force: false)
             Issue.record("a checkpoint of another recipe was resumed")
         } catch {
             let message = "\(error)"
-            #expect(message.contains("another recipe") && message.contains("recipe-a") && message.contains("recipe-b")
-                        && message.contains("--force"), "\(message)")
+            #expect(
+                message.contains("another recipe") && message.contains("recipe-a") && message.contains("recipe-b")
+                    && message.contains("--force"), "\(message)")
         }
         let forced = try resume("recipe-b", force: true)
         #expect(forced.resumedFromStep == 3 && forced.steps == 6 && !forced.stopped)
@@ -216,8 +226,9 @@ struct TrainerDriverTests {
             }
             return .continue
         }
-        let summary = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft,
-                                   options: OfflineFixture.shortRun(steps: 5, batch: 8), context: context)
+        let summary = try trainSFT(
+            OfflineFixture.model(), data: OfflineFixture.sft,
+            options: OfflineFixture.shortRun(steps: 5, batch: 8), context: context)
         #expect(summary.stopped && summary.steps == 2 && seen == [1, 2])
     }
 
@@ -232,23 +243,27 @@ struct TrainerDriverTests {
         // No trained token.
         var untrained = good
         untrained[2] = SFTExample(ids: good[2].ids, lossMask: [Float](repeating: 0, count: good[2].ids.count))
-        #expect(message { _ = try trainSFT(model, data: untrained, options: options, context: RunContext(seed: 1)) }
-            .contains("training example 2 trains no token"))
+        #expect(
+            message { _ = try trainSFT(model, data: untrained, options: options, context: RunContext(seed: 1)) }
+                .contains("training example 2 trains no token"))
         // A token the model does not have.
         var foreign = good
         foreign[5] = SFTExample(ids: good[5].ids + [9999], lossMask: good[5].lossMask + [1])
-        #expect(message { _ = try trainSFT(model, data: foreign, options: options, context: RunContext(seed: 1)) }
-            .contains("training example 5: token 9999"))
+        #expect(
+            message { _ = try trainSFT(model, data: foreign, options: options, context: RunContext(seed: 1)) }
+                .contains("training example 5: token 9999"))
         // Longer than maxLen.
         var long = options
         long.maxLen = 4
         #expect(message { _ = try trainSFT(model, data: good, options: long, context: RunContext(seed: 1)) }.contains("more than maxLen 4"))
         // Fewer samples than one step.
-        #expect(message { _ = try trainSFT(model, data: Array(good.prefix(3)), options: options, context: RunContext(seed: 1)) }
-            .contains("fewer than trainBatchSize"))
+        #expect(
+            message { _ = try trainSFT(model, data: Array(good.prefix(3)), options: options, context: RunContext(seed: 1)) }
+                .contains("fewer than trainBatchSize"))
         // Evaluating on the training data.
-        #expect(message { _ = try trainSFT(model, data: good, eval: Array(good.prefix(2)), options: options, context: RunContext(seed: 1)) }
-            .contains("held-out"))
+        #expect(
+            message { _ = try trainSFT(model, data: good, eval: Array(good.prefix(2)), options: options, context: RunContext(seed: 1)) }
+                .contains("held-out"))
         // Batch sizes that do not divide.
         var uneven = options
         uneven.microTrainBatchSize = 3
@@ -260,13 +275,15 @@ struct TrainerDriverTests {
         // Preference pairs with an empty response.
         var pairs = Array(OfflineFixture.preferences.prefix(8))
         pairs[1].rejectedIDs = []
-        #expect(message { _ = try trainDPO(model, data: pairs, options: options, context: RunContext(seed: 1)) }
-            .contains("training pair 1 (rejected)"))
+        #expect(
+            message { _ = try trainDPO(model, data: pairs, options: options, context: RunContext(seed: 1)) }
+                .contains("training pair 1 (rejected)"))
         // Process-reward labels that do not match the placeholders.
         var steps = Array(OfflineFixture.processRewards.prefix(8))
         steps[3].labels = .tokens([43])
-        #expect(message { _ = try trainPRM(model, data: steps, options: options, context: RunContext(seed: 1)) }
-            .contains("training example 3 has 1 labels"))
+        #expect(
+            message { _ = try trainPRM(model, data: steps, options: options, context: RunContext(seed: 1)) }
+                .contains("training example 3 has 1 labels"))
     }
 
     @Test func failureIsRecordedInTheRunFile() throws {
@@ -278,8 +295,9 @@ struct TrainerDriverTests {
         options.learningRate = 1e30
         options.maxNorm = 0
         #expect(throws: TrainingError.self) {
-            _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options,
-                             context: RunContext(seed: 1, runFile: file))
+            _ = try trainSFT(
+                OfflineFixture.model(), data: OfflineFixture.sft, options: options,
+                context: RunContext(seed: 1, runFile: file))
         }
         try file.close()
         let reader = try RunReader(url: url)

@@ -98,8 +98,9 @@ public struct TokenBatch: Sendable {
 
     /// SFT examples (their loss masks say which tokens are trained).
     public init(_ examples: [SFTExample], packing: Bool, maxLen: Int, padTokenID: Int) throws {
-        try self.init(sequences: examples.map(\.ids), lossMasks: examples.map(\.lossMask), packing: packing, maxLen: maxLen,
-                      padTokenID: padTokenID)
+        try self.init(
+            sequences: examples.map(\.ids), lossMasks: examples.map(\.lossMask), packing: packing, maxLen: maxLen,
+            padTokenID: padTokenID)
     }
 
     /// Whether several sequences may share a row.
@@ -144,8 +145,9 @@ public struct TokenBatch: Sendable {
 
     /// The reward model's score at each sequence's last token, [N].
     public func scores(_ model: ScalarModel) throws -> Tensor {
-        try model.scores(ids: inputIDs, batch: rows, length: length, at: lastTokenIndices, positions: positions,
-                         segments: segments, keyMask: keyMask)
+        try model.scores(
+            ids: inputIDs, batch: rows, length: length, at: lastTokenIndices, positions: positions,
+            segments: segments, keyMask: keyMask)
     }
 
     /// The sum over each sequence's target positions of `perToken` ([R, L]), or the mean when
@@ -192,8 +194,10 @@ func targetCount(_ lossMask: [Float]) -> Int {
 /// - Parameters:
 ///   - what: Names the sequence, e.g. "training example 12 (chosen)".
 ///   - needsTarget: Whether at least one token after the first must be trained.
-func checkSequence(_ ids: [Int], lossMask: [Float]? = nil, vocabSize: Int, maxLen: Int, what: String,
-                   needsTarget: Bool = true) throws {
+func checkSequence(
+    _ ids: [Int], lossMask: [Float]? = nil, vocabSize: Int, maxLen: Int, what: String,
+    needsTarget: Bool = true
+) throws {
     guard ids.count >= 2 else {
         throw TrainingError.invalidData("\(what) has \(ids.count) token(s); a trained sequence needs at least 2")
     }

@@ -23,8 +23,10 @@ public struct DPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     /// in every micro-batch (false). Either way they are recomputed, never stored, on resume.
     public var precomputeReferenceLogps: Bool
 
-    public init(beta: Double = 0.1, labelSmoothing: Double = 0, ipo: Bool = false, nllLossCoef: Double = 0,
-                precomputeReferenceLogps: Bool = true) {
+    public init(
+        beta: Double = 0.1, labelSmoothing: Double = 0, ipo: Bool = false, nllLossCoef: Double = 0,
+        precomputeReferenceLogps: Bool = true
+    ) {
         self.beta = beta
         self.labelSmoothing = labelSmoothing
         self.ipo = ipo
@@ -39,8 +41,9 @@ public struct DPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         },
         .bool("ipo", \.ipo, "IPO's squared loss instead of DPO's."),
         .double("nllLossCoef", \.nllLossCoef, "Weight of the chosen responses' NLL.", check: nonNegative),
-        .bool("precomputeReferenceLogps", \.precomputeReferenceLogps,
-              "Reference log-probs once before training (true) or in every micro-batch."),
+        .bool(
+            "precomputeReferenceLogps", \.precomputeReferenceLogps,
+            "Reference log-probs once before training (true) or in every micro-batch."),
     ]
 }
 
@@ -68,9 +71,11 @@ public struct DPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
 ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` (see ``trainSFT(_:data:eval:options:loadCheckpoint:context:)``).
 /// - Throws: ``TrainingError`` for bad options or data, a non-finite loss, or a checkpoint that does
 ///   not fit.
-public func trainDPO(_ policy: CausalLM, reference: CausalLM? = nil, data: [PreferenceExample], eval: [PreferenceExample] = [],
-                     options: TrainingOptions = .init(), dpo: DPOOptions = .init(), loadCheckpoint: Bool = false,
-                     context: RunContext) throws -> TrainingSummary {
+public func trainDPO(
+    _ policy: CausalLM, reference: CausalLM? = nil, data: [PreferenceExample], eval: [PreferenceExample] = [],
+    options: TrainingOptions = .init(), dpo: DPOOptions = .init(), loadCheckpoint: Bool = false,
+    context: RunContext
+) throws -> TrainingSummary {
     try dpo.validate()
     if let reference, reference === policy {
         throw TrainingError.invalidOption("reference", "is the policy itself; pass a frozen copy (policy.frozen())")
@@ -80,9 +85,10 @@ public func trainDPO(_ policy: CausalLM, reference: CausalLM? = nil, data: [Pref
     }
     try checkPreferenceData(data, eval: eval, vocabSize: policy.config.vocabSize, maxLen: options.maxLen, kind: "dpo")
     let reference = reference ?? policy.frozen()
-    let driver = try TrainingDriver(kind: "dpo", data: data, eval: eval, options: options,
-                                    parameters: policy.trainableParameters(), transformer: policy.transformer,
-                                    config: dpo.configValues, loadCheckpoint: loadCheckpoint, context: context)
+    let driver = try TrainingDriver(
+        kind: "dpo", data: data, eval: eval, options: options,
+        parameters: policy.trainableParameters(), transformer: policy.transformer,
+        config: dpo.configValues, loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(policy.config)
     var trainCache: [(chosen: Float, rejected: Float)]? = nil
     var evalCache: [(chosen: Float, rejected: Float)]? = nil
@@ -108,10 +114,11 @@ public func trainDPO(_ policy: CausalLM, reference: CausalLM? = nil, data: [Pref
             } else {
                 ref = try Tensor.withNoGrad { try splitPairs(sequenceLogps(reference, batch), pairs: n) }
             }
-            let out = try dpoLoss(policyChosenLogps: chosen, policyRejectedLogps: rejected,
-                                  referenceChosenLogps: ref.chosen, referenceRejectedLogps: ref.rejected,
-                                  beta: Float(dpo.beta), labelSmoothing: Float(dpo.labelSmoothing), ipo: dpo.ipo,
-                                  pairCount: mb.denominator)
+            let out = try dpoLoss(
+                policyChosenLogps: chosen, policyRejectedLogps: rejected,
+                referenceChosenLogps: ref.chosen, referenceRejectedLogps: ref.rejected,
+                beta: Float(dpo.beta), labelSmoothing: Float(dpo.labelSmoothing), ipo: dpo.ipo,
+                pairCount: mb.denominator)
             var loss = out.loss
             var metrics = preferenceMetrics(chosen: out.chosenRewards.data, rejected: out.rejectedRewards.data)
             if dpo.nllLossCoef > 0 {
@@ -131,8 +138,10 @@ public func trainDPO(_ policy: CausalLM, reference: CausalLM? = nil, data: [Pref
 
 /// The reference's summed log-probs of each pair's chosen and rejected response, in data order,
 /// computed without gradients in batches of `options.microTrainBatchSize` pairs.
-public func referenceLogps(_ reference: CausalLM, of pairs: [PreferenceExample],
-                           options: TrainingOptions = .init()) throws -> [(chosen: Float, rejected: Float)] {
+public func referenceLogps(
+    _ reference: CausalLM, of pairs: [PreferenceExample],
+    options: TrainingOptions = .init()
+) throws -> [(chosen: Float, rejected: Float)] {
     let pad = padTokenID(reference.config)
     return try Tensor.withNoGrad {
         var result: [(chosen: Float, rejected: Float)] = []
@@ -148,6 +157,8 @@ public func referenceLogps(_ reference: CausalLM, of pairs: [PreferenceExample],
 
 /// Cached reference log-probs of the pairs at `indices`, as two [B] tensors.
 func cachedReference(_ cache: [(chosen: Float, rejected: Float)], indices: [Int]) -> (chosen: Tensor, rejected: Tensor) {
-    (Tensor(shape: [indices.count], data: indices.map { cache[$0].chosen }),
-     Tensor(shape: [indices.count], data: indices.map { cache[$0].rejected }))
+    (
+        Tensor(shape: [indices.count], data: indices.map { cache[$0].chosen }),
+        Tensor(shape: [indices.count], data: indices.map { cache[$0].rejected })
+    )
 }

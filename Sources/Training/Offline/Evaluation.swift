@@ -33,8 +33,10 @@ public func evaluateSFT(_ model: CausalLM, on examples: [SFTExample], options: T
 ///   rejected), `chosen_reward`, `rejected_reward`, `margin` (their mean difference), and
 ///   `reward_mean` / `reward_std` over every score of the split (OpenRLHF keeps these in the model's
 ///   config to normalise rewards; `reward_std` is unbiased, at least 1e-8).
-public func evaluateRewardModel(_ model: ScalarModel, on examples: [PreferenceExample], options: TrainingOptions = .init(),
-                                rm: RewardModelOptions = .init()) throws -> [String: Double] {
+public func evaluateRewardModel(
+    _ model: ScalarModel, on examples: [PreferenceExample], options: TrainingOptions = .init(),
+    rm: RewardModelOptions = .init()
+) throws -> [String: Double] {
     let pad = padTokenID(model.config)
     return try Tensor.withNoGrad {
         var sums = MetricSums()
@@ -62,9 +64,11 @@ public func evaluateRewardModel(_ model: ScalarModel, on examples: [PreferenceEx
 /// - Returns: `loss` (the DPO / cDPO / IPO loss, mean over pairs), `acc` (the share of pairs whose
 ///   chosen implicit reward is above the rejected one: held-out preference accuracy),
 ///   `chosen_reward`, `rejected_reward`, `margin`.
-public func evaluateDPO(_ policy: CausalLM, reference: CausalLM, on examples: [PreferenceExample],
-                        options: TrainingOptions = .init(), dpo: DPOOptions = .init(),
-                        referenceLogps cached: [(chosen: Float, rejected: Float)]? = nil) throws -> [String: Double] {
+public func evaluateDPO(
+    _ policy: CausalLM, reference: CausalLM, on examples: [PreferenceExample],
+    options: TrainingOptions = .init(), dpo: DPOOptions = .init(),
+    referenceLogps cached: [(chosen: Float, rejected: Float)]? = nil
+) throws -> [String: Double] {
     let pad = padTokenID(policy.config)
     return try Tensor.withNoGrad {
         var sums = MetricSums()
@@ -80,9 +84,10 @@ public func evaluateDPO(_ policy: CausalLM, reference: CausalLM, on examples: [P
                 ref = try splitPairs(sequenceLogps(reference, batch), pairs: chunk.count)
             }
             offset += chunk.count
-            let out = try dpoLoss(policyChosenLogps: chosen, policyRejectedLogps: rejected,
-                                  referenceChosenLogps: ref.chosen, referenceRejectedLogps: ref.rejected,
-                                  beta: Float(dpo.beta), labelSmoothing: Float(dpo.labelSmoothing), ipo: dpo.ipo)
+            let out = try dpoLoss(
+                policyChosenLogps: chosen, policyRejectedLogps: rejected,
+                referenceChosenLogps: ref.chosen, referenceRejectedLogps: ref.rejected,
+                beta: Float(dpo.beta), labelSmoothing: Float(dpo.labelSmoothing), ipo: dpo.ipo)
             sums.add("loss", sum: Double(try out.loss.item) * Double(chunk.count), count: Double(chunk.count))
             sums.merge(preferenceMetrics(chosen: out.chosenRewards.data, rejected: out.rejectedRewards.data))
         }

@@ -23,7 +23,7 @@ public struct KDOptions: Codable, Equatable, Sendable, DeclaredOptions {
     }
 
     public static let options: [OptionRow<KDOptions>] = [
-        .double("kdCoef", \.kdCoef, "Weight of the distillation term: (1 − kdCoef)·CE + kdCoef·KL.", check: unitInterval),
+        .double("kdCoef", \.kdCoef, "Weight of the distillation term: (1 − kdCoef)·CE + kdCoef·KL.", check: unitInterval)
     ]
 }
 
@@ -41,9 +41,11 @@ public struct KDOptions: Codable, Equatable, Sendable, DeclaredOptions {
 ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` (see ``trainSFT(_:data:eval:options:loadCheckpoint:context:)``).
 /// - Throws: ``TrainingError`` for bad options or data, a non-finite loss, or a checkpoint that does
 ///   not fit.
-public func trainKD(_ student: CausalLM, teacher: CausalLM, data: [SFTExample], eval: [SFTExample] = [],
-                    options: TrainingOptions = .init(), kd: KDOptions = .init(), loadCheckpoint: Bool = false,
-                    context: RunContext) throws -> TrainingSummary {
+public func trainKD(
+    _ student: CausalLM, teacher: CausalLM, data: [SFTExample], eval: [SFTExample] = [],
+    options: TrainingOptions = .init(), kd: KDOptions = .init(), loadCheckpoint: Bool = false,
+    context: RunContext
+) throws -> TrainingSummary {
     try kd.validate()
     guard options.lossAggregation == .token else {
         throw TrainingError.invalidOption("lossAggregation", "must be .token for knowledge distillation (its KD term is a token mean)")
@@ -51,12 +53,14 @@ public func trainKD(_ student: CausalLM, teacher: CausalLM, data: [SFTExample], 
     guard teacher !== student else { throw TrainingError.invalidOption("teacher", "is the student itself; pass another model") }
     guard teacher.config.vocabSize == student.config.vocabSize else {
         throw TrainingError.invalidOption(
-            "teacher", "has a vocabulary of \(teacher.config.vocabSize), the student \(student.config.vocabSize); distillation needs the same tokenizer")
+            "teacher",
+            "has a vocabulary of \(teacher.config.vocabSize), the student \(student.config.vocabSize); distillation needs the same tokenizer")
     }
     try checkSFTData(data, eval: eval, vocabSize: student.config.vocabSize, maxLen: options.maxLen, kind: "kd")
-    let driver = try TrainingDriver(kind: "kd", data: data, eval: eval, options: options,
-                                    parameters: student.trainableParameters(), transformer: student.transformer,
-                                    config: kd.configValues, loadCheckpoint: loadCheckpoint, context: context)
+    let driver = try TrainingDriver(
+        kind: "kd", data: data, eval: eval, options: options,
+        parameters: student.trainableParameters(), transformer: student.transformer,
+        config: kd.configValues, loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(student.config)
     return try driver.run(
         denominator: { step in sftDenominator(step, level: .token) },
@@ -77,8 +81,10 @@ public func trainKD(_ student: CausalLM, teacher: CausalLM, data: [SFTExample], 
 
 /// Evaluates distillation on held-out demonstrations: `loss`, `gpt_loss`, `distil_loss`, token
 /// means over the whole split.
-public func evaluateKD(_ student: CausalLM, teacher: CausalLM, on examples: [SFTExample], options: TrainingOptions = .init(),
-                       kd: KDOptions = .init()) throws -> [String: Double] {
+public func evaluateKD(
+    _ student: CausalLM, teacher: CausalLM, on examples: [SFTExample], options: TrainingOptions = .init(),
+    kd: KDOptions = .init()
+) throws -> [String: Double] {
     let pad = padTokenID(student.config)
     let total = sftDenominator(examples, level: .token)
     guard total > 0 else { return [:] }
@@ -86,8 +92,9 @@ public func evaluateKD(_ student: CausalLM, teacher: CausalLM, on examples: [SFT
         var sums = MetricSums()
         for chunk in chunks(examples, size: options.microTrainBatchSize) {
             let batch = try TokenBatch(chunk, packing: options.packing, maxLen: options.maxLen, padTokenID: pad)
-            let (gpt, distil) = try kdTerms(logits: batch.logits(student), teacherLogits: batch.logits(teacher), batch: batch,
-                                            tokenCount: total)
+            let (gpt, distil) = try kdTerms(
+                logits: batch.logits(student), teacherLogits: batch.logits(teacher), batch: batch,
+                tokenCount: total)
             sums.addTotal("gpt_loss", Double(try gpt.item))
             sums.addTotal("distil_loss", Double(try distil.item))
         }

@@ -52,9 +52,11 @@ public struct KTOOptions: Codable, Equatable, Sendable, DeclaredOptions {
 ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` (see ``trainSFT(_:data:eval:options:loadCheckpoint:context:)``).
 /// - Throws: ``TrainingError`` for bad options or data, a non-finite loss, or a checkpoint that does
 ///   not fit.
-public func trainKTO(_ policy: CausalLM, reference: CausalLM? = nil, data: [UnpairedExample], eval: [UnpairedExample] = [],
-                     options: TrainingOptions = .init(), kto: KTOOptions = .init(), loadCheckpoint: Bool = false,
-                     context: RunContext) throws -> TrainingSummary {
+public func trainKTO(
+    _ policy: CausalLM, reference: CausalLM? = nil, data: [UnpairedExample], eval: [UnpairedExample] = [],
+    options: TrainingOptions = .init(), kto: KTOOptions = .init(), loadCheckpoint: Bool = false,
+    context: RunContext
+) throws -> TrainingSummary {
     try kto.validate()
     if let reference, reference === policy {
         throw TrainingError.invalidOption("reference", "is the policy itself; pass a frozen copy (policy.frozen())")
@@ -62,16 +64,18 @@ public func trainKTO(_ policy: CausalLM, reference: CausalLM? = nil, data: [Unpa
     for (split, examples) in [("training", data), ("eval", eval)] {
         for (i, e) in examples.enumerated() {
             let sequence = SFTExample(prompt: e.promptIDs, response: e.responseIDs)
-            try checkSequence(sequence.ids, lossMask: sequence.lossMask, vocabSize: policy.config.vocabSize, maxLen: options.maxLen,
-                              what: "kto: \(split) sample \(i)")
+            try checkSequence(
+                sequence.ids, lossMask: sequence.lossMask, vocabSize: policy.config.vocabSize, maxLen: options.maxLen,
+                what: "kto: \(split) sample \(i)")
         }
     }
     try checkHeldOut(train: data, eval: eval, kind: "kto")
     let reference = reference ?? policy.frozen()
-    let driver = try TrainingDriver(kind: "kto", data: data, eval: eval, options: options,
-                                    parameters: policy.trainableParameters(), transformer: policy.transformer,
-                                    config: kto.configValues,
-                                    loadCheckpoint: loadCheckpoint, context: context)
+    let driver = try TrainingDriver(
+        kind: "kto", data: data, eval: eval, options: options,
+        parameters: policy.trainableParameters(), transformer: policy.transformer,
+        config: kto.configValues,
+        loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(policy.config)
     var stepKL: (policy: Tensor, reference: Tensor)? = nil
     return try driver.run(
@@ -81,13 +85,15 @@ public func trainKTO(_ policy: CausalLM, reference: CausalLM? = nil, data: [Unpa
                 stepKL = try mismatchedLogps(policy, reference, mb.step, options: options, padTokenID: pad)
             }
             let kl = stepKL!
-            let batch = try TokenBatch(mb.examples.map { SFTExample(prompt: $0.promptIDs, response: $0.responseIDs) },
-                                       packing: options.packing, maxLen: options.maxLen, padTokenID: pad)
+            let batch = try TokenBatch(
+                mb.examples.map { SFTExample(prompt: $0.promptIDs, response: $0.responseIDs) },
+                packing: options.packing, maxLen: options.maxLen, padTokenID: pad)
             let logits = try driver.recordingActivations(mb, keyMask: batch.keyMask) { try batch.logits(policy) }
             let policyLogps = try batch.sequenceSums(logProbs(logits, labels: batch.labels))
             let referenceLogps = try Tensor.withNoGrad { try sequenceLogps(reference, batch) }
-            let out = try ktoBatchLoss(mb.examples, policyLogps: policyLogps, referenceLogps: referenceLogps, kl: kl, kto: kto,
-                                  sampleCount: mb.denominator)
+            let out = try ktoBatchLoss(
+                mb.examples, policyLogps: policyLogps, referenceLogps: referenceLogps, kl: kl, kto: kto,
+                sampleCount: mb.denominator)
             try out.loss.backward()
             var metrics = MetricSums()
             if mb.index == 0 { metrics.addTotal("kl", Double(try out.kl?.item ?? 0)) }
@@ -100,18 +106,22 @@ public func trainKTO(_ policy: CausalLM, reference: CausalLM? = nil, data: [Unpa
 
 /// Evaluates KTO on held-out unpaired samples: `loss`, `kl`, `chosen_reward`, `rejected_reward`
 /// and `margin`, with z₀ from mismatched pairs over the whole split.
-public func evaluateKTO(_ policy: CausalLM, reference: CausalLM, on examples: [UnpairedExample],
-                        options: TrainingOptions = .init(), kto: KTOOptions = .init()) throws -> [String: Double] {
+public func evaluateKTO(
+    _ policy: CausalLM, reference: CausalLM, on examples: [UnpairedExample],
+    options: TrainingOptions = .init(), kto: KTOOptions = .init()
+) throws -> [String: Double] {
     let pad = padTokenID(policy.config)
     return try Tensor.withNoGrad {
         let kl = try mismatchedLogps(policy, reference, examples, options: options, padTokenID: pad)
         var sums = MetricSums()
         var z0 = 0.0
         for chunk in chunks(examples, size: options.microTrainBatchSize) {
-            let batch = try TokenBatch(chunk.map { SFTExample(prompt: $0.promptIDs, response: $0.responseIDs) },
-                                       packing: options.packing, maxLen: options.maxLen, padTokenID: pad)
-            let out = try ktoBatchLoss(chunk, policyLogps: sequenceLogps(policy, batch), referenceLogps: sequenceLogps(reference, batch),
-                                  kl: kl, kto: kto, sampleCount: examples.count)
+            let batch = try TokenBatch(
+                chunk.map { SFTExample(prompt: $0.promptIDs, response: $0.responseIDs) },
+                packing: options.packing, maxLen: options.maxLen, padTokenID: pad)
+            let out = try ktoBatchLoss(
+                chunk, policyLogps: sequenceLogps(policy, batch), referenceLogps: sequenceLogps(reference, batch),
+                kl: kl, kto: kto, sampleCount: examples.count)
             sums.addTotal("loss", Double(try out.loss.item))
             sums.add("chosen_reward", values: out.chosenRewards.data)
             sums.add("rejected_reward", values: out.rejectedRewards.data)
@@ -125,8 +135,10 @@ public func evaluateKTO(_ policy: CausalLM, reference: CausalLM, on examples: [U
 }
 
 /// `ktoLoss` for a batch: the samples split by label, against the step's mismatched pairs.
-func ktoBatchLoss(_ examples: [UnpairedExample], policyLogps: Tensor, referenceLogps: Tensor, kl: (policy: Tensor, reference: Tensor),
-             kto: KTOOptions, sampleCount: Int) throws -> PreferenceLossOutput {
+func ktoBatchLoss(
+    _ examples: [UnpairedExample], policyLogps: Tensor, referenceLogps: Tensor, kl: (policy: Tensor, reference: Tensor),
+    kto: KTOOptions, sampleCount: Int
+) throws -> PreferenceLossOutput {
     let desirable = examples.indices.filter { examples[$0].label }
     let undesirable = examples.indices.filter { !examples[$0].label }
     func pick(_ t: Tensor, _ indices: [Int]) throws -> Tensor {
@@ -143,8 +155,10 @@ func ktoBatchLoss(_ examples: [UnpairedExample], policyLogps: Tensor, referenceL
 
 /// The policy's and the reference's summed log-probs of the mismatched pairs of `examples`
 /// (prompt i with the response of sample i + 1, cyclically), without gradients.
-func mismatchedLogps(_ policy: CausalLM, _ reference: CausalLM, _ examples: [UnpairedExample], options: TrainingOptions,
-                     padTokenID: Int) throws -> (policy: Tensor, reference: Tensor) {
+func mismatchedLogps(
+    _ policy: CausalLM, _ reference: CausalLM, _ examples: [UnpairedExample], options: TrainingOptions,
+    padTokenID: Int
+) throws -> (policy: Tensor, reference: Tensor) {
     let pairs = mismatchedPairs(examples, maxLen: options.maxLen)
     return try Tensor.withNoGrad {
         var p: [Float] = [], r: [Float] = []

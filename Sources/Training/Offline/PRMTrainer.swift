@@ -32,7 +32,8 @@ public struct PRMOptions: Codable, Equatable, Sendable, DeclaredOptions {
             if let id = tokenizer.tokenID(token) { return id }
             let ids = tokenizer.encode(token)
             guard ids.count == 1 else {
-                throw TrainingError.invalidOption("rewardTokens", "\(token.debugDescription) is \(ids.count) tokens \(ids); each reward token must be one token")
+                throw TrainingError.invalidOption(
+                    "rewardTokens", "\(token.debugDescription) is \(ids.count) tokens \(ids); each reward token must be one token")
             }
             return ids[0]
         }
@@ -61,26 +62,30 @@ public struct PRMOptions: Codable, Equatable, Sendable, DeclaredOptions {
 ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` (see ``trainSFT(_:data:eval:options:loadCheckpoint:context:)``).
 /// - Throws: ``TrainingError`` for bad options or data, a non-finite loss, or a checkpoint that does
 ///   not fit.
-public func trainPRM(_ model: CausalLM, data: [ProcessRewardExample], eval: [ProcessRewardExample] = [],
-                     options: TrainingOptions = .init(), prm: PRMOptions = .init(), loadCheckpoint: Bool = false,
-                     context: RunContext) throws -> TrainingSummary {
+public func trainPRM(
+    _ model: CausalLM, data: [ProcessRewardExample], eval: [ProcessRewardExample] = [],
+    options: TrainingOptions = .init(), prm: PRMOptions = .init(), loadCheckpoint: Bool = false,
+    context: RunContext
+) throws -> TrainingSummary {
     guard options.lossAggregation == .token else {
         throw TrainingError.invalidOption("lossAggregation", "must be .token for a process reward model (its loss is a mean over steps)")
     }
     let placeholder = try checkProcessRewardData(data, eval: eval, vocabSize: model.config.vocabSize, maxLen: options.maxLen, prm: prm)
     var config: [String: ConfigValue] = ["placeholder_token_id": .int(placeholder)]
     if let ids = prm.rewardTokenIDs { config["reward_token_ids"] = .ints(ids) }
-    let driver = try TrainingDriver(kind: "prm", data: data, eval: eval, options: options,
-                                    parameters: model.trainableParameters(), transformer: model.transformer,
-                                    config: config, loadCheckpoint: loadCheckpoint, context: context)
+    let driver = try TrainingDriver(
+        kind: "prm", data: data, eval: eval, options: options,
+        parameters: model.trainableParameters(), transformer: model.transformer,
+        config: config, loadCheckpoint: loadCheckpoint, context: context)
     let pad = prmPadTokenID(model.config, placeholder: placeholder)
     return try driver.run(
         denominator: { step in step.reduce(0) { $0 + labelledSteps($1) } },
         micro: { mb in
             let (batch, labels) = try processRewardBatch(mb.examples, options: options, padTokenID: pad)
             let logits = try driver.recordingActivations(mb, keyMask: batch.keyMask) { try batch.logits(model) }
-            let out = try prmLoss(inputIDs: batch.inputIDs, logits: logits, labels: labels, placeholderTokenID: placeholder,
-                                  rewardTokenIDs: prm.rewardTokenIDs, tokenCount: mb.denominator)
+            let out = try prmLoss(
+                inputIDs: batch.inputIDs, logits: logits, labels: labels, placeholderTokenID: placeholder,
+                rewardTokenIDs: prm.rewardTokenIDs, tokenCount: mb.denominator)
             try out.loss.backward()
             var metrics = MetricSums()
             let steps = Double(mb.examples.reduce(0) { $0 + $1.labels.count })
@@ -92,8 +97,10 @@ public func trainPRM(_ model: CausalLM, data: [ProcessRewardExample], eval: [Pro
 
 /// Evaluates a process reward model on held-out examples: `loss` (mean over the labelled steps of
 /// the split) and `acc`.
-public func evaluatePRM(_ model: CausalLM, on examples: [ProcessRewardExample], options: TrainingOptions = .init(),
-                        prm: PRMOptions = .init()) throws -> [String: Double] {
+public func evaluatePRM(
+    _ model: CausalLM, on examples: [ProcessRewardExample], options: TrainingOptions = .init(),
+    prm: PRMOptions = .init()
+) throws -> [String: Double] {
     guard let placeholder = examples.first?.placeholderTokenID else { return [:] }
     let total = examples.reduce(0) { $0 + labelledSteps($1) }
     guard total > 0 else { return [:] }
@@ -102,8 +109,9 @@ public func evaluatePRM(_ model: CausalLM, on examples: [ProcessRewardExample], 
         var sums = MetricSums()
         for chunk in chunks(examples, size: options.microTrainBatchSize) {
             let (batch, labels) = try processRewardBatch(chunk, options: options, padTokenID: pad)
-            let out = try prmLoss(inputIDs: batch.inputIDs, logits: batch.logits(model), labels: labels,
-                                  placeholderTokenID: placeholder, rewardTokenIDs: prm.rewardTokenIDs, tokenCount: total)
+            let out = try prmLoss(
+                inputIDs: batch.inputIDs, logits: batch.logits(model), labels: labels,
+                placeholderTokenID: placeholder, rewardTokenIDs: prm.rewardTokenIDs, tokenCount: total)
             sums.addTotal("loss", Double(try out.loss.item))
             let steps = Double(chunk.reduce(0) { $0 + $1.labels.count })
             sums.add("acc", sum: Double(out.acc) * steps, count: steps)
@@ -115,11 +123,14 @@ public func evaluatePRM(_ model: CausalLM, on examples: [ProcessRewardExample], 
 // MARK: - Pieces
 
 /// The texts laid out for one forward pass and their step labels on the same grid.
-func processRewardBatch(_ examples: [ProcessRewardExample], options: TrainingOptions,
-                        padTokenID: Int) throws -> (TokenBatch, PRMLabels) {
+func processRewardBatch(
+    _ examples: [ProcessRewardExample], options: TrainingOptions,
+    padTokenID: Int
+) throws -> (TokenBatch, PRMLabels) {
     let masks = examples.map { e in e.ids.map { $0 == e.placeholderTokenID ? Float(1) : 0 } }
-    let batch = try TokenBatch(sequences: examples.map(\.ids), lossMasks: masks, packing: options.packing, maxLen: options.maxLen,
-                               padTokenID: padTokenID)
+    let batch = try TokenBatch(
+        sequences: examples.map(\.ids), lossMasks: masks, packing: options.packing, maxLen: options.maxLen,
+        padTokenID: padTokenID)
     func perToken<T>(_ e: ProcessRewardExample, _ labels: [T], fill: T) -> [T] {
         var values = [T](repeating: fill, count: e.ids.count)
         var k = 0
@@ -131,16 +142,18 @@ func processRewardBatch(_ examples: [ProcessRewardExample], options: TrainingOpt
     }
     switch examples.first?.labels {
     case .probabilities:
-        let grid = batch.layout(examples.map { e -> [Float] in
-            guard case .probabilities(let p) = e.labels else { return [] }
-            return perToken(e, p, fill: -100)
-        }, fill: -100)
+        let grid = batch.layout(
+            examples.map { e -> [Float] in
+                guard case .probabilities(let p) = e.labels else { return [] }
+                return perToken(e, p, fill: -100)
+            }, fill: -100)
         return (batch, .soft(grid))
     default:
-        let grid = batch.layout(examples.map { e -> [Int] in
-            guard case .tokens(let t) = e.labels else { return [] }
-            return perToken(e, t, fill: -100)
-        }, fill: -100)
+        let grid = batch.layout(
+            examples.map { e -> [Int] in
+                guard case .tokens(let t) = e.labels else { return [] }
+                return perToken(e, t, fill: -100)
+            }, fill: -100)
         return (batch, .hard(grid))
     }
 }
@@ -160,8 +173,10 @@ func prmPadTokenID(_ config: ModelConfig, placeholder: Int) -> Int {
 }
 
 /// Checks process-reward data; returns the placeholder id all examples share.
-func checkProcessRewardData(_ data: [ProcessRewardExample], eval: [ProcessRewardExample], vocabSize: Int, maxLen: Int,
-                            prm: PRMOptions) throws -> Int {
+func checkProcessRewardData(
+    _ data: [ProcessRewardExample], eval: [ProcessRewardExample], vocabSize: Int, maxLen: Int,
+    prm: PRMOptions
+) throws -> Int {
     guard let placeholder = data.first?.placeholderTokenID else { throw TrainingError.invalidData("prm: the training data is empty") }
     if let ids = prm.rewardTokenIDs, let bad = ids.first(where: { !(0..<vocabSize).contains($0) }) {
         throw TrainingError.invalidOption("rewardTokenIDs", "\(bad) is outside the model's vocabulary of \(vocabSize)")
@@ -175,7 +190,9 @@ func checkProcessRewardData(_ data: [ProcessRewardExample], eval: [ProcessReward
             let what = "prm: \(split) example \(i)"
             try checkSequence(e.ids, vocabSize: vocabSize, maxLen: maxLen, what: what)
             guard e.placeholderTokenID == placeholder else {
-                throw TrainingError.invalidData("\(what) uses placeholder token \(e.placeholderTokenID), the others \(placeholder); load every split with the same placeholderToken")
+                throw TrainingError.invalidData(
+                    "\(what) uses placeholder token \(e.placeholderTokenID), the others \(placeholder); load every split with the same placeholderToken"
+                )
             }
             let placeholders = e.ids.filter { $0 == placeholder }.count
             guard placeholders > 0 else { throw TrainingError.invalidData("\(what) has no placeholder token (\(placeholder)), so no step to score") }

@@ -64,17 +64,20 @@ public struct RewardModelOptions: Codable, Equatable, Sendable, DeclaredOptions 
 ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` (see ``trainSFT(_:data:eval:options:loadCheckpoint:context:)``).
 /// - Throws: ``TrainingError`` for bad options or data, a non-finite loss, or a checkpoint that does
 ///   not fit.
-public func trainRewardModel(_ model: ScalarModel, data: [PreferenceExample], eval: [PreferenceExample] = [],
-                             options: TrainingOptions = .init(), rm: RewardModelOptions = .init(),
-                             loadCheckpoint: Bool = false, context: RunContext) throws -> TrainingSummary {
+public func trainRewardModel(
+    _ model: ScalarModel, data: [PreferenceExample], eval: [PreferenceExample] = [],
+    options: TrainingOptions = .init(), rm: RewardModelOptions = .init(),
+    loadCheckpoint: Bool = false, context: RunContext
+) throws -> TrainingSummary {
     if rm.marginLoss && rm.loss == .logexp {
         throw TrainingError.invalidOption("marginLoss", "needs loss .sigmoid (the log-exp loss has no margin)")
     }
     try checkPreferenceData(data, eval: eval, vocabSize: model.config.vocabSize, maxLen: options.maxLen, kind: "rm")
-    let driver = try TrainingDriver(kind: "rm", data: data, eval: eval, options: options,
-                                    parameters: model.trainableParameters(), transformer: model.transformer,
-                                    config: rm.configValues,
-                                    loadCheckpoint: loadCheckpoint, context: context)
+    let driver = try TrainingDriver(
+        kind: "rm", data: data, eval: eval, options: options,
+        parameters: model.trainableParameters(), transformer: model.transformer,
+        config: rm.configValues,
+        loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(model.config)
     return try driver.run(
         denominator: { step in step.count },
@@ -84,8 +87,9 @@ public func trainRewardModel(_ model: ScalarModel, data: [PreferenceExample], ev
             let (chosen, rejected) = try splitPairs(scores, pairs: mb.examples.count)
             let loss = try rewardModelLoss(chosen: chosen, rejected: rejected, mb.examples, rm: rm, pairCount: mb.denominator)
             try loss.backward()
-            return MicroResult(loss: Double(try loss.item), metrics: preferenceMetrics(chosen: chosen.data, rejected: rejected.data),
-                               tokens: batch.keyMask.filter { $0 }.count)
+            return MicroResult(
+                loss: Double(try loss.item), metrics: preferenceMetrics(chosen: chosen.data, rejected: rejected.data),
+                tokens: batch.keyMask.filter { $0 }.count)
         },
         evaluate: { eval in try evaluateRewardModel(model, on: eval, options: options, rm: rm) })
 }
@@ -108,16 +112,20 @@ public func saveRewardModel(_ model: ScalarModel, to directory: URL, rewardMean:
 // MARK: - Pieces shared with evaluation
 
 /// The scores of each pair's chosen and rejected sequences, [B] each, and the batch they came from.
-func rewardScores(_ model: ScalarModel, _ pairs: [PreferenceExample], options: TrainingOptions,
-                  padTokenID: Int) throws -> (chosen: Tensor, rejected: Tensor, batch: TokenBatch) {
+func rewardScores(
+    _ model: ScalarModel, _ pairs: [PreferenceExample], options: TrainingOptions,
+    padTokenID: Int
+) throws -> (chosen: Tensor, rejected: Tensor, batch: TokenBatch) {
     let batch = try preferenceBatch(pairs, options: options, padTokenID: padTokenID)
     let (chosen, rejected) = try splitPairs(batch.scores(model), pairs: pairs.count)
     return (chosen, rejected, batch)
 }
 
 /// The pairwise loss of a batch of pairs, divided by `pairCount` (nil: the batch's mean).
-func rewardModelLoss(chosen: Tensor, rejected: Tensor, _ pairs: [PreferenceExample], rm: RewardModelOptions,
-                     pairCount: Int?) throws -> Tensor {
+func rewardModelLoss(
+    chosen: Tensor, rejected: Tensor, _ pairs: [PreferenceExample], rm: RewardModelOptions,
+    pairCount: Int?
+) throws -> Tensor {
     switch rm.loss {
     case .sigmoid:
         let margin = rm.marginLoss ? Tensor(shape: [pairs.count], data: pairs.map(\.margin)) : nil
@@ -132,8 +140,9 @@ func checkPreferenceData(_ data: [PreferenceExample], eval: [PreferenceExample],
     for (split, examples) in [("training", data), ("eval", eval)] {
         for (i, e) in examples.enumerated() {
             for (side, sequence) in [("chosen", e.chosen), ("rejected", e.rejected)] {
-                try checkSequence(sequence.ids, lossMask: sequence.lossMask, vocabSize: vocabSize, maxLen: maxLen,
-                                  what: "\(kind): \(split) pair \(i) (\(side))")
+                try checkSequence(
+                    sequence.ids, lossMask: sequence.lossMask, vocabSize: vocabSize, maxLen: maxLen,
+                    what: "\(kind): \(split) pair \(i) (\(side))")
             }
         }
     }

@@ -39,12 +39,15 @@ import Tensors
 ///   - context: Where the stage records and reports; its seed fixes the sample order.
 /// - Throws: ``TrainingError`` for bad options or data (naming the example), a non-finite loss,
 ///   or a checkpoint that does not fit.
-public func trainSFT(_ model: CausalLM, data: [SFTExample], eval: [SFTExample] = [], options: TrainingOptions = .init(),
-                     loadCheckpoint: Bool = false, context: RunContext) throws -> TrainingSummary {
+public func trainSFT(
+    _ model: CausalLM, data: [SFTExample], eval: [SFTExample] = [], options: TrainingOptions = .init(),
+    loadCheckpoint: Bool = false, context: RunContext
+) throws -> TrainingSummary {
     try checkSFTData(data, eval: eval, vocabSize: model.config.vocabSize, maxLen: options.maxLen, kind: "sft")
-    let driver = try TrainingDriver(kind: "sft", data: data, eval: eval, options: options,
-                                    parameters: model.trainableParameters(), transformer: model.transformer,
-                                    config: [:], loadCheckpoint: loadCheckpoint, context: context)
+    let driver = try TrainingDriver(
+        kind: "sft", data: data, eval: eval, options: options,
+        parameters: model.trainableParameters(), transformer: model.transformer,
+        config: [:], loadCheckpoint: loadCheckpoint, context: context)
     let pad = padTokenID(model.config)
     return try driver.run(
         denominator: { step in sftDenominator(step, level: options.lossAggregation) },

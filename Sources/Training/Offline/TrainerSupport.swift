@@ -208,9 +208,11 @@ public final class TrainingDriver<Example> {
     ///   - loadCheckpoint: Resume from the latest checkpoint in `options.ckptPath` when there is one
     ///     (as `options.loadCheckpoint` does).
     /// - Throws: ``TrainingError/invalidOption(_:_:)`` or ``TrainingError/invalidData(_:)``.
-    public init(kind: String, data: [Example], eval: [Example], options: TrainingOptions,
-                parameters: [(name: String, tensor: Tensor)], transformer: Transformer?,
-                config: [String: ConfigValue], loadCheckpoint: Bool, context: RunContext) throws {
+    public init(
+        kind: String, data: [Example], eval: [Example], options: TrainingOptions,
+        parameters: [(name: String, tensor: Tensor)], transformer: Transformer?,
+        config: [String: ConfigValue], loadCheckpoint: Bool, context: RunContext
+    ) throws {
         let loadCheckpoint = loadCheckpoint || options.loadCheckpoint
         var options = options
         options.loadCheckpoint = loadCheckpoint
@@ -245,9 +247,10 @@ public final class TrainingDriver<Example> {
             throw stage.fail(error, step: nil)
         }
         sampler = Sampler(count: data.count, rng: stage.rng.fork("sampler"))
-        runner = StageRunner(kind: kind, stage: stage, models: [CheckpointedModel(role: "model", loop: loop)], totalSteps: totalSteps,
-                             evalEvery: options.evalSteps, saveSteps: options.saveSteps, ckptPath: options.ckptPath,
-                             maxCkptNum: options.maxCkptNum, loadCheckpoint: loadCheckpoint)
+        runner = StageRunner(
+            kind: kind, stage: stage, models: [CheckpointedModel(role: "model", loop: loop)], totalSteps: totalSteps,
+            evalEvery: options.evalSteps, saveSteps: options.saveSteps, ckptPath: options.ckptPath,
+            maxCkptNum: options.maxCkptNum, loadCheckpoint: loadCheckpoint)
     }
 
     /// Trains to the end (or until the caller stops), evaluating and checkpointing on the way.
@@ -261,9 +264,11 @@ public final class TrainingDriver<Example> {
     ///     nil, or empty eval data, skips evaluation.
     /// - Returns: The summary; ``TrainingSummary/stopped`` says whether the caller stopped early.
     /// - Throws: ``TrainingError``, or the trainer's error; the error is also recorded in the run file.
-    public func run(denominator: ([Example]) throws -> Int,
-                    micro: (MicroBatch<Example>) throws -> MicroResult,
-                    evaluate: (([Example]) throws -> [String: Double])?) throws -> TrainingSummary {
+    public func run(
+        denominator: ([Example]) throws -> Int,
+        micro: (MicroBatch<Example>) throws -> MicroResult,
+        evaluate: (([Example]) throws -> [String: Double])?
+    ) throws -> TrainingSummary {
         let evalData = evalData
         var evaluation: (() throws -> [String: Double])? = nil
         if let evaluate, !evalData.isEmpty { evaluation = { try Tensor.withNoGrad { try evaluate(evalData) } } }
@@ -272,13 +277,16 @@ public final class TrainingDriver<Example> {
             restore: { saved, directory in try restore(saved, from: directory) },
             step: { stepNumber in try step(stepNumber, denominator: denominator, micro: micro) },
             evaluate: evaluation)
-        return TrainingSummary(stage: stage.name, steps: loop.step, totalSteps: totalSteps, metrics: runner.metrics,
-                               evalHistory: runner.evalHistory, resumedFromStep: runner.resumedFromStep, stopped: stopped)
+        return TrainingSummary(
+            stage: stage.name, steps: loop.step, totalSteps: totalSteps, metrics: runner.metrics,
+            evalHistory: runner.evalHistory, resumedFromStep: runner.resumedFromStep, stopped: stopped)
     }
 
     /// One optimizer step: the next `trainBatchSize` samples, in micro-batches.
-    private func step(_ stepNumber: Int, denominator: ([Example]) throws -> Int,
-                      micro: (MicroBatch<Example>) throws -> MicroResult) throws -> StepEnd {
+    private func step(
+        _ stepNumber: Int, denominator: ([Example]) throws -> Int,
+        micro: (MicroBatch<Example>) throws -> MicroResult
+    ) throws -> StepEnd {
         let remaining = sampler.count - sampler.cursor
         if remaining > 0 && remaining < options.trainBatchSize { _ = sampler.next(remaining) }  // drop the last
         let indices = sampler.next(options.trainBatchSize)
@@ -286,8 +294,9 @@ public final class TrainingDriver<Example> {
         let count: Int
         do { count = try denominator(batch) } catch { throw stage.fail(error, step: stepNumber) }
         guard count > 0 else {
-            throw stage.fail(TrainingError.invalidData("\(stage.name): step \(stepNumber) has nothing to train on (its denominator is 0)"),
-                             step: stepNumber)
+            throw stage.fail(
+                TrainingError.invalidData("\(stage.name): step \(stepNumber) has nothing to train on (its denominator is 0)"),
+                step: stepNumber)
         }
         let recordsStatistics = stage.recorder?.recordsStatistics(atStep: stepNumber) ?? false
         do {
@@ -297,9 +306,10 @@ public final class TrainingDriver<Example> {
                 let size = options.microTrainBatchSize
                 for (i, start) in stride(from: 0, to: batch.count, by: size).enumerated() {
                     let end = Swift.min(start + size, batch.count)
-                    let mb = MicroBatch(examples: Array(batch[start..<end]), indices: Array(indices[start..<end]), index: i,
-                                        step: batch, denominator: count, level: options.lossAggregation,
-                                        recordsActivations: recordsStatistics && i == 0)
+                    let mb = MicroBatch(
+                        examples: Array(batch[start..<end]), indices: Array(indices[start..<end]), index: i,
+                        step: batch, denominator: count, level: options.lossAggregation,
+                        recordsActivations: recordsStatistics && i == 0)
                     let result = try micro(mb)
                     loss += result.loss
                     tokens += result.tokens
@@ -361,16 +371,18 @@ public final class TrainingDriver<Example> {
     /// Checks that a checkpoint fits this run and restores the sampler.
     private func restore(_ saved: OfflineState, from directory: URL) throws {
         func mismatch(_ what: String, _ old: Any, _ now: Any) -> TrainingError {
-            .checkpoint("\(directory.path) was written with \(what) \(old), this run has \(now); resume with the same data and options, or use another ckptPath")
+            .checkpoint(
+                "\(directory.path) was written with \(what) \(old), this run has \(now); resume with the same data and options, or use another ckptPath"
+            )
         }
         guard saved.samples == data.count else { throw mismatch("training samples", saved.samples, data.count) }
         guard saved.trainBatchSize == options.trainBatchSize else {
             throw mismatch("trainBatchSize", saved.trainBatchSize, options.trainBatchSize)
         }
         guard saved.rng == stage.rng else {
-            throw TrainingError.checkpoint("\(directory.path) was written by a run with another seed; resume with the same seed, or use another ckptPath")
+            throw TrainingError.checkpoint(
+                "\(directory.path) was written by a run with another seed; resume with the same seed, or use another ckptPath")
         }
         sampler = saved.sampler
     }
 }
-

@@ -62,8 +62,10 @@ extension ScoredCompletion {
 /// - Returns: For each prompt, its `n` scored responses in sampling order.
 /// - Throws: Generation errors, and ``TrainingError/invalidData(_:)`` naming the sample when a
 ///   reward fails.
-public func bestOfN(model: CausalLM, prompts: [PromptExample], n: Int, params: SamplingParams, reward: RewardSource,
-                    tokenizer: any TextTokenizer, microBatchSize: Int = 8, rng: RNG) throws -> [[ScoredCompletion]] {
+public func bestOfN(
+    model: CausalLM, prompts: [PromptExample], n: Int, params: SamplingParams, reward: RewardSource,
+    tokenizer: any TextTokenizer, microBatchSize: Int = 8, rng: RNG
+) throws -> [[ScoredCompletion]] {
     guard n >= 1 else { throw TrainingError.invalidOption("bestOfN", "n must be ≥ 1, got \(n)") }
     try reward.validate(vocabularySize: model.config.vocabSize)
     var params = params
@@ -71,22 +73,27 @@ public func bestOfN(model: CausalLM, prompts: [PromptExample], n: Int, params: S
         params.stopTokenIDs = tokenizer.eosTokenID.map { [$0] } ?? model.config.eosTokenIDs
     }
     let expanded = prompts.flatMap { [PromptExample](repeating: $0, count: n) }
-    let completions = try generate(model: model, prompts: expanded.map(\.ids), params: params,
-                                   streams: expanded.indices.map { rng.fork($0) })
+    let completions = try generate(
+        model: model, prompts: expanded.map(\.ids), params: params,
+        streams: expanded.indices.map { rng.fork($0) })
     var queries: [RewardQuery] = []
     for (i, (prompt, completion)) in zip(expanded, completions).enumerated() {
         var tokens = completion.tokens
         if completion.finishReason == .eos, let last = tokens.last, params.stopTokenIDs.contains(last) { tokens.removeLast() }
-        queries.append(RewardQuery(index: i, prompt: prompt.text, response: tokenizer.decode(tokens, skipSpecialTokens: true),
-                                   label: prompt.label.isEmpty ? nil : prompt.label, ids: prompt.ids + completion.tokens))
+        queries.append(
+            RewardQuery(
+                index: i, prompt: prompt.text, response: tokenizer.decode(tokens, skipSpecialTokens: true),
+                label: prompt.label.isEmpty ? nil : prompt.label, ids: prompt.ids + completion.tokens))
     }
-    let rewards = try reward.rewards(queries, microBatchSize: microBatchSize,
-                                     padTokenID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0, what: "best-of-\(n)")
+    let rewards = try reward.rewards(
+        queries, microBatchSize: microBatchSize,
+        padTokenID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0, what: "best-of-\(n)")
     return prompts.indices.map { p in
         (0..<n).map { k in
             let i = p * n + k
-            return ScoredCompletion(prompt: queries[i].prompt, response: queries[i].response, reward: rewards[i],
-                                    tokens: completions[i].tokens, finishReason: completions[i].finishReason)
+            return ScoredCompletion(
+                prompt: queries[i].prompt, response: queries[i].response, reward: rewards[i],
+                tokens: completions[i].tokens, finishReason: completions[i].finishReason)
         }
     }
 }
@@ -100,8 +107,10 @@ public func rejectionSampling(_ scored: [[ScoredCompletion]]) -> [Record] {
         let candidates = group.filter(\.hasText)
         guard var best = candidates.first else { continue }
         for sample in candidates.dropFirst() where sample.reward > best.reward { best = sample }
-        records.append(Record(["input": .string(best.prompt), "output": .string(best.response), "reward": .number(best.reward)],
-                              file: "rejection_sampling", line: records.count + 1))
+        records.append(
+            Record(
+                ["input": .string(best.prompt), "output": .string(best.response), "reward": .number(best.reward)],
+                file: "rejection_sampling", line: records.count + 1))
     }
     return records
 }
@@ -111,8 +120,10 @@ public func rejectionSampling(_ scored: [[ScoredCompletion]]) -> [Record] {
 ///
 /// - Parameter normalizeReward: Standardise the rewards over all responses first (unbiased std).
 /// - Throws: ``TrainingError/invalidOption(_:_:)`` when the template lacks `{input}` or `{reward}`.
-public func conditionalSFT(_ scored: [[ScoredCompletion]], rewardTemplate: String = "{input} <rm_score>: {reward} ",
-                           normalizeReward: Bool = false) throws -> [Record] {
+public func conditionalSFT(
+    _ scored: [[ScoredCompletion]], rewardTemplate: String = "{input} <rm_score>: {reward} ",
+    normalizeReward: Bool = false
+) throws -> [Record] {
     guard rewardTemplate.contains("{input}"), rewardTemplate.contains("{reward}") else {
         throw TrainingError.invalidOption("rewardTemplate", "must contain {input} and {reward}, got \(rewardTemplate.debugDescription)")
     }
@@ -127,16 +138,19 @@ public func conditionalSFT(_ scored: [[ScoredCompletion]], rewardTemplate: Strin
         let (sample, reward) = pair
         let input = rewardTemplate.replacingOccurrences(of: "{reward}", with: String(format: "%.2f", reward))
             .replacingOccurrences(of: "{input}", with: sample.prompt)
-        return Record(["input": .string(input), "output": .string(sample.response), "reward": .number(reward)],
-                      file: "conditional_sft", line: line + 1)
+        return Record(
+            ["input": .string(input), "output": .string(sample.response), "reward": .number(reward)],
+            file: "conditional_sft", line: line + 1)
     }
 }
 
 /// The prompts with the conditional-SFT score prompt appended, `text + csftPrompt + " "`, for
 /// sampling from a model trained by ``conditionalSFT(_:rewardTemplate:normalizeReward:)``
 /// (OpenRLHF `--enable_csft --csft_prompt`).
-public func conditionalSFTPrompts(_ prompts: [PromptExample], csftPrompt: String = "<rm_score>: 5.00",
-                                  tokenizer: any TextTokenizer) -> [PromptExample] {
+public func conditionalSFTPrompts(
+    _ prompts: [PromptExample], csftPrompt: String = "<rm_score>: 5.00",
+    tokenizer: any TextTokenizer
+) -> [PromptExample] {
     prompts.map { p in
         var q = p
         q.text = p.text + csftPrompt.trimmingCharacters(in: .whitespacesAndNewlines) + " "
@@ -160,9 +174,13 @@ public func iterativeDPOPairs(_ scored: [[ScoredCompletion]]) -> [Record] {
             if sample.reward < worst.reward { worst = sample }
         }
         guard best.reward > worst.reward else { continue }
-        records.append(Record(["prompt": .string(best.prompt), "chosen": .string(best.response), "chosen_reward": .number(best.reward),
-                               "rejected": .string(worst.response), "rejected_reward": .number(worst.reward)],
-                              file: "iterative_dpo", line: records.count + 1))
+        records.append(
+            Record(
+                [
+                    "prompt": .string(best.prompt), "chosen": .string(best.response), "chosen_reward": .number(best.reward),
+                    "rejected": .string(worst.response), "rejected_reward": .number(worst.reward),
+                ],
+                file: "iterative_dpo", line: records.count + 1))
     }
     return records
 }

@@ -82,8 +82,10 @@ public struct ExperienceMaker {
     public let tokenizer: any TextTokenizer
     public let options: PPOOptions
 
-    public init(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource,
-                tokenizer: any TextTokenizer, options: PPOOptions) {
+    public init(
+        actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource,
+        tokenizer: any TextTokenizer, options: PPOOptions
+    ) {
         self.actor = actor
         self.reference = reference
         self.critic = critic
@@ -104,8 +106,9 @@ public struct ExperienceMaker {
 
     /// Rollout sampling parameters (`temperature`, `topP`, `generateMaxLen`, stop on EOS).
     func samplingParams(temperature: Double) -> SamplingParams {
-        SamplingParams(temperature: Float(temperature), topP: Float(options.topP), maxNewTokens: options.generateMaxLen,
-                       stopTokenIDs: stopTokenIDs, greedy: temperature == 0)
+        SamplingParams(
+            temperature: Float(temperature), topP: Float(options.topP), maxNewTokens: options.generateMaxLen,
+            stopTokenIDs: stopTokenIDs, greedy: temperature == 0)
     }
 
     /// A prompt's ids cut to `promptMaxLen` (its last tokens, as the prompt loader cuts).
@@ -125,7 +128,8 @@ public struct ExperienceMaker {
     ///
     /// - Parameter prompts: Each prompt with its index in the prompt list.
     public func generate(_ prompts: [(index: Int, example: PromptExample)], n: Int, temperature: Double, rng: RNG) throws
-        -> [RolloutExperience] {
+        -> [RolloutExperience]
+    {
         var expanded: [(index: Int, example: PromptExample)] = []
         for p in prompts {
             var example = p.example
@@ -136,12 +140,14 @@ public struct ExperienceMaker {
             }
             expanded += [(index: Int, example: PromptExample)](repeating: (p.index, example), count: n)
         }
-        let completions = try Generation.generate(model: actor, prompts: expanded.map(\.example.ids),
-                                                  params: samplingParams(temperature: temperature),
-                                                  streams: expanded.indices.map { rng.fork($0) })
+        let completions = try Generation.generate(
+            model: actor, prompts: expanded.map(\.example.ids),
+            params: samplingParams(temperature: temperature),
+            streams: expanded.indices.map { rng.fork($0) })
         return zip(expanded, completions).map { p, c in
-            RolloutExperience(promptIndex: p.index, prompt: p.example, responseIDs: c.tokens, responseText: responseText(c),
-                              finishReason: c.finishReason, samplingLogProbs: c.logProbs)
+            RolloutExperience(
+                promptIndex: p.index, prompt: p.example, responseIDs: c.tokens, responseText: responseText(c),
+                finishReason: c.finishReason, samplingLogProbs: c.logProbs)
         }
     }
 
@@ -162,8 +168,9 @@ public struct ExperienceMaker {
                 let values = try critic.map { try batch.values($0) }
                 var kl: Tensor? = nil
                 if let baseLogProbs, !options.useKLLoss {
-                    kl = try computeApproxKL(logProbs: logProbs, logProbsBase: baseLogProbs, estimator: options.klEstimator,
-                                             actionMask: batch.actionMask)
+                    kl = try computeApproxKL(
+                        logProbs: logProbs, logProbsBase: baseLogProbs, estimator: options.klEstimator,
+                        actionMask: batch.actionMask)
                 }
                 for (row, i) in range.enumerated() {
                     samples[i].actionLogProbs = batch.row(logProbs, row)
@@ -174,8 +181,9 @@ public struct ExperienceMaker {
             }
         }
         let queries = samples.enumerated().map { i, s in
-            RewardQuery(index: i, prompt: s.prompt.text, response: s.responseText, label: s.prompt.label.isEmpty ? nil : s.prompt.label,
-                        ids: s.ids)
+            RewardQuery(
+                index: i, prompt: s.prompt.text, response: s.responseText, label: s.prompt.label.isEmpty ? nil : s.prompt.label,
+                ids: s.ids)
         }
         let rewards = try reward.rewards(queries, microBatchSize: micro, padTokenID: padTokenID, what: what)
         for i in samples.indices { samples[i].reward = rewards[i] }

@@ -151,7 +151,7 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     }
 
     public static let internalFields = [
-        "training": "its rows are the shared training options' (less maxLen, packing and lossAggregation, which RL does not use)",
+        "training": "its rows are the shared training options' (less maxLen, packing and lossAggregation, which RL does not use)"
     ]
 
     /// In the order recipes have always written them; the shared training options are lifted in
@@ -169,7 +169,8 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         training("learningRate", flag: "actor_learning_rate"),
         training("microTrainBatchSize"),
         training("trainBatchSize").checking { o in
-            o.rolloutSamples % o.trainBatchSize == 0 ? nil
+            o.rolloutSamples % o.trainBatchSize == 0
+                ? nil
                 : "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(o.rolloutSamples), got \(o.trainBatchSize)"
         },
         .int("generateMaxLen", \.generateMaxLen, "Tokens generated at most per response.", check: atLeast(1)),
@@ -198,26 +199,28 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         .int("promptMaxLen", \.promptMaxLen, "Prompts longer than this keep their last tokens.", check: atLeast(1)),
         .double("klHorizon", \.klHorizon, "Samples over which the adaptive β may change by e^±0.2.", check: positive),
         .double("valueClip", \.valueClip, "Clip of the value loss around the rollout's values (nil: none).", check: positive),
-        OptionRow("rewardClipRange", "The reward is clamped to [low, high] (nil: no clipping).", type: .optional(.doubles),
-                  read: { o in o.rewardClipRange.map { .doubles([$0.lowerBound, $0.upperBound]) } ?? OptionValue.none },
-                  write: { o, v in
-                      switch v {
-                      case .none: o.rewardClipRange = nil
-                      case .doubles(let b) where b.count == 2 && b[0] <= b[1]: o.rewardClipRange = b[0]...b[1]
-                      default: return false
-                      }
-                      return true
-                  },
-                  check: { o in
-                      guard let r = o.rewardClipRange, !(r.lowerBound < r.upperBound && r.lowerBound.isFinite && r.upperBound.isFinite)
-                      else { return nil }
-                      return "must be a finite range [low, high] with low < high, got \(r)"
-                  }),
+        OptionRow(
+            "rewardClipRange", "The reward is clamped to [low, high] (nil: no clipping).", type: .optional(.doubles),
+            read: { o in o.rewardClipRange.map { .doubles([$0.lowerBound, $0.upperBound]) } ?? OptionValue.none },
+            write: { o, v in
+                switch v {
+                case .none: o.rewardClipRange = nil
+                case .doubles(let b) where b.count == 2 && b[0] <= b[1]: o.rewardClipRange = b[0]...b[1]
+                default: return false
+                }
+                return true
+            },
+            check: { o in
+                guard let r = o.rewardClipRange, !(r.lowerBound < r.upperBound && r.lowerBound.isFinite && r.upperBound.isFinite)
+                else { return nil }
+                return "must be a finite range [low, high] with low < high, got \(r)"
+            }),
         .bool("noAdvantageStdNorm", \.noAdvantageStdNorm, "Centre advantages without dividing by their std."),
         .int("freezingActorSteps", \.freezingActorSteps, "Rollouts during which only the critic trains."),
         .double("criticLearningRate", \.criticLearningRate, "The critic's learning rate.", check: positive),
-        .int("rolloutSamplesPerStep", \.rolloutSamplesPerStep, "Samples of each rollout the run file keeps, with their text.",
-             check: atLeast(0)),
+        .int(
+            "rolloutSamplesPerStep", \.rolloutSamplesPerStep, "Samples of each rollout the run file keeps, with their text.",
+            check: atLeast(0)),
         training("maxNorm"),
         training("l2"),
         training("adamBetas"),

@@ -70,8 +70,9 @@ public struct PPOSummary: Sendable {
     /// The summary in the form every trainer returns: `steps` counts actor optimizer steps,
     /// `metrics` is ``lastRollout``.
     public var trainingSummary: TrainingSummary {
-        TrainingSummary(stage: stage, steps: actorSteps, totalSteps: totalActorSteps, metrics: lastRollout, evalHistory: evalHistory,
-                        resumedFromStep: resumedFromStep, stopped: stopped)
+        TrainingSummary(
+            stage: stage, steps: actorSteps, totalSteps: totalActorSteps, metrics: lastRollout, evalHistory: evalHistory,
+            resumedFromStep: resumedFromStep, stopped: stopped)
     }
 }
 
@@ -103,12 +104,15 @@ public struct PPOSummary: Sendable {
 ///   the run file holds every step.
 /// - Throws: ``TrainingError`` for bad options or data, a failing reward (naming the sample), a
 ///   non-finite loss; the error is recorded in the run file, which keeps every completed step.
-public func trainPPO(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource,
-                     prompts: [PromptExample], evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer,
-                     options: PPOOptions, context: RunContext, stageName: String? = nil) throws -> PPOSummary {
-    let trainer = try PPOTrainer(actor: actor, reference: reference, critic: critic, reward: reward, prompts: prompts,
-                                 evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context,
-                                 stageName: stageName)
+public func trainPPO(
+    actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource,
+    prompts: [PromptExample], evalPrompts: [PromptExample] = [], tokenizer: any TextTokenizer,
+    options: PPOOptions, context: RunContext, stageName: String? = nil
+) throws -> PPOSummary {
+    let trainer = try PPOTrainer(
+        actor: actor, reference: reference, critic: critic, reward: reward, prompts: prompts,
+        evalPrompts: evalPrompts, tokenizer: tokenizer, options: options, context: context,
+        stageName: stageName)
     return try trainer.run()
 }
 
@@ -186,15 +190,19 @@ final class PPOTrainer {
     /// The evaluations of this call, with their per-source scores.
     var evaluations: [RLEvaluationPoint] = []
 
-    init(actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource, prompts: [PromptExample],
-         evalPrompts: [PromptExample], tokenizer: any TextTokenizer, options: PPOOptions, context: RunContext,
-         stageName: String?) throws {
+    init(
+        actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource, prompts: [PromptExample],
+        evalPrompts: [PromptExample], tokenizer: any TextTokenizer, options: PPOOptions, context: RunContext,
+        stageName: String?
+    ) throws {
         try options.validate()
         func fail(_ name: String, _ message: String) -> Error { TrainingError.invalidOption(name, message) }
         let estimator = options.advantageEstimator
         if estimator == .gae && critic == nil {
-            throw fail("critic", "gae (PPO) needs a critic: ScalarModel(kind: .critic, from: policy, rng: …), "
-                           + "or pick a critic-free estimator (groupNorm, rloo, reinforce, …)")
+            throw fail(
+                "critic",
+                "gae (PPO) needs a critic: ScalarModel(kind: .critic, from: policy, rng: …), "
+                    + "or pick a critic-free estimator (groupNorm, rloo, reinforce, …)")
         }
         if estimator != .gae && critic != nil {
             throw fail("critic", "\(estimator.rawValue) does not use a critic; pass critic: nil (or use gae)")
@@ -224,8 +232,9 @@ final class PPOTrainer {
         }
         try reward.validate(vocabularySize: actor.config.vocabSize)
         guard prompts.count >= options.rolloutBatchSize else {
-            throw fail("rolloutBatchSize",
-                       "is \(options.rolloutBatchSize) but there are only \(prompts.count) prompts; lower it or add prompts")
+            throw fail(
+                "rolloutBatchSize",
+                "is \(options.rolloutBatchSize) but there are only \(prompts.count) prompts; lower it or add prompts")
         }
         let parameters = actor.trainableParameters()
         guard !parameters.isEmpty else { throw fail("actor", "has no trainable parameters (is it frozen?)") }
@@ -264,13 +273,15 @@ final class PPOTrainer {
             criticStage = nil
             criticLoop = nil
         }
-        state = OnlineState(sampler: Sampler(count: prompts.count, rng: stage.rng.fork("prompts")), klCoefficient: KLCoefficient(options),
-                            stream: stage.rng)
+        state = OnlineState(
+            sampler: Sampler(count: prompts.count, rng: stage.rng.fork("prompts")), klCoefficient: KLCoefficient(options),
+            stream: stage.rng)
         var models = [CheckpointedModel(role: "actor", loop: actorLoop)]
         if let criticLoop { models.append(CheckpointedModel(role: "critic", loop: criticLoop)) }
-        runner = StageRunner(kind: estimator.stageName, stage: stage, models: models, totalSteps: totalRollouts,
-                             evalEvery: options.evalSteps > 0 ? options.evalSteps : rolloutsPerEpisode, saveSteps: options.saveSteps,
-                             ckptPath: options.ckptPath, maxCkptNum: options.training.maxCkptNum, loadCheckpoint: options.loadCheckpoint)
+        runner = StageRunner(
+            kind: estimator.stageName, stage: stage, models: models, totalSteps: totalRollouts,
+            evalEvery: options.evalSteps > 0 ? options.evalSteps : rolloutsPerEpisode, saveSteps: options.saveSteps,
+            ckptPath: options.ckptPath, maxCkptNum: options.training.maxCkptNum, loadCheckpoint: options.loadCheckpoint)
     }
 
     // MARK: - The loop
@@ -283,10 +294,11 @@ final class PPOTrainer {
                 do { return try rollout(r) } catch TrainingError.stopped { return .stopNow }
             },
             evaluate: evalPrompts.isEmpty ? nil : { try self.evaluate() })
-        return PPOSummary(stage: stage.name, rollouts: runner.step, totalRollouts: totalRollouts, actorSteps: actorLoop.step,
-                          criticSteps: criticLoop?.step ?? 0, totalActorSteps: totalActorSteps, stopped: stopped,
-                          klCoef: state.klCoefficient.value, lastRollout: runner.metrics, evaluations: evaluations,
-                          evalHistory: runner.evalHistory, resumedFromStep: runner.resumedFromStep)
+        return PPOSummary(
+            stage: stage.name, rollouts: runner.step, totalRollouts: totalRollouts, actorSteps: actorLoop.step,
+            criticSteps: criticLoop?.step ?? 0, totalActorSteps: totalActorSteps, stopped: stopped,
+            klCoef: state.klCoefficient.value, lastRollout: runner.metrics, evaluations: evaluations,
+            evalHistory: runner.evalHistory, resumedFromStep: runner.resumedFromStep)
     }
 
     /// Runs `body`, recording its error in the run file (for failures outside the optimizer loop,
@@ -309,8 +321,9 @@ final class PPOTrainer {
         let indices = state.sampler.next(options.rolloutBatchSize)
         let stream = state.stream
         var samples = try recorded {
-            try maker.generate(indices.map { ($0, prompts[$0]) }, n: options.nSamplesPerPrompt, temperature: options.temperature,
-                               rng: stream.fork("rollout").fork(r))
+            try maker.generate(
+                indices.map { ($0, prompts[$0]) }, n: options.nSamplesPerPrompt, temperature: options.temperature,
+                rng: stream.fork("rollout").fork(r))
         }
         let rolloutSeconds = seconds(since: started)
         if stage.report(.rollout(stage: stage.name, step: r, samples: samples.count)) { return .stopNow }
@@ -409,9 +422,10 @@ final class PPOTrainer {
 
     /// A rollout sample as the run file keeps it.
     private func recordedSample(_ s: RolloutExperience) -> RolloutSample {
-        RolloutSample(promptIDs: s.prompt.ids.map { Int32($0) }, responseIDs: s.responseIDs.map { Int32($0) }, reward: s.reward,
-                      advantages: s.advantages.map { Double($0) }, logprobs: s.actionLogProbs.map { Double($0) },
-                      promptText: s.prompt.text, responseText: s.responseText)
+        RolloutSample(
+            promptIDs: s.prompt.ids.map { Int32($0) }, responseIDs: s.responseIDs.map { Int32($0) }, reward: s.reward,
+            advantages: s.advantages.map { Double($0) }, logprobs: s.actionLogProbs.map { Double($0) },
+            promptText: s.prompt.text, responseText: s.responseText)
     }
 
     // MARK: - Optimizer steps
@@ -428,8 +442,9 @@ final class PPOTrainer {
         for b in batches {
             let mask = b.sequences.actionMask
             let (logProbs, logits) = try b.sequences.actionLogProbs(actor, temperature: temperature)
-            let pg = try policyLoss(logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages, actionMask: mask,
-                                    clipEps: clipEps, aggregation: .tokenMean(tokenCount: tokens))
+            let pg = try policyLoss(
+                logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages, actionMask: mask,
+                clipEps: clipEps, aggregation: .tokenMean(tokenCount: tokens))
             var total = pg
             if let base = b.baseLogProbs {
                 let kl = try Tensor.withNoGrad {
@@ -437,8 +452,9 @@ final class PPOTrainer {
                 }
                 for v in kl.data { klTokens += Double(v) }
                 if options.useKLLoss {
-                    let perToken = try computeApproxKL(logProbs: logProbs, logProbsBase: base, estimator: options.klEstimator,
-                                                       actionMask: mask)
+                    let perToken = try computeApproxKL(
+                        logProbs: logProbs, logProbsBase: base, estimator: options.klEstimator,
+                        actionMask: mask)
                     let term = try klLoss(perToken, actionMask: mask, aggregation: .sequenceMean(sequenceCount: rows))
                     klLossSum += Double(try term.item)
                     total = try total + term * Float(beta)
@@ -450,8 +466,9 @@ final class PPOTrainer {
                 total = try total - mean * Float(options.entropyCoef)
             }
             entropy += b.sequences.entropySum(logits: logits, temperature: temperature)
-            let fraction = try policyClipFraction(logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages,
-                                                  actionMask: mask, clipEps: clipEps)
+            let fraction = try policyClipFraction(
+                logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages,
+                actionMask: mask, clipEps: clipEps)
             clipped += Double(fraction) * Double(b.sequences.tokenCount)
             for i in 0..<logProbs.count where mask.data[i] != 0 {
                 ratioSum += Foundation.exp(Double(logProbs.data[i]) - Double(b.oldLogProbs.data[i]))
@@ -478,14 +495,16 @@ final class PPOTrainer {
             let mask = b.sequences.actionMask
             let values = try b.sequences.values(critic)
             guard let oldValues = b.oldValues else { throw TrainingError.invalidData("critic step: the experience has no values") }
-            let term = try valueLoss(values: values, oldValues: oldValues, returns: b.returns, actionMask: mask,
-                                     clipEps: options.valueClip.map { Float($0) }, aggregation: .tokenMean(tokenCount: tokens))
+            let term = try valueLoss(
+                values: values, oldValues: oldValues, returns: b.returns, actionMask: mask,
+                clipEps: options.valueClip.map { Float($0) }, aggregation: .tokenMean(tokenCount: tokens))
             for i in 0..<values.count where mask.data[i] != 0 { valueSum += Double(values.data[i]) }
             try term.backward()
             loss += Double(try term.item)
         }
-        return OptimizerLoop.StepResult(loss: loss, metrics: ["critic_loss": loss, "values": valueSum / Double(max(tokens, 1))],
-                                        tokens: tokens)
+        return OptimizerLoop.StepResult(
+            loss: loss, metrics: ["critic_loss": loss, "values": valueSum / Double(max(tokens, 1))],
+            tokens: tokens)
     }
 
     // MARK: - Evaluation
@@ -493,10 +512,11 @@ final class PPOTrainer {
     /// pass@1 and pass@k on the eval prompts (the runner evaluates before the first rollout, every
     /// `evalSteps` rollouts — or once per episode — and after the last).
     private func evaluate() throws -> [String: Double] {
-        let result = try evaluatePassAtK(model: actor, prompts: evalPrompts, reward: maker.reward, tokenizer: maker.tokenizer,
-                                         nSamplesPerPrompt: options.evalNSamplesPerPrompt, temperature: options.evalTemperature,
-                                         topP: options.topP, maxNewTokens: options.generateMaxLen, promptMaxLen: options.promptMaxLen,
-                                         microBatchSize: options.microRolloutBatchSize, rng: state.stream.fork("eval"))
+        let result = try evaluatePassAtK(
+            model: actor, prompts: evalPrompts, reward: maker.reward, tokenizer: maker.tokenizer,
+            nSamplesPerPrompt: options.evalNSamplesPerPrompt, temperature: options.evalTemperature,
+            topP: options.topP, maxNewTokens: options.generateMaxLen, promptMaxLen: options.promptMaxLen,
+            microBatchSize: options.microRolloutBatchSize, rng: state.stream.fork("eval"))
         var metrics = result.metrics
         metrics["rollout"] = Double(runner.step)
         evaluations.append(RLEvaluationPoint(rollout: runner.step, step: actorLoop.step, result: result))
@@ -513,7 +533,8 @@ final class PPOTrainer {
                     + "resume with the same prompts and options, or use another ckptPath")
         }
         guard saved.stream == stage.rng else {
-            throw TrainingError.checkpoint("\(directory.path) was written by a run with another seed; resume with the same seed, or use another ckptPath")
+            throw TrainingError.checkpoint(
+                "\(directory.path) was written by a run with another seed; resume with the same seed, or use another ckptPath")
         }
         state = saved
     }

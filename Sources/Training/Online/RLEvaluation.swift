@@ -69,9 +69,11 @@ public struct RLEvalResult: Sendable, Equatable {
 ///   - temperature: 0 decodes greedily.
 ///   - promptMaxLen: Longer prompts keep their last tokens.
 /// - Throws: ``TrainingError/invalidData(_:)`` naming the sample when a reward fails.
-public func evaluatePassAtK(model: CausalLM, prompts: [PromptExample], reward: RewardSource, tokenizer: any TextTokenizer,
-                            nSamplesPerPrompt: Int, temperature: Double, topP: Double = 1, maxNewTokens: Int,
-                            promptMaxLen: Int? = nil, microBatchSize: Int = 8, rng: RNG) throws -> RLEvalResult {
+public func evaluatePassAtK(
+    model: CausalLM, prompts: [PromptExample], reward: RewardSource, tokenizer: any TextTokenizer,
+    nSamplesPerPrompt: Int, temperature: Double, topP: Double = 1, maxNewTokens: Int,
+    promptMaxLen: Int? = nil, microBatchSize: Int = 8, rng: RNG
+) throws -> RLEvalResult {
     guard nSamplesPerPrompt >= 1 else {
         throw TrainingError.invalidOption("evalNSamplesPerPrompt", "must be ≥ 1, got \(nSamplesPerPrompt)")
     }
@@ -82,11 +84,13 @@ public func evaluatePassAtK(model: CausalLM, prompts: [PromptExample], reward: R
     options.promptMaxLen = promptMaxLen ?? Int.max
     options.microRolloutBatchSize = microBatchSize
     let maker = ExperienceMaker(actor: model, reference: nil, critic: nil, reward: reward, tokenizer: tokenizer, options: options)
-    let samples = try maker.generate(prompts.enumerated().map { ($0.offset, $0.element) }, n: nSamplesPerPrompt,
-                                     temperature: temperature, rng: rng)
+    let samples = try maker.generate(
+        prompts.enumerated().map { ($0.offset, $0.element) }, n: nSamplesPerPrompt,
+        temperature: temperature, rng: rng)
     let queries = samples.enumerated().map { i, s in
-        RewardQuery(index: i, prompt: s.prompt.text, response: s.responseText, label: s.prompt.label.isEmpty ? nil : s.prompt.label,
-                    ids: s.ids)
+        RewardQuery(
+            index: i, prompt: s.prompt.text, response: s.responseText, label: s.prompt.label.isEmpty ? nil : s.prompt.label,
+            ids: s.ids)
     }
     let rewards = try reward.rewards(queries, microBatchSize: microBatchSize, padTokenID: maker.padTokenID, what: "evaluation")
 

@@ -56,7 +56,8 @@ public indirect enum RewardSource {
             }
             guard model.config.vocabSize == vocabularySize else {
                 throw TrainingError.invalidOption(
-                    "reward", "the reward model's vocabulary (\(model.config.vocabSize)) differs from the policy's (\(vocabularySize)); "
+                    "reward",
+                    "the reward model's vocabulary (\(model.config.vocabSize)) differs from the policy's (\(vocabularySize)); "
                         + "it must read the same token ids")
             }
             if let normalization, !(normalization.std > 0) || !normalization.mean.isFinite {

@@ -46,8 +46,10 @@ public final class AdamW {
     ///   - weightDecay: the decoupled decay coefficient (PyTorch's default is 0.01).
     ///   - excludeFromWeightDecay: parameters that get no decay (OpenRLHF exempts biases and norm
     ///     weights: `{ $0.name.map { $0.hasSuffix("bias") || $0.contains("norm") } ?? false }`).
-    public init(parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-                eps: Float = 1e-8, weightDecay: Float = 0.01, excludeFromWeightDecay: (Tensor) -> Bool = { _ in false }) {
+    public init(
+        parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
+        eps: Float = 1e-8, weightDecay: Float = 0.01, excludeFromWeightDecay: (Tensor) -> Bool = { _ in false }
+    ) {
         self.parameters = parameters
         self.learningRate = learningRate
         (beta1, beta2) = betas
@@ -61,7 +63,9 @@ public final class AdamW {
         let lr = widened(learningRate), beta1 = widened(self.beta1), beta2 = widened(self.beta2), eps = widened(self.eps)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
-            precondition(grad.count == parameter.count, "AdamW: gradient of \(parameter.name ?? "parameter \(index)") has \(grad.count) values for \(parameter.count)")
+            precondition(
+                grad.count == parameter.count,
+                "AdamW: gradient of \(parameter.name ?? "parameter \(index)") has \(grad.count) values for \(parameter.count)")
             var moments = state.parameters[index]
             state.parameters[index].expAvg = []  // keep one reference, so the update is in place
             state.parameters[index].expAvgSq = []
@@ -103,15 +107,23 @@ public final class AdamW {
     /// parameters (same number, sizes and names).
     public func restore(_ saved: AdamWState) throws {
         guard saved.parameters.count == parameters.count else {
-            throw AdamWState.Mismatch(message: "checkpoint holds state for \(saved.parameters.count) parameters, the optimizer has \(parameters.count)")
+            throw AdamWState.Mismatch(
+                message: "checkpoint holds state for \(saved.parameters.count) parameters, the optimizer has \(parameters.count)")
         }
         for (index, (moments, parameter)) in zip(saved.parameters, parameters).enumerated() {
             let label = parameter.name ?? "parameter \(index)"
             guard moments.count == parameter.count, moments.name == parameter.name else {
-                throw AdamWState.Mismatch(message: "state \(index) is for \(moments.name ?? "an unnamed parameter") with \(moments.count) values, the optimizer has \(label) with \(parameter.count)")
+                throw AdamWState.Mismatch(
+                    message:
+                        "state \(index) is for \(moments.name ?? "an unnamed parameter") with \(moments.count) values, the optimizer has \(label) with \(parameter.count)"
+                )
             }
-            guard moments.expAvg.isEmpty ? moments.expAvgSq.isEmpty : moments.expAvg.count == parameter.count && moments.expAvgSq.count == parameter.count else {
-                throw AdamWState.Mismatch(message: "moments of \(label) have \(moments.expAvg.count) and \(moments.expAvgSq.count) values, expected \(parameter.count)")
+            guard
+                moments.expAvg.isEmpty
+                    ? moments.expAvgSq.isEmpty : moments.expAvg.count == parameter.count && moments.expAvgSq.count == parameter.count
+            else {
+                throw AdamWState.Mismatch(
+                    message: "moments of \(label) have \(moments.expAvg.count) and \(moments.expAvgSq.count) values, expected \(parameter.count)")
             }
         }
         state = saved

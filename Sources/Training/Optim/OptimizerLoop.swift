@@ -26,8 +26,10 @@ public final class OptimizerLoop {
     /// Optimizer steps completed.
     public internal(set) var step = 0
 
-    public init(parameters: [(name: String, tensor: Tensor)], options: TrainingOptions, totalSteps: Int,
-                stage: Stage) throws {
+    public init(
+        parameters: [(name: String, tensor: Tensor)], options: TrainingOptions, totalSteps: Int,
+        stage: Stage
+    ) throws {
         try options.validate()
         self.parameters = parameters
         self.options = options
@@ -35,13 +37,14 @@ public final class OptimizerLoop {
         self.stage = stage
         schedule = options.schedule(totalSteps: totalSteps)
         for (name, tensor) in parameters where tensor.name == nil { tensor.name = name }
-        optimizer = AdamW(parameters: parameters.map(\.tensor), learningRate: Float(options.learningRate),
-                          betas: (Float(options.adamBetas[0]), Float(options.adamBetas[1])), eps: 1e-8,
-                          weightDecay: Float(options.l2),
-                          excludeFromWeightDecay: { t in
-                              let name = t.name ?? ""
-                              return name.hasSuffix("bias") || name.contains("norm") || name.contains("ln_")
-                          })
+        optimizer = AdamW(
+            parameters: parameters.map(\.tensor), learningRate: Float(options.learningRate),
+            betas: (Float(options.adamBetas[0]), Float(options.adamBetas[1])), eps: 1e-8,
+            weightDecay: Float(options.l2),
+            excludeFromWeightDecay: { t in
+                let name = t.name ?? ""
+                return name.hasSuffix("bias") || name.contains("norm") || name.contains("ln_")
+            })
     }
 
     /// What a trainer's micro-batch pass returns for one step.
@@ -76,8 +79,9 @@ public final class OptimizerLoop {
             throw stage.fail(error, step: stepNumber)
         }
         guard result.loss.isFinite else {
-            throw stage.fail(TrainingError.nonFiniteLoss(stage: stage.name, step: stepNumber, detail: "loss = \(result.loss)"),
-                             step: stepNumber)
+            throw stage.fail(
+                TrainingError.nonFiniteLoss(stage: stage.name, step: stepNumber, detail: "loss = \(result.loss)"),
+                step: stepNumber)
         }
         let gradNorm: Float
         if options.maxNorm > 0 {
@@ -86,8 +90,9 @@ public final class OptimizerLoop {
             gradNorm = clipGradNorm(parameters.map(\.tensor), maxNorm: .infinity)
         }
         guard gradNorm.isFinite else {
-            throw stage.fail(TrainingError.nonFiniteLoss(stage: stage.name, step: stepNumber, detail: "gradient norm = \(gradNorm)"),
-                             step: stepNumber)
+            throw stage.fail(
+                TrainingError.nonFiniteLoss(stage: stage.name, step: stepNumber, detail: "gradient norm = \(gradNorm)"),
+                step: stepNumber)
         }
         let recordStats = stage.recorder?.recordsStatistics(atStep: stepNumber) ?? false
         let before = recordStats ? parameters.map { $0.tensor.data } : []

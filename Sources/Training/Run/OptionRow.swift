@@ -27,9 +27,11 @@ public struct OptionRow<Options>: @unchecked Sendable {
 
     /// A row over any stored value: how to read it as an `OptionValue`, write one back (false
     /// when the value has the wrong type), and check it (nil when valid, else the problem).
-    public init(_ name: String, flag: String? = nil, _ doc: String, type: OptionType,
-                read: @escaping (Options) -> OptionValue, write: @escaping (inout Options, OptionValue) -> Bool,
-                check: @escaping (Options) -> String? = { _ in nil }) {
+    public init(
+        _ name: String, flag: String? = nil, _ doc: String, type: OptionType,
+        read: @escaping (Options) -> OptionValue, write: @escaping (inout Options, OptionValue) -> Bool,
+        check: @escaping (Options) -> String? = { _ in nil }
+    ) {
         self.name = name
         self.flag = flag ?? snakeCase(name)
         self.doc = doc
@@ -62,10 +64,11 @@ public struct OptionRow<Options>: @unchecked Sendable {
     /// training options).
     public func lifted<Outer>(_ path: WritableKeyPath<Outer, Options>, flag: String? = nil) -> OptionRow<Outer> {
         let read = self.read, write = self.write, check = self.check
-        return OptionRow<Outer>(name, flag: flag ?? self.flag, doc, type: type,
-                             read: { read($0[keyPath: path]) },
-                             write: { outer, value in write(&outer[keyPath: path], value) },
-                             check: { check($0[keyPath: path]) })
+        return OptionRow<Outer>(
+            name, flag: flag ?? self.flag, doc, type: type,
+            read: { read($0[keyPath: path]) },
+            write: { outer, value in write(&outer[keyPath: path], value) },
+            check: { check($0[keyPath: path]) })
     }
 }
 
@@ -164,104 +167,135 @@ public enum OptionValue: Equatable, Sendable, CustomStringConvertible {
 // MARK: - Rows over stored properties
 
 extension OptionRow {
-    public static func int(_ name: String, _ path: WritableKeyPath<Options, Int>, flag: String? = nil, _ doc: String,
-                           check: @escaping (Int, Options) -> String? = { _, _ in nil }) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .int, read: { .int($0[keyPath: path]) },
-               write: { o, v in guard case .int(let x) = v else { return false }; o[keyPath: path] = x; return true },
-               check: { check($0[keyPath: path], $0) })
+    public static func int(
+        _ name: String, _ path: WritableKeyPath<Options, Int>, flag: String? = nil, _ doc: String,
+        check: @escaping (Int, Options) -> String? = { _, _ in nil }
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .int, read: { .int($0[keyPath: path]) },
+            write: { o, v in
+                guard case .int(let x) = v else { return false }; o[keyPath: path] = x; return true
+            },
+            check: { check($0[keyPath: path], $0) })
     }
 
-    public static func int(_ name: String, _ path: WritableKeyPath<Options, Int?>, flag: String? = nil, _ doc: String,
-                           check: @escaping (Int, Options) -> String? = { _, _ in nil }) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .optional(.int), read: { $0[keyPath: path].map(OptionValue.int) ?? .none },
-               write: { o, v in
-                   switch v {
-                   case .int(let x): o[keyPath: path] = x
-                   case .none: o[keyPath: path] = nil
-                   default: return false
-                   }
-                   return true
-               },
-               check: { o in o[keyPath: path].flatMap { check($0, o) } })
+    public static func int(
+        _ name: String, _ path: WritableKeyPath<Options, Int?>, flag: String? = nil, _ doc: String,
+        check: @escaping (Int, Options) -> String? = { _, _ in nil }
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .optional(.int), read: { $0[keyPath: path].map(OptionValue.int) ?? .none },
+            write: { o, v in
+                switch v {
+                case .int(let x): o[keyPath: path] = x
+                case .none: o[keyPath: path] = nil
+                default: return false
+                }
+                return true
+            },
+            check: { o in o[keyPath: path].flatMap { check($0, o) } })
     }
 
-    public static func double(_ name: String, _ path: WritableKeyPath<Options, Double>, flag: String? = nil, _ doc: String,
-                              check: @escaping (Double, Options) -> String? = finite) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .double, read: { .double($0[keyPath: path]) },
-               write: { o, v in
-                   switch v {
-                   case .double(let x): o[keyPath: path] = x
-                   case .int(let x): o[keyPath: path] = Double(x)
-                   default: return false
-                   }
-                   return true
-               },
-               check: { check($0[keyPath: path], $0) })
+    public static func double(
+        _ name: String, _ path: WritableKeyPath<Options, Double>, flag: String? = nil, _ doc: String,
+        check: @escaping (Double, Options) -> String? = finite
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .double, read: { .double($0[keyPath: path]) },
+            write: { o, v in
+                switch v {
+                case .double(let x): o[keyPath: path] = x
+                case .int(let x): o[keyPath: path] = Double(x)
+                default: return false
+                }
+                return true
+            },
+            check: { check($0[keyPath: path], $0) })
     }
 
-    public static func double(_ name: String, _ path: WritableKeyPath<Options, Double?>, flag: String? = nil, _ doc: String,
-                              check: @escaping (Double, Options) -> String? = finite) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .optional(.double), read: { $0[keyPath: path].map(OptionValue.double) ?? .none },
-               write: { o, v in
-                   switch v {
-                   case .double(let x): o[keyPath: path] = x
-                   case .int(let x): o[keyPath: path] = Double(x)
-                   case .none: o[keyPath: path] = nil
-                   default: return false
-                   }
-                   return true
-               },
-               check: { o in o[keyPath: path].flatMap { check($0, o) } })
+    public static func double(
+        _ name: String, _ path: WritableKeyPath<Options, Double?>, flag: String? = nil, _ doc: String,
+        check: @escaping (Double, Options) -> String? = finite
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .optional(.double), read: { $0[keyPath: path].map(OptionValue.double) ?? .none },
+            write: { o, v in
+                switch v {
+                case .double(let x): o[keyPath: path] = x
+                case .int(let x): o[keyPath: path] = Double(x)
+                case .none: o[keyPath: path] = nil
+                default: return false
+                }
+                return true
+            },
+            check: { o in o[keyPath: path].flatMap { check($0, o) } })
     }
 
     public static func bool(_ name: String, _ path: WritableKeyPath<Options, Bool>, flag: String? = nil, _ doc: String) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .bool, read: { .bool($0[keyPath: path]) },
-               write: { o, v in guard case .bool(let x) = v else { return false }; o[keyPath: path] = x; return true })
+        OptionRow(
+            name, flag: flag, doc, type: .bool, read: { .bool($0[keyPath: path]) },
+            write: { o, v in
+                guard case .bool(let x) = v else { return false }; o[keyPath: path] = x; return true
+            })
     }
 
-    public static func string(_ name: String, _ path: WritableKeyPath<Options, String>, flag: String? = nil, _ doc: String,
-                              check: @escaping (String, Options) -> String? = { _, _ in nil }) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .string, read: { .string($0[keyPath: path]) },
-               write: { o, v in guard case .string(let x) = v else { return false }; o[keyPath: path] = x; return true },
-               check: { check($0[keyPath: path], $0) })
+    public static func string(
+        _ name: String, _ path: WritableKeyPath<Options, String>, flag: String? = nil, _ doc: String,
+        check: @escaping (String, Options) -> String? = { _, _ in nil }
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .string, read: { .string($0[keyPath: path]) },
+            write: { o, v in
+                guard case .string(let x) = v else { return false }; o[keyPath: path] = x; return true
+            },
+            check: { check($0[keyPath: path], $0) })
     }
 
-    public static func string(_ name: String, _ path: WritableKeyPath<Options, String?>, flag: String? = nil, _ doc: String,
-                              check: @escaping (String?, Options) -> String? = { _, _ in nil }) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .optional(.string), read: { $0[keyPath: path].map(OptionValue.string) ?? .none },
-               write: { o, v in
-                   switch v {
-                   case .string(let x): o[keyPath: path] = x
-                   case .none: o[keyPath: path] = nil
-                   default: return false
-                   }
-                   return true
-               },
-               check: { check($0[keyPath: path], $0) })
+    public static func string(
+        _ name: String, _ path: WritableKeyPath<Options, String?>, flag: String? = nil, _ doc: String,
+        check: @escaping (String?, Options) -> String? = { _, _ in nil }
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .optional(.string), read: { $0[keyPath: path].map(OptionValue.string) ?? .none },
+            write: { o, v in
+                switch v {
+                case .string(let x): o[keyPath: path] = x
+                case .none: o[keyPath: path] = nil
+                default: return false
+                }
+                return true
+            },
+            check: { check($0[keyPath: path], $0) })
     }
 
-    public static func doubles(_ name: String, _ path: WritableKeyPath<Options, [Double]>, flag: String? = nil, _ doc: String,
-                               check: @escaping ([Double], Options) -> String? = { _, _ in nil }) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .doubles, read: { .doubles($0[keyPath: path]) },
-               write: { o, v in
-                   switch v {
-                   case .doubles(let x): o[keyPath: path] = x
-                   default: return false
-                   }
-                   return true
-               },
-               check: { check($0[keyPath: path], $0) })
+    public static func doubles(
+        _ name: String, _ path: WritableKeyPath<Options, [Double]>, flag: String? = nil, _ doc: String,
+        check: @escaping ([Double], Options) -> String? = { _, _ in nil }
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .doubles, read: { .doubles($0[keyPath: path]) },
+            write: { o, v in
+                switch v {
+                case .doubles(let x): o[keyPath: path] = x
+                default: return false
+                }
+                return true
+            },
+            check: { check($0[keyPath: path], $0) })
     }
 
-    public static func choice<E: OptionChoice>(_ name: String, _ path: WritableKeyPath<Options, E>, flag: String? = nil,
-                                               _ doc: String, check: @escaping (E, Options) -> String? = { _, _ in nil }) -> OptionRow {
-        OptionRow(name, flag: flag, doc, type: .choice(OptionChoices(E.self)), read: { .choice($0[keyPath: path].caseName) },
-               write: { o, v in
-                   guard case .choice(let x) = v, let e = E(caseName: x) else { return false }
-                   o[keyPath: path] = e
-                   return true
-               },
-               check: { check($0[keyPath: path], $0) })
+    public static func choice<E: OptionChoice>(
+        _ name: String, _ path: WritableKeyPath<Options, E>, flag: String? = nil,
+        _ doc: String, check: @escaping (E, Options) -> String? = { _, _ in nil }
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .choice(OptionChoices(E.self)), read: { .choice($0[keyPath: path].caseName) },
+            write: { o, v in
+                guard case .choice(let x) = v, let e = E(caseName: x) else { return false }
+                o[keyPath: path] = e
+                return true
+            },
+            check: { check($0[keyPath: path], $0) })
     }
 }
 

@@ -57,8 +57,10 @@ public final class StageRunner<Extra: Codable> {
     ///     context's resume policy, or no checkpoints.
     ///   - loadCheckpoint: Resume from the newest checkpoint when there is one (also when the
     ///     context's resume policy says so).
-    public init(kind: String, stage: Stage, models: [CheckpointedModel], totalSteps: Int, evalEvery: Int, saveSteps: Int,
-                ckptPath: String?, maxCkptNum: Int, loadCheckpoint: Bool) {
+    public init(
+        kind: String, stage: Stage, models: [CheckpointedModel], totalSteps: Int, evalEvery: Int, saveSteps: Int,
+        ckptPath: String?, maxCkptNum: Int, loadCheckpoint: Bool
+    ) {
         self.kind = kind
         self.stage = stage
         self.models = models
@@ -87,8 +89,10 @@ public final class StageRunner<Extra: Codable> {
     ///   - evaluate: The eval metrics now; nil: no evaluation.
     /// - Returns: Whether the caller stopped the stage before its end.
     /// - Throws: The first error, also recorded in the run file.
-    public func run(extra: () -> Extra, restore: (Extra, URL) throws -> Void, step body: (Int) throws -> StepEnd,
-                    evaluate: (() throws -> [String: Double])?) throws -> Bool {
+    public func run(
+        extra: () -> Extra, restore: (Extra, URL) throws -> Void, step body: (Int) throws -> StepEnd,
+        evaluate: (() throws -> [String: Double])?
+    ) throws -> Bool {
         if saveSteps > 0 && folder == nil {
             throw stage.fail(TrainingError.invalidOption("ckptPath", "is needed by saveSteps; give the checkpoint folder"), step: nil)
         }
@@ -130,9 +134,10 @@ public final class StageRunner<Extra: Codable> {
     /// Writes `ckptPath/step_N` (nothing without a folder).
     private func save(_ extra: Extra, final: Bool) throws {
         guard let folder else { return }
-        let state = CheckpointState(kind: kind, stage: stage.name, step: step, totalSteps: totalSteps, final: final,
-                                    fingerprint: stage.context.resume.fingerprint, models: models.map(\.state),
-                                    evalHistory: evalHistory, metrics: metrics, runFile: nil, extra: extra)
+        let state = CheckpointState(
+            kind: kind, stage: stage.name, step: step, totalSteps: totalSteps, final: final,
+            fingerprint: stage.context.resume.fingerprint, models: models.map(\.state),
+            evalHistory: evalHistory, metrics: metrics, runFile: nil, extra: extra)
         // Every step and evaluation so far is committed and flushed: the file on disk is whole.
         do { try folder.save(state, models: models, runFile: stage.context.runFile?.path) } catch { throw stage.fail(error, step: step) }
     }
@@ -141,7 +146,9 @@ public final class StageRunner<Extra: Codable> {
     private func resume(from directory: URL, restore: (Extra, URL) throws -> Void) throws -> Bool {
         let saved = try CheckpointFolder.state(in: directory, as: Extra.self)
         func mismatch(_ what: String, _ old: Any, _ now: Any) -> TrainingError {
-            .checkpoint("\(directory.path) was written by \(what) \(old), this run has \(now); resume with the same recipe, data and options, or use another ckptPath")
+            .checkpoint(
+                "\(directory.path) was written by \(what) \(old), this run has \(now); resume with the same recipe, data and options, or use another ckptPath"
+            )
         }
         guard saved.kind == kind else { throw mismatch("the trainer", saved.kind, kind) }
         guard saved.stage == stage.name else { throw mismatch("the stage", saved.stage, stage.name) }
@@ -162,12 +169,14 @@ public final class StageRunner<Extra: Codable> {
         }
         if stage.recorder != nil {
             guard let name = saved.runFile else {
-                throw TrainingError.checkpoint("\(directory.path) holds no copy of the run file (the run was not recorded); resume without a run file")
+                throw TrainingError.checkpoint(
+                    "\(directory.path) holds no copy of the run file (the run was not recorded); resume without a run file")
             }
             for model in models {
                 guard let recorder = model.loop.stage.recorder else { continue }
-                try replayStageHistory(from: directory.appendingPathComponent(name), stage: model.loop.stage.name, into: recorder,
-                                       throughStep: model.loop.step)
+                try replayStageHistory(
+                    from: directory.appendingPathComponent(name), stage: model.loop.stage.name, into: recorder,
+                    throughStep: model.loop.step)
             }
         }
         step = saved.step
