@@ -11,16 +11,11 @@ import Tensors
 
 /// DPO's options (OpenRLHF `train_dpo.py`).
 public struct DPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
-    /// β, the strength of the implicit KL constraint (OpenRLHF `--beta`).
+    // Each field is documented and checked by its row in `options`.
     public var beta: Double
-    /// ε of cDPO: the probability that a label is flipped (OpenRLHF `--label_smoothing`); 0 is DPO.
     public var labelSmoothing: Double
-    /// Use IPO's squared loss (OpenRLHF `--ipo`); `labelSmoothing` is then unused.
     public var ipo: Bool
-    /// Weight of the NLL of the chosen responses added to the loss (OpenRLHF `--nll_loss_coef`).
     public var nllLossCoef: Double
-    /// Compute the reference's log-probs once for the whole dataset before training (true), or
-    /// in every micro-batch (false). Either way they are recomputed, never stored, on resume.
     public var precomputeReferenceLogps: Bool
 
     public init(

@@ -15,7 +15,7 @@ import Tensors
 
 /// Knowledge distillation's options (OpenRLHF `train_kd.py`).
 public struct KDOptions: Codable, Equatable, Sendable, DeclaredOptions {
-    /// The weight of the distillation term (OpenRLHF `--kd_coef`, default 0.4).
+    // Each field is documented and checked by its row in `options`.
     public var kdCoef: Double
 
     public init(kdCoef: Double = 0.4) {

@@ -16,11 +16,9 @@ import Tensors
 
 /// KTO's options (OpenRLHF `train_kto.py`).
 public struct KTOOptions: Codable, Equatable, Sendable, DeclaredOptions {
-    /// β (OpenRLHF `--beta`, default 0.01).
+    // Each field is documented and checked by its row in `options`.
     public var beta: Double
-    /// λ_D, the weight of desirable samples (OpenRLHF `--desirable_loss_weight`).
     public var desirableLossWeight: Double
-    /// λ_U, the weight of undesirable samples (OpenRLHF `--undesirable_loss_weight`).
     public var undesirableLossWeight: Double
 
     public init(beta: Double = 0.01, desirableLossWeight: Double = 1, undesirableLossWeight: Double = 1) {

@@ -11,6 +11,7 @@ import Tensors
 
 /// The reward model's options (OpenRLHF `train_rm.py`).
 public struct RewardModelOptions: Codable, Equatable, Sendable, DeclaredOptions {
+    // Each field is documented and checked by its row in `options`.
     /// The pairwise loss (OpenRLHF `--loss`).
     public enum Loss: String, Codable, Sendable, OptionChoice {
         case sigmoid

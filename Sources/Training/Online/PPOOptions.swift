@@ -20,58 +20,32 @@ import Recording
 /// options.trainBatchSize = 128
 /// ```
 public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
-    /// How advantages are estimated (OpenRLHF `--advantage_estimator`); `gae` needs a critic.
+    // Each field is documented and checked by its row in `options`.
     public var advantageEstimator: AdvantageEstimator = .gae
-    /// Responses sampled per prompt; the group estimators need at least 2.
     public var nSamplesPerPrompt: Int = 1
-    /// Prompts per rollout.
     public var rolloutBatchSize: Int = 1024
-    /// Samples per forward pass while making experience (log-probs, values, rewards).
     public var microRolloutBatchSize: Int = 8
-    /// Passes over the prompts.
     public var numEpisodes: Int = 1
-    /// Prompts longer than this keep their last tokens.
     public var promptMaxLen: Int = 1024
-    /// Tokens generated at most per response.
     public var generateMaxLen: Int = 1024
-    /// Sampling temperature of rollouts; the training forward divides the logits by it too.
     public var temperature: Double = 1
-    /// Nucleus sampling of rollouts.
     public var topP: Double = 1
-    /// Sampling temperature of evaluation (0: greedy).
     public var evalTemperature: Double = 0.6
-    /// Samples per eval prompt: pass@k uses k = this.
     public var evalNSamplesPerPrompt: Int = 4
-    /// β, the KL coefficient (the adaptive controller's start value).
     public var initKLCoef: Double = 0.01
-    /// The KL the adaptive controller steers to; nil: β stays `initKLCoef`.
     public var klTarget: Double? = nil
-    /// Samples over which the adaptive β may change by a factor e^{±0.2}.
     public var klHorizon: Double = 10_000
-    /// k1, k2 or k3 (Schulman's estimators).
     public var klEstimator: KLEstimator = .k1
-    /// Put β·KL in the loss (GRPO) instead of the reward.
     public var useKLLoss: Bool = false
-    /// Discount; the group estimators need 1.
     public var gamma: Double = 1
-    /// GAE's λ.
     public var lambd: Double = 1
-    /// PPO's ratio clip ε.
     public var epsClip: Double = 0.2
-    /// Clip of the value loss around the rollout's values; nil: unclipped.
     public var valueClip: Double? = 0.2
-    /// Weight of the entropy bonus (the loss subtracts `entropyCoef · entropy`); 0: none.
     public var entropyCoef: Double = 0
-    /// The scalar reward is clamped to this range (after the group baseline); nil: no clipping.
     public var rewardClipRange: ClosedRange<Double>? = -10...10
-    /// Keep the buffer's advantage normalisation to centring (no division by the std).
     public var noAdvantageStdNorm: Bool = false
-    /// Rollouts during which only the critic trains (OpenRLHF trains the actor when
-    /// `global_step > freezingActorSteps`, steps from 1).
     public var freezingActorSteps: Int = -1
-    /// Learning rate of the critic (the actor's is `actorLearningRate`).
     public var criticLearningRate: Double = 9e-6
-    /// How many samples of each rollout (its first ones) the run file keeps, with their text.
     public var rolloutSamplesPerStep: Int = 4
     /// The actor's optimizer, batch sizes, schedule, `maxEpochs`, `evalSteps`, `saveSteps`,
     /// `ckptPath`; the critic uses the same with `criticLearningRate`.

@@ -38,7 +38,8 @@ public final class OptimizerLoop {
         schedule = options.schedule(totalSteps: totalSteps)
         for (name, tensor) in parameters where tensor.name == nil { tensor.name = name }
         optimizer = AdamW(
-            parameters: parameters.map(\.tensor), learningRate: Float(options.learningRate),
+            // The schedule owns the rate: every step sets it, starting from its value at step 0.
+            parameters: parameters.map(\.tensor), learningRate: schedule.lr(at: 0),
             betas: (Float(options.adamBetas[0]), Float(options.adamBetas[1])), eps: 1e-8,
             weightDecay: Float(options.l2),
             excludeFromWeightDecay: { t in
