@@ -30,22 +30,23 @@ func readOptions<O: DeclaredOptions>(_ defaults: O, _ args: Arguments) throws ->
 }
 
 /// The types of every option recipes reach.
-let optionTypes: [OptionType] =
-    TrainingOptions.options.map(\.type) + PPOOptions.options.map(\.type)
-    + RewardModelOptions.options.map(\.type) + DataOptions.options.map(\.type)
+let optionTypes: [(type: OptionType, doc: String)] =
+    TrainingOptions.options.map { ($0.type, $0.doc) } + PPOOptions.options.map { ($0.type, $0.doc) }
+    + RewardModelOptions.options.map { ($0.type, $0.doc) } + DataOptions.options.map { ($0.type, $0.doc) }
 
-/// The closed sets among the options, each once: `KLEstimator`, `LRScheduler`, ...
-let optionChoices: [OptionChoices] = {
+/// The closed sets among the options, each once (`KLEstimator`, `LRScheduler`, ...), with the doc
+/// of the first option that takes it.
+let optionChoices: [(choices: OptionChoices, doc: String)] = {
     var seen: Set<String> = []
-    return optionTypes.compactMap { type in
-        guard let choices = type.choices, seen.insert(choices.typeName).inserted else { return nil }
-        return choices
+    return optionTypes.compactMap { option in
+        guard let choices = option.type.choices, seen.insert(choices.typeName).inserted else { return nil }
+        return (choices, option.doc)
     }
 }()
 
 /// The enum-like recipe types of the closed sets among the options.
 var optionChoiceTypes: [RecipeType] {
-    optionChoices.map { .enumeration($0.typeName, doc: "The values of an option.", cases: $0.cases) }
+    optionChoices.map { .enumeration($0.choices.typeName, doc: $0.doc, cases: $0.choices.cases) }
 }
 
 /// The options of a trainer that has none of its own.

@@ -119,7 +119,7 @@ public enum SwiftAPI {
     /// The enum types of option choices the builtins use, with the Swift type they alias.
     private static func choiceTypeNames(_ builtins: [Builtin]) -> [(name: String, qualified: String)] {
         let used = Set(builtins.flatMap { $0.parameters.map(\.type.unwrapped.description) })
-        return optionChoices.filter { used.contains($0.typeName) }.map { ($0.typeName, $0.qualifiedName) }
+        return optionChoices.map(\.choices).filter { used.contains($0.typeName) }.map { ($0.typeName, $0.qualifiedName) }
     }
 
     /// The Swift spelling of a recipe type.
