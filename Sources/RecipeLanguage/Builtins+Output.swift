@@ -11,7 +11,13 @@ public func table(columns: [String], rows: [[Any]]) {
 ///
 /// In a notebook it becomes an SVG file beside the result; on a terminal, sparklines.
 public func chart(_ series: [Double]..., labels: [String] = [], title: String = "", xLabel: String = "step") {
-    CurrentHost.show(lineChart(series, labels: labels, title: title, xLabel: xLabel))
+    CurrentHost.show(lineChart(series, steps: [], labels: labels, title: title, xLabel: xLabel))
+}
+
+/// Shows a line chart of series built in a loop (one per run, say), each against its own steps
+/// when `steps` gives one array per series, or against shared steps when it gives one array.
+public func chart(_ series: [[Double]], steps: [[Double]] = [], labels: [String] = [], title: String = "", xLabel: String = "step") {
+    CurrentHost.show(lineChart(series, steps: steps, labels: labels, title: title, xLabel: xLabel))
 }
 
 extension BuiltinArea {
@@ -30,19 +36,36 @@ extension BuiltinArea {
                 return .void
             },
             Builtin(
-                "chart", doc: "Shows a line chart of one or more series of numbers against their index.",
+                "chart", doc: "Shows a line chart of one or more series of numbers against their steps (by default their index).",
                 parameters: [
-                    .variadic("series", .array(.double), doc: "One array of numbers per line."),
+                    .variadic(
+                        "series", .any,
+                        doc: "One array of numbers per line, or an array of such arrays (one per run, built in a loop)."),
+                    .labeled(
+                        "steps", .array(.any), default: [],
+                        doc: "The steps of the values: one array shared by every series, or one array per series."),
                     .labeled("labels", .array(.string), default: [], doc: "A label per series."),
                     .labeled("title", .string, default: "", doc: "The chart's title."),
                     .labeled("xLabel", .string, default: "step", doc: "The label of the horizontal axis."),
                 ]
             ) { args, host in
-                let series = try args.array("series").map { try $0.asDoubles() }
+                let series = try numberArrays(try args.array("series"))
                 guard !series.isEmpty else { throw RecipeError(.missingArgument, "`chart` needs at least one series") }
+                let steps = try args.array("steps")
+                let stepArrays = steps.isEmpty ? [] : try numberArrays([.array(steps)])
+                if stepArrays.count > 1, stepArrays.count != series.count {
+                    throw RecipeError(
+                        .type, "`chart` got \(series.count) series but \(stepArrays.count) arrays of steps; give one per series, or one for all")
+                }
+                for (i, values) in series.enumerated() {
+                    let count = stepArrays.count == 1 ? stepArrays[0].count : (i < stepArrays.count ? stepArrays[i].count : values.count)
+                    if count != values.count {
+                        throw RecipeError(.type, "`chart` series \(i + 1) has \(values.count) values but \(count) steps")
+                    }
+                }
                 host.show(
                     lineChart(
-                        series, labels: try args.strings("labels"), title: try args.string("title"),
+                        series, steps: stepArrays, labels: try args.strings("labels"), title: try args.string("title"),
                         xLabel: try args.string("xLabel")))
                 return .void
             },
@@ -59,9 +82,27 @@ extension BuiltinArea {
 }
 
 /// The chart `chart` shows, with the series as an array (a variadic cannot be forwarded in Swift).
-private func lineChart(_ series: [[Double]], labels: [String], title: String, xLabel: String) -> OutputItem {
+/// `steps` is empty (each series against its index), one array shared by every series, or one
+/// array per series.
+private func lineChart(_ series: [[Double]], steps: [[Double]], labels: [String], title: String, xLabel: String) -> OutputItem {
     let named = series.enumerated().map { i, values in
-        Chart.Series(label: i < labels.count ? labels[i] : (series.count == 1 ? "value" : "series \(i + 1)"), values: values)
+        Chart.Series(
+            label: i < labels.count ? labels[i] : (series.count == 1 ? "value" : "series \(i + 1)"), values: values,
+            steps: steps.count == 1 ? steps[0] : (i < steps.count ? steps[i] : nil))
     }
     return .chart(Chart(title: title, series: named, xLabel: xLabel))
+}
+
+/// Arguments that are arrays of numbers, or arrays of such arrays (flattened one level), in order.
+private func numberArrays(_ values: [Value]) throws -> [[Double]] {
+    var arrays: [[Double]] = []
+    for value in values {
+        let elements = try value.asArray()
+        if let first = elements.first, case .array = first {
+            arrays += try elements.map { try $0.asDoubles() }
+        } else {
+            arrays.append(try elements.map { try $0.asDouble() })
+        }
+    }
+    return arrays
 }

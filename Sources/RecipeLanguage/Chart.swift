@@ -1,6 +1,6 @@
 import Plots
 
-/// A line chart of one or more series against their index (a step), drawn as SVG.
+/// A line chart of one or more series against their steps (by default their index), drawn as SVG.
 ///
 /// The SVG text depends on the values only, so regenerating a notebook writes the same bytes.
 ///
@@ -9,9 +9,12 @@ public struct Chart: Equatable {
     public struct Series: Equatable {
         public var label: String
         public var values: [Double]
-        public init(label: String, values: [Double]) {
+        /// The horizontal position of each value; nil draws them at 0, 1, 2, ...
+        public var steps: [Double]?
+        public init(label: String, values: [Double], steps: [Double]? = nil) {
             self.label = label
             self.values = values
+            self.steps = steps
         }
     }
 
@@ -36,11 +39,11 @@ public struct Chart: Equatable {
         return text
     }
 
-    /// The chart as a standalone SVG document: the line chart of reports, series against their index.
+    /// The chart as a standalone SVG document: the line chart of reports, series against their steps.
     public var svg: String {
         LineChart(
             title: title, xLabel: xLabel, yLabel: "",
-            series: series.map { Plots.Series(label: $0.label, x: $0.values.indices.map(Double.init), y: $0.values) }
+            series: series.map { Plots.Series(label: $0.label, x: $0.steps ?? $0.values.indices.map(Double.init), y: $0.values) }
         ).render()
     }
 }

@@ -17,9 +17,24 @@ public protocol RecipeHost: AnyObject {
     func writableURL(_ path: String) throws -> URL
     /// Forgets what the host keeps for the session (`:reset` in the REPL, after the variables).
     func reset()
+    /// Called by the REPL after each input that ran without an error, with every such input of
+    /// the session so far: a host that records runs keeps them as the run's recipe text.
+    func statementsDidRun(_ statements: [String])
+    /// The recipe `:save FILE` writes for the REPL's successful `statements`.
+    func savedRecipe(_ statements: [String]) -> String
+    /// What `:run` shows: the session's run file and its stages, or that it has none.
+    func runSummary() -> String
 }
 
 extension RecipeHost {
+    public func statementsDidRun(_ statements: [String]) {}
+
+    public func savedRecipe(_ statements: [String]) -> String {
+        statements.map { $0.hasSuffix("\n") ? $0 : $0 + "\n" }.joined()
+    }
+
+    public func runSummary() -> String { "this session records no run file\n" }
+
     /// Writes text exactly as `print` would (include the terminator).
     public func write(_ text: String) {
         display(.text(text))

@@ -41,7 +41,7 @@ public final class Interpreter {
 
     /// Runs a whole recipe (after its `--set` overrides) in the global scope.
     public func run(_ recipe: Recipe) throws {
-        try execute { _ = try self.runTopLevel(try recipe.program(registry: self.registry)) }
+        try evaluate(recipe)
     }
 
     /// Evaluates recipe text in the global scope, keeping what it declares. Returns the value of
@@ -52,6 +52,13 @@ public final class Interpreter {
             let program = try Lowering.lower(source, fileName: fileName, registry: self.registry)
             return try self.runTopLevel(program)
         }
+    }
+
+    /// Evaluates a recipe (with its `--set` overrides) in the global scope, keeping what it
+    /// declares. Returns the value of the last statement when it is an expression.
+    @discardableResult
+    public func evaluate(_ recipe: Recipe) throws -> Value {
+        try execute { try self.runTopLevel(try recipe.program(registry: self.registry)) }
     }
 
     /// Forgets every variable and function.

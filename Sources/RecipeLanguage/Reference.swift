@@ -131,7 +131,10 @@ public enum Reference {
         md += """
             Numbers follow Swift: an `Int` and a `Double` do not mix without `Double(n)`, but an integer literal
             is a `Double` where one is expected (`learningRate: 1`). Dictionaries iterate in insertion order.
-            `rlhf run FILE --set name=value` replaces the value of a top-level `let`.
+            `rlhf run FILE --set name=value` replaces the value of a top-level `let` (`rlhf notebook NB.md --set`
+            does the same for a notebook's cells). Training records a run file wherever it runs: `rlhf run`, a
+            REPL session (its successful statements are the recorded recipe; `:save FILE` writes them) and a
+            notebook (its cells); the Runs builtins read run files back.
 
             ## Builtins
 

@@ -12,6 +12,9 @@ public final class Repl {
     public var write: (String) -> Void
     private var pending: [String] = []
     private var inputCount = 0
+    /// Every input that ran without an error since the session began (or since `:reset`): what
+    /// `:save` writes and what a recording host keeps as the run's recipe.
+    public private(set) var statements: [String] = []
 
     public enum Outcome: Equatable {
         /// The input was handled.
@@ -27,7 +30,9 @@ public final class Repl {
         (":help", "List the builtins; `:help NAME` shows one builtin, type or variable."),
         (":load", "`:load FILE` runs a recipe file in this session."),
         (":vars", "List the variables and functions defined so far."),
-        (":reset", "Forget every variable, function and the seed."),
+        (":save", "`:save FILE` writes the statements that ran without an error as a recipe for `rlhf run`."),
+        (":run", "Show the session's run file and its stages."),
+        (":reset", "Forget every variable, function and the seed; training after it starts a new run."),
         (":quit", "Leave the REPL (Ctrl-D does too)."),
     ]
 
@@ -78,6 +83,8 @@ public final class Repl {
         inputCount += 1
         do {
             let value = try interpreter.evaluate(source, fileName: fileName)
+            statements.append(source)
+            interpreter.host.statementsDidRun(statements)
             if let shown = Repl.display(value) { write(shown + "\n") }
         } catch let error as RecipeError {
             if error.kind == .interrupted {
@@ -114,8 +121,23 @@ public final class Repl {
             evaluate(text, fileName: argument)
         case ":vars", ":v":
             write(variablesListing())
+        case ":save":
+            guard !argument.isEmpty else {
+                write("usage: :save FILE\n")
+                return .done
+            }
+            let path = (argument as NSString).expandingTildeInPath
+            do {
+                try interpreter.host.savedRecipe(statements).write(toFile: path, atomically: true, encoding: .utf8)
+                write("saved \(statements.count) statement\(statements.count == 1 ? "" : "s") to \(path)\n")
+            } catch {
+                write("error: cannot write \(path): \(error.localizedDescription)\n")
+            }
+        case ":run":
+            write(interpreter.host.runSummary())
         case ":reset":
             interpreter.reset()
+            statements = []
             interpreter.host.reset()
             write("session reset\n")
         case ":quit", ":q", ":exit":

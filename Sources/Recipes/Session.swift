@@ -69,9 +69,15 @@ public final class Session: RecipeHost {
     public var resume = false
     /// Resume even when the recipe text changed since the checkpoints were written.
     public var force = false
-    /// Whether training records into a run file (`rlhf run` and compiled programs do; the REPL and
-    /// notebooks train without one).
+    /// Whether training records into a run file (`rlhf run`, the REPL, notebooks and compiled
+    /// programs do; a session made for a test or a tool may not).
     public var recordsRun = false
+    /// Whether a recording session that never trained still leaves a run file (`rlhf run` does, to
+    /// keep its recipe and seed; a REPL session or a notebook that only computed leaves none).
+    public var recordsRunWithoutTraining = true
+    /// Where the next run goes after `reset()` ends one (a REPL's next free `session-N` folder);
+    /// nil keeps the output folder.
+    public var nextRunDirectory: (() -> URL)?
     /// The run's name, recorded in the run file; by default the output folder's name.
     public lazy var runName: String = outputDirectory.lastPathComponent
     /// The open run file, once a trainer has asked for `runContext()`.
@@ -96,9 +102,20 @@ public final class Session: RecipeHost {
         self.display = display ?? { item in writeToStandardOutput(item.plainText) }
     }
 
-    /// Forgets the seed (`:reset` in the REPL).
+    /// Forgets the seed (`:reset` in the REPL). A run that trained ends here, with its report, and
+    /// training after the reset starts a new run (in `nextRunDirectory` when given) whose models
+    /// and streams are numbered afresh.
     public func reset() {
         seed = nil
+        guard hasRunContext else { return }
+        try? finishRun()
+        if recordsRun { try? writeReport() }
+        storage = [:]
+        finishedStages = []
+        if let next = nextRunDirectory?() {
+            outputDirectory = next.standardizedFileURL
+            runName = outputDirectory.lastPathComponent
+        }
     }
 
     // MARK: - The run file
@@ -116,7 +133,7 @@ public final class Session: RecipeHost {
     /// closes the run file. With `recordsRun`, a run that never trained still leaves a run file
     /// holding its recipe, overrides and seed. Safe to call twice.
     public func finishRun(error: Error? = nil) throws {
-        if recordsRun, context == nil { _ = try runContext() }
+        if recordsRun, recordsRunWithoutTraining, context == nil { _ = try runContext() }
         if let error { try runFile?.recordError("\(error)") }
         defer {
             try? runFile?.close()

@@ -163,6 +163,16 @@ public final class RunFile {
         }
     }
 
+    /// Replaces the root `recipe` attribute: a REPL session's recipe is the statements that ran,
+    /// which grow after the file was created.
+    public func setRecipe(_ text: String) throws {
+        try HDF5.locked {
+            try file.ensureOpen()
+            guard HDF5.writeAttribute(file.id, "recipe", .string(text)) else { throw file.writeFailed("root attribute recipe") }
+            try file.flush()
+        }
+    }
+
     /// The recorder of stage `name`, creating the group `/<name>` on first use.
     ///
     /// - Parameters:

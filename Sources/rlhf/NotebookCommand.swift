@@ -2,15 +2,23 @@ import ArgumentParser
 import Foundation
 import Recipes
 
-/// `rlhf notebook notebooks/NAME.md`: runs the swift cells and writes `results/NAME.md`.
+/// `rlhf notebook notebooks/NAME.md`: runs the swift cells and writes `results/notebooks/NAME.md`,
+/// with its charts and run file in `results/notebooks/NAME/` (apart from the `results/NAME` of a
+/// recipe of the same name).
 struct NotebookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notebook",
-        abstract: "Run a markdown notebook's swift cells; write results/NAME.md and its charts.",
+        abstract: "Run a markdown notebook's swift cells; write results/notebooks/NAME.md and its charts.",
         discussion: """
             The cells run in order in one session. The result holds the prose, each cell and its output; charts
-            are SVG files in results/NAME/. The result is deterministic: --check reruns the notebook and fails
-            if the committed result differs.
+            are SVG files in results/notebooks/NAME/, and training records into results/notebooks/NAME/run.h5
+            with the cells as its recipe. The result is deterministic: --check reruns the notebook (in a
+            scratch folder) and fails if the committed result differs.
+
+            --set replaces the value of a top-level `let` in a cell, as `rlhf run --set` does for a recipe,
+            and the result says which values were set:
+
+              rlhf notebook notebooks/beta.md --set beta=0.2 --results results/notebooks/beta-0.2
             """)
 
     @Argument(help: "The notebook, a markdown file with ```swift cells.")
@@ -19,8 +27,11 @@ struct NotebookCommand: ParsableCommand {
     @Flag(help: "Compare a fresh run with the committed result instead of writing it.")
     var check = false
 
-    @Option(help: "The folder of results.")
-    var results: String = "results"
+    @Option(name: .customLong("set"), help: ArgumentHelp("Replace a top-level `let` of a cell: name=value (repeatable).", valueName: "name=value"))
+    var overrides: [String] = []
+
+    @Option(help: "The folder of notebook results.")
+    var results: String = "results/notebooks"
 
     func run() throws {
         guard let markdown = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -31,7 +42,13 @@ struct NotebookCommand: ParsableCommand {
         let resultsURL = URL(fileURLWithPath: results)
         let resultFile = resultsURL.appendingPathComponent("\(name).md")
         let folder = resultsURL.appendingPathComponent(name)
-        let notebook = Notebook(markdown: markdown)
+        var notebook = Notebook(markdown: markdown)
+        do {
+            for assignment in overrides { try notebook.override(assignment: assignment) }
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
         // A check runs in a scratch folder so that it never touches the committed results.
         let outputDirectory =
             check

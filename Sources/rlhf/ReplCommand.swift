@@ -14,16 +14,23 @@ struct ReplCommand: ParsableCommand {
         commandName: "repl",
         abstract: "Explore interactively: recipe statements line by line, with completion and :help.",
         discussion: """
-            Input continues while brackets are open. Commands: :help [NAME], :load FILE, :vars, :reset, :quit.
-            Ctrl-C stops the running statement and keeps the session. History is kept in ~/.rlhf_history
-            (or $RLHF_HISTORY). With standard input not a terminal, lines are read from it without echo.
+            Input continues while brackets are open. Commands: :help [NAME], :load FILE, :vars, :save FILE, :run,
+            :reset, :quit. Ctrl-C stops the running statement and keeps the session. History is kept in
+            ~/.rlhf_history (or $RLHF_HISTORY). With standard input not a terminal, lines are read from it
+            without echo.
+
+            Every training call records into OUT/run.h5, as `rlhf run` does, with the statements that ran
+            without an error as the recipe; when the session ends, OUT/report.md is written. Without --out,
+            OUT is the first free results/repl/session-N. `:save FILE` writes those statements as a recipe
+            that `rlhf run FILE` (with the same --seed) repeats; after `:reset`, training starts a new run in
+            the next free folder.
             """)
 
     @Option(help: "The seed; it wins over seed(...) calls.")
     var seed: Int?
 
-    @Option(help: "The output folder for files the session writes.")
-    var out: String = "results/repl"
+    @Option(help: "The output folder of the session's run file and files (default: the first free results/repl/session-N).")
+    var out: String?
 
     @Option(help: "A recipe file to run before the first prompt.")
     var load: String?
@@ -35,7 +42,11 @@ struct ReplCommand: ParsableCommand {
     var allowWrite: [String] = []
 
     func run() throws {
-        let session = Session(outputDirectory: URL(fileURLWithPath: out))
+        let base = URL(fileURLWithPath: out ?? "results/repl/session")
+        let session = Session(outputDirectory: out == nil ? Session.firstFreeFolder(base, numbered: true) : base)
+        session.recordsRun = true
+        session.recordsRunWithoutTraining = false
+        session.nextRunDirectory = { Session.firstFreeFolder(base, numbered: out == nil) }
         let display = TerminalDisplay(host: session)
         session.display = display.show
         session.fixedSeed = seed
@@ -50,6 +61,15 @@ struct ReplCommand: ParsableCommand {
             var lines = StandardInputLines()
             repl.run(lines: &lines)
         }
+        guard session.runFile != nil else { return }
+        do {
+            try session.finishRun()
+            try session.writeReport()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        FileHandle.standardError.write(Data("run file: \(Session.displayPath(session.runFileURL))\n".utf8))
     }
 }
 
