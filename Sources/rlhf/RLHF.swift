@@ -10,7 +10,7 @@ struct RLHF: ParsableCommand {
         subcommands: [
             RunCommand.self, ReplCommand.self, NotebookCommand.self, DocsCommand.self,
             Bench.self, Chat.self, ReportCommand.self, InspectCommand.self, CompareCommand.self,
-            SweepCommand.self,
+            SweepCommand.self, RunsCommand.self,
         ])
 }
 

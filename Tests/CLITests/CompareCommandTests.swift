@@ -46,7 +46,8 @@ import Testing
         let lr = try run(dir, "lr", ["--set", "learningRate=1e-3"])
         let byRate = try RLHFCommand.run(["compare", a, lr, "--out", "by-rate"], directory: dir)
         #expect(byRate.status == 0, "\(byRate.stderr)")
-        #expect(byRate.stdout.hasPrefix("first divergence: stage sft, step 2, /sft/metrics/lr: 0.003000000026077032 vs 0.0010000000474974513\n"), "\(byRate.stdout)")
+        let expected = "first divergence: stage sft, step 2, /sft/metrics/lr: 0.003000000026077032 vs 0.0010000000474974513\n"
+        #expect(byRate.stdout.hasPrefix(expected), "\(byRate.stdout)")
         let rateReport = try String(contentsOf: dir.appendingPathComponent("by-rate/compare.md"), encoding: .utf8)
         #expect(rateReport.contains("The runs first differ at stage `sft`, step 2, dataset `/sft/metrics/lr`"))
         #expect(rateReport.contains("| `learningRate` | – | 0.001 |"), "\(rateReport)")
