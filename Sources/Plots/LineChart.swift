@@ -1,5 +1,6 @@
 // Line charts: one or more series against the step, with axes, ticks, grid, axis titles and a
-// legend. NaN values break a line (a step that did not record the value).
+// legend. NaN values break a line (a step that did not record the value). A series may carry a
+// band (the min–max over seeds of a sweep), drawn as a light area under its line.
 
 /// One line of a chart.
 public struct Series: Equatable, Sendable {
@@ -14,6 +15,17 @@ public struct Series: Equatable, Sendable {
     }
 }
 
+/// The area between `lower` and `upper` at each x of a series, in the series' colour.
+public struct Band: Equatable, Sendable {
+    public var lower: [Double]
+    public var upper: [Double]
+
+    public init(lower: [Double], upper: [Double]) {
+        self.lower = lower
+        self.upper = upper
+    }
+}
+
 /// A line chart rendered to SVG.
 public struct LineChart: Equatable, Sendable {
     public var title: String
@@ -21,6 +33,8 @@ public struct LineChart: Equatable, Sendable {
     /// The y axis title; empty for none.
     public var yLabel: String
     public var series: [Series]
+    /// One band per series (or none): the band of `series[i]` is `bands[i]`; nil draws no band.
+    public var bands: [Band?] = []
     /// Plot at most this many points per series; longer series are averaged in equal buckets.
     public var maxPoints = 1500
 
@@ -34,6 +48,12 @@ public struct LineChart: Equatable, Sendable {
         self.series = series
     }
 
+    /// A chart whose series each carry a band (the min–max over seeds, say).
+    public init(title: String, xLabel: String, yLabel: String, series: [Series], bands: [Band?]) {
+        self.init(title: title, xLabel: xLabel, yLabel: yLabel, series: series)
+        self.bands = bands
+    }
+
     /// The chart as a standalone SVG document; the same chart is always the same bytes.
     public func render() -> String {
         let legendWidth = min(220, 30 + 6.5 * Double(series.map(\.label.count).max() ?? 0))
@@ -42,7 +62,10 @@ public struct LineChart: Equatable, Sendable {
         let plotH = Self.height - top - bottom
         let drawn = series.map { thin($0) }
         let xs = drawn.flatMap { s in zip(s.x, s.y).filter { $0.1.isFinite }.map(\.0) }
-        let ys = drawn.flatMap { $0.y.filter(\.isFinite) }
+        let banded =
+            zip(series, bands).compactMap { s, b in b.map { thin(Series(label: s.label, x: s.x, y: $0.lower)) } }
+            + zip(series, bands).compactMap { s, b in b.map { thin(Series(label: s.label, x: s.x, y: $0.upper)) } }
+        let ys = (drawn + banded).flatMap { $0.y.filter(\.isFinite) }
         let xTicks = Ticks(xs.min() ?? 0, xs.max() ?? 1, count: 6, integer: true)
         let yTicks = Ticks(ys.min() ?? 0, ys.max() ?? 1, count: 5)
         func px(_ x: Double) -> Double { left + (x - xTicks.lo) / (xTicks.hi - xTicks.lo) * plotW }
@@ -70,6 +93,25 @@ public struct LineChart: Equatable, Sendable {
             svg.text(left + plotW / 2, top + plotH / 2, "no finite values", anchor: .middle, size: 12, fill: "#888888")
         }
 
+        for (i, (s, band)) in zip(series, bands).enumerated() {
+            guard let band else { continue }
+            let (lower, upper) = (thin(Series(label: "", x: s.x, y: band.lower)), thin(Series(label: "", x: s.x, y: band.upper)))
+            // One area per run of steps where both bounds are finite.
+            var run: [(Double, Double, Double)] = []
+            func flush() {
+                if run.count > 1 {
+                    let points = run.map { (px($0.0), py($0.2)) } + run.reversed().map { (px($0.0), py($0.1)) }
+                    svg.polygon(points, fill: palette[i % palette.count], opacity: 0.2)
+                } else if let (x, lo, hi) = run.first {
+                    svg.line(px(x), py(lo), px(x), py(hi), stroke: palette[i % palette.count], width: 5, opacity: 0.2)
+                }
+                run.removeAll()
+            }
+            for (x, (lo, hi)) in zip(lower.x, zip(lower.y, upper.y)) {
+                if lo.isFinite && hi.isFinite { run.append((x, lo, hi)) } else { flush() }
+            }
+            flush()
+        }
         for (i, s) in drawn.enumerated() {
             let colour = palette[i % palette.count]
             var segment: [(Double, Double)] = []

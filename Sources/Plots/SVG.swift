@@ -13,8 +13,11 @@ struct SVG {
         body.append("<rect width=\"\(c(width))\" height=\"\(c(height))\" fill=\"#ffffff\"/>")
     }
 
-    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1, dash: String? = nil) {
-        let dashed = dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
+    mutating func line(
+        _ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1, dash: String? = nil, opacity: Double? = nil
+    ) {
+        var dashed = dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
+        if let opacity { dashed += " stroke-opacity=\"\(c(opacity))\"" }
         body.append(
             "<line x1=\"\(c(x1))\" y1=\"\(c(y1))\" x2=\"\(c(x2))\" y2=\"\(c(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(c(width))\"\(dashed)/>")
     }
@@ -32,6 +35,11 @@ struct SVG {
         let list = points.map { "\(c($0.0)),\(c($0.1))" }.joined(separator: " ")
         body.append(
             "<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(c(width))\" stroke-linejoin=\"round\"/>")
+    }
+
+    mutating func polygon(_ points: [(Double, Double)], fill: String, opacity: Double) {
+        let list = points.map { "\(c($0.0)),\(c($0.1))" }.joined(separator: " ")
+        body.append("<polygon points=\"\(list)\" fill=\"\(fill)\" fill-opacity=\"\(c(opacity))\" stroke=\"none\"/>")
     }
 
     enum Anchor: String { case start, middle, end }

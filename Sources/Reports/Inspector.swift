@@ -232,11 +232,6 @@ public enum Inspector {
         let width = values.keys.map(\.count).max() ?? 0
         return values.keys.sorted().map { "\(indent)\($0.padding(width)) = \(values[$0]!)" }.joined(separator: "\n")
     }
-
-    private static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }
 
 extension String {

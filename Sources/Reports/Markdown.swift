@@ -1,6 +1,7 @@
 import Foundation
 
-// Small markdown helpers: tables with escaped cells, fenced blocks that cannot be closed early.
+// Small markdown helpers: tables with escaped cells, fenced blocks that cannot be closed early;
+// and CSV fields.
 
 enum Markdown {
     /// A table with a header row; cells have `|` escaped and newlines flattened.
@@ -32,6 +33,12 @@ enum Markdown {
         let pad = text.hasPrefix("`") || text.hasSuffix("`") ? " " : ""
         return "\(fence)\(pad)\(text)\(pad)\(fence)"
     }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a newline.
+func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
 extension String {
