@@ -85,7 +85,8 @@ import Training
 
     /// With Float32 decode weights the sampler and the training forward agree to ~1e-6, so the
     /// truncated importance weights are 1 within float error; dual-clip changes nothing while
-    /// every ratio is below c. Both leave an on-policy run's losses where they were.
+    /// every ratio is below c. Both leave an on-policy run's losses where they were, and a cap below 1
+    /// scales them by the cap.
     @Test func tisCapAndDualClipLeaveAnOnPolicyRunUnchanged() throws {
         let plain = try learn(.groupNorm, rollouts: 3).summary.lastRollout
         let corrected = try learn(.groupNorm, rollouts: 3) { o in
@@ -94,6 +95,10 @@ import Training
         }.summary.lastRollout
         let a = try #require(plain["policy_loss"]), b = try #require(corrected["policy_loss"])
         #expect(abs(a - b) <= 1e-4 * max(1, abs(a)), "policy loss \(a) without, \(b) with tisCap and dualClip")
+        // A cap below 1 truncates every weight (≈ 1) to the cap: the first step's loss scales by it.
+        let capped = try learn(.groupNorm, rollouts: 1) { $0.tisCap = 0.5 }.summary.lastRollout["policy_loss"]!
+        let uncapped = try learn(.groupNorm, rollouts: 1).summary.lastRollout["policy_loss"]!
+        #expect(abs(capped - 0.5 * uncapped) <= 1e-6 + 1e-4 * abs(uncapped), "capped \(capped), uncapped \(uncapped)")
     }
 
     @Test func ppoRaisesEvalPassAt1() throws {
@@ -348,7 +353,10 @@ import Training
         #expect(message { $0.maxSteps = 0 }.contains("maxSteps"))
         #expect(message { $0.epsClipLowHigh = [0.2] }.contains("epsClipLowHigh"))
         #expect(message { $0.dualClip = 1 }.contains("dualClip"))
-        #expect(message { $0.policyLossType = .gspo; $0.tisCap = 2 }.contains("tisCap"))
+        #expect(
+            message {
+                $0.policyLossType = .gspo; $0.tisCap = 2
+            }.contains("tisCap"))
         #expect(message { $0.overlongBufferLen = 9 }.contains("overlongBufferLen"))
     }
 }

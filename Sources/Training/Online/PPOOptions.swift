@@ -175,7 +175,8 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         },
         .double("lambd", \.lambd, "GAE's λ.", check: unitInterval),
         .double("epsClip", \.epsClip, "PPO's ratio clip ε.", check: positive),
-        .doubles("epsClipLowHigh", \.epsClipLowHigh, "Separate low and high ratio clips [ε_low, ε_high] (DAPO's clip-higher; nil: epsClip both).") { e, _ in
+        .doubles("epsClipLowHigh", \.epsClipLowHigh, "Separate low and high ratio clips [ε_low, ε_high] (DAPO's clip-higher; nil: epsClip both).") {
+            e, _ in
             e.count == 2 && e.allSatisfy({ $0 > 0 && $0.isFinite }) ? nil : "must be two clips [low, high], each > 0, got \(e)"
         },
         .double("dualClip", \.dualClip, "Dual-clip c: the loss of a negative advantage is bounded by −c·Â (nil: off).") { c, _ in
@@ -189,8 +190,8 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
             if !(c > 0 && c.isFinite) { return "must be > 0, got \(c)" }
             return o.policyLossType == .ppo ? nil : "applies to policyLossType .ppo only, got .\(o.policyLossType.rawValue)"
         },
-        .double("overlongBufferLen", \.overlongBufferLen, "DAPO's soft overlong penalty starts this many tokens before generateMaxLen (nil: off).")
-        { b, o in
+        .double("overlongBufferLen", \.overlongBufferLen, "DAPO's soft overlong penalty starts this many tokens before generateMaxLen (nil: off).") {
+            b, o in
             b > 0 && b <= Double(o.generateMaxLen) ? nil : "must be in (0, generateMaxLen = \(o.generateMaxLen)], got \(b)"
         },
         .double("overlongPenaltyFactor", \.overlongPenaltyFactor, "The overlong penalty at generateMaxLen tokens.", check: nonNegative),
