@@ -16,7 +16,8 @@ import Tensors
             let loss = try policyLoss(
                 logProbs: logProbs, oldLogProbs: f.inputs.tensor("old_log_probs"),
                 advantages: f.inputs.tensor("advantages"), actionMask: f.inputs.tensor("action_mask"),
-                clipEps: Float(f.params.double("clip_eps")), aggregation: tokenLevel ? .tokenMean : .sequenceMean)
+                clipEpsLow: Float(f.params.double("clip_eps")), clipEpsHigh: Float(f.params.double("clip_eps")),
+                aggregation: tokenLevel ? .tokenMean : .sequenceMean)
             try loss.backward()
             return ["loss": loss, "grad_log_probs": logProbs.gradOrZeros]
         }

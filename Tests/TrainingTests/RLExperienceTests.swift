@@ -46,6 +46,29 @@ import Training
         #expect(samples.map(\.promptIndex) == (0..<6).flatMap { [Int](repeating: $0, count: 3) })
     }
 
+    /// DAPO's overlong penalty lowers the reward of every response by its share of the buffer
+    /// before any baseline, and the rollout statistics count them and measure sampler vs trainer.
+    @Test func overlongPenaltyShapesTheRewardBeforeTheBaseline() throws {
+        let policy = RLFixture.policy()
+        let m = maker(policy) { o in
+            o.overlongBufferLen = 8
+            o.overlongPenaltyFactor = 0.5
+        }
+        var samples = try m.generate(prompts(4), n: 4, temperature: 1, rng: RNG(seed: 6))
+        try m.score(&samples, what: "test")
+        for s in samples {
+            let penalty = -Double(s.responseIDs.count) / 8 * 0.5
+            #expect(s.overlongPenalty == penalty)
+            #expect(s.reward == RLFixture.task.score(s.prompt.text, s.responseText) + penalty)
+        }
+        let statistics = try m.computeAdvantages(&samples, klCoef: 0)
+        #expect(statistics.overlongPenalized == 1)
+        #expect(statistics.logprobsDiffMax < 1e-4 && statistics.logprobsDiffMean <= statistics.logprobsDiffMax)
+        var worst = 0.0
+        for s in samples { for (p, q) in zip(s.samplingLogProbs, s.actionLogProbs) { worst = max(worst, abs(Double(p) - Double(q))) } }
+        #expect(statistics.logprobsDiffMax == worst)
+    }
+
     @Test func weightedRewardsCombineAModelAndAFunction() throws {
         let policy = RLFixture.policy()
         let rewardModel = ScalarModel(kind: .reward, from: policy, rng: RNG(seed: 8))

@@ -12,11 +12,13 @@ import Training
 
 @Suite(.serialized) struct RLTrainerTests {
     /// Trains a copy of the warm-started policy and returns (pass@1 before, pass@1 after).
-    func learn(_ estimator: AdvantageEstimator, rollouts: Int, runFile: RunFile? = nil) throws -> (before: Double, after: Double, summary: PPOSummary)
-    {
+    func learn(
+        _ estimator: AdvantageEstimator, rollouts: Int, runFile: RunFile? = nil, configure: (inout PPOOptions) -> Void = { _ in }
+    ) throws -> (before: Double, after: Double, summary: PPOSummary) {
         let policy = RLFixture.policy()
         var options = RLFixture.options(estimator, rollouts: rollouts)
         options.actorLearningRate = 1e-3
+        configure(&options)
         let critic = estimator == .gae ? ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 3)) : nil
         let summary = try trainPPO(
             actor: policy, reference: nil, critic: critic, reward: RLFixture.reward,
@@ -57,6 +59,46 @@ import Training
         let sample = try #require(samples.first).sample
         #expect(sample.promptText?.hasSuffix("=") == true && sample.responseText != nil)
         #expect(sample.logprobs.count == sample.responseIDs.count && sample.advantages.count == sample.responseIDs.count)
+    }
+
+    /// DAPO (clip-higher, the overlong penalty, no KL) and GSPO (sequence ratio, the paper's
+    /// clips, two optimizer steps per rollout so the ratio leaves 1) learn too, and log how far
+    /// the sampler's log-probs are from the training forward's.
+    @Test(arguments: ["dapo", "gspo"])
+    func dapoAndGSPORaiseEvalPassAt1(_ variant: String) throws {
+        let (before, after, summary) = try learn(.groupNorm, rollouts: 100) { o in
+            o.trainBatchSize = 32
+            if variant == "dapo" {
+                o.epsClipLowHigh = [0.2, 0.28]
+                o.overlongBufferLen = 3
+            } else {
+                o.policyLossType = .gspo
+                o.epsClipLowHigh = [0.0003, 0.0004]
+            }
+        }
+        #expect(after > before + 0.15, "\(variant) moved eval pass@1 from \(before) to \(after)")
+        let diff = try #require(summary.lastRollout["logprobs_diff_max"])
+        #expect(diff >= 0 && diff < 1e-4, "sampler and training forward disagree by \(diff) with Float32 weights")
+        #expect((summary.lastRollout["overlong_penalized"] != nil) == (variant == "dapo"))
+        if variant == "gspo" { #expect(summary.lastRollout["clipfrac"]! > 0, "the second step's sequence ratios were never clipped") }
+    }
+
+    /// With Float32 decode weights the sampler and the training forward agree to ~1e-6, so the
+    /// truncated importance weights are 1 within float error; dual-clip changes nothing while
+    /// every ratio is below c. Both leave an on-policy run's losses where they were, and a cap below 1
+    /// scales them by the cap.
+    @Test func tisCapAndDualClipLeaveAnOnPolicyRunUnchanged() throws {
+        let plain = try learn(.groupNorm, rollouts: 3).summary.lastRollout
+        let corrected = try learn(.groupNorm, rollouts: 3) { o in
+            o.tisCap = 2
+            o.dualClip = 3
+        }.summary.lastRollout
+        let a = try #require(plain["policy_loss"]), b = try #require(corrected["policy_loss"])
+        #expect(abs(a - b) <= 1e-4 * max(1, abs(a)), "policy loss \(a) without, \(b) with tisCap and dualClip")
+        // A cap below 1 truncates every weight (≈ 1) to the cap: the first step's loss scales by it.
+        let capped = try learn(.groupNorm, rollouts: 1) { $0.tisCap = 0.5 }.summary.lastRollout["policy_loss"]!
+        let uncapped = try learn(.groupNorm, rollouts: 1).summary.lastRollout["policy_loss"]!
+        #expect(abs(capped - 0.5 * uncapped) <= 1e-6 + 1e-4 * abs(uncapped), "capped \(capped), uncapped \(uncapped)")
     }
 
     @Test func ppoRaisesEvalPassAt1() throws {
@@ -309,5 +351,12 @@ import Training
         #expect(message { $0.advantageEstimator = .gae }.contains("needs a critic"))
         #expect(message { $0.saveSteps = 1 }.contains("ckptPath"))
         #expect(message { $0.maxSteps = 0 }.contains("maxSteps"))
+        #expect(message { $0.epsClipLowHigh = [0.2] }.contains("epsClipLowHigh"))
+        #expect(message { $0.dualClip = 1 }.contains("dualClip"))
+        #expect(
+            message {
+                $0.policyLossType = .gspo; $0.tisCap = 2
+            }.contains("tisCap"))
+        #expect(message { $0.overlongBufferLen = 9 }.contains("overlongBufferLen"))
     }
 }

@@ -3,10 +3,10 @@
 
 Each fixture is one function below, registered with @fixture("<file>.json", seed): it draws its
 inputs from a torch.Generator seeded with `seed` (recorded as params.fixture_seed), runs the
-trusted code (PyTorch, transformers, OpenRLHF v0.7.0 imported unmodified) on CPU in float32, and
-returns the file's dict. See README.md beside this file.
+trusted code (PyTorch, transformers, OpenRLHF v0.7.0 and, for what came after it, OpenRLHF v0.11.0,
+both imported unmodified) on CPU in float32, and returns the file's dict. See README.md beside this file.
 
-    python make_reference_fixtures.py --out DIR [--openrlhf SRC] [NAME ...]
+    python make_reference_fixtures.py --out DIR [--openrlhf SRC] [--openrlhf-latest SRC] [NAME ...]
 """
 
 import argparse
@@ -31,6 +31,10 @@ OPENRLHF_COMMIT = "a4c7764e"
 TORCH = f"torch {torch.__version__}, CPU, float32"
 TRANSFORMERS = f"transformers {transformers.__version__}"
 OPENRLHF = f"openrlhf v{OPENRLHF_VERSION} (commit {OPENRLHF_COMMIT})"
+# The newest release when the DAPO / dual-clip / GSPO / TIS fixtures were made: tag v0.11.0.
+LATEST_VERSION = "0.11.0"
+LATEST_COMMIT = "3c3be6234e0cb353e76bb8019947db9dfe99fca7"
+LATEST = f"openrlhf v{LATEST_VERSION} (commit {LATEST_COMMIT[:8]})"
 GRAD_NOTE = ("grad_* are d/d(input) of sum(output * grad_weight) where grad_weight (in inputs, same shape as "
              "output) is a fixed random weighting")
 
@@ -91,7 +95,7 @@ def doc(source, inputs, params, expected, notes):
 # ---------------------------------------------------------------- OpenRLHF v0.7.0, unmodified
 
 class OpenRLHF:
-    """The five OpenRLHF modules the fixtures use, loaded from its source without its heavy
+    """The five OpenRLHF v0.7.0 modules the fixtures use, loaded from its source without its heavy
     dependencies (ray, deepspeed, vLLM): those imports get empty stand-ins, nothing else changes."""
 
     FILES = {
@@ -108,22 +112,9 @@ class OpenRLHF:
             module = types.ModuleType(package)
             module.__path__ = [str(root / package.replace(".", "/"))]
             sys.modules[package] = module
-        stubs = {
-            "ray": {"remote": lambda f: f},
-            "openrlhf.models.actor": {"Actor": type("Actor", (), {})},
-            "openrlhf.utils.distributed_util": {"torch_dist_barrier_and_cuda_sync": lambda: None},
-            "openrlhf.utils.logging_utils": {"init_logger": lambda name: __import__("logging").getLogger(name)},
-            "openrlhf.utils.remote_rm_utils": {"remote_rm_fn_ray": None},
-        }
-        for name, attributes in stubs.items():
-            module = types.ModuleType(name)
-            module.__dict__.update(attributes)
-            sys.modules[name] = module
+        install_stubs()
         for name, path in self.FILES.items():
-            spec = importlib.util.spec_from_file_location(name, root / path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
+            load_module(name, root / path)
         self.utils = sys.modules["openrlhf.models.utils"]
         self.loss = sys.modules["openrlhf.models.loss"]
         self.kl_controller = sys.modules["openrlhf.trainer.ppo_utils.kl_controller"]
@@ -131,21 +122,72 @@ class OpenRLHF:
         self.replay_buffer = sys.modules["openrlhf.trainer.ppo_utils.replay_buffer"]
 
     @staticmethod
-    def source_from_pypi(cache):
-        """Unpacks the openrlhf==0.7.0 wheel (fetched with `pip download --no-deps`) into `cache`."""
+    def source_from_pypi(cache, version=OPENRLHF_VERSION):
+        """Unpacks the openrlhf==<version> wheel (fetched with `pip download --no-deps`) into `cache`."""
         cache = Path(cache)
-        target = cache / f"openrlhf-{OPENRLHF_VERSION}"
-        if not (target / "openrlhf/models/loss.py").exists():
+        target = cache / f"openrlhf-{version}"
+        if not target.exists() or not any(target.rglob("openrlhf/models/loss.py")):
             cache.mkdir(parents=True, exist_ok=True)
-            # The only wheel is tagged cp311 manylinux1; its Python files are what any interpreter needs.
-            subprocess.run([sys.executable, "-m", "pip", "download", f"openrlhf=={OPENRLHF_VERSION}", "--no-deps",
+            # The wheels are tagged cp311 manylinux1; their Python files are what any interpreter needs.
+            subprocess.run([sys.executable, "-m", "pip", "download", f"openrlhf=={version}", "--no-deps",
                             "--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux1_x86_64",
                             "-d", str(cache)], check=True)
-            wheel = next(cache.glob(f"openrlhf-{OPENRLHF_VERSION}-*.whl"))
+            wheel = next(cache.glob(f"openrlhf-{version}-*.whl"))
             with zipfile.ZipFile(wheel) as archive:
                 archive.extractall(target)
         # The wheel keeps the package under openrlhf-<version>.data/purelib/.
         return next(p.parents[2] for p in target.rglob("openrlhf/models/loss.py"))
+
+
+class OpenRLHFLatest:
+    """Three OpenRLHF v0.11.0 modules (models/utils.py, models/loss.py,
+    trainer/ppo_utils/length_penalty.py), loaded unmodified beside v0.7.0's under the package name
+    `openrlhf_latest` (their relative imports resolve inside it; their absolute imports of
+    OpenRLHF's logging and of deepspeed get the same empty stand-ins)."""
+
+    PACKAGE = "openrlhf_latest"
+    FILES = {
+        "models.utils": "openrlhf/models/utils.py",
+        "models.loss": "openrlhf/models/loss.py",
+        "trainer.ppo_utils.length_penalty": "openrlhf/trainer/ppo_utils/length_penalty.py",
+    }
+
+    def __init__(self, root):
+        root = Path(root)
+        for package in ["", ".models", ".trainer", ".trainer.ppo_utils"]:
+            module = types.ModuleType(self.PACKAGE + package)
+            module.__path__ = [str(root / ("openrlhf" + package.replace(".", "/")))]
+            sys.modules[self.PACKAGE + package] = module
+        install_stubs()
+        for name, path in self.FILES.items():
+            load_module(f"{self.PACKAGE}.{name}", root / path)
+        self.loss = sys.modules[f"{self.PACKAGE}.models.loss"]
+        self.length_penalty = sys.modules[f"{self.PACKAGE}.trainer.ppo_utils.length_penalty"]
+
+
+def load_module(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def install_stubs():
+    """Empty stand-ins for the heavy imports of OpenRLHF's modules (nothing the fixtures call)."""
+    stubs = {
+        "deepspeed": {"utils": types.SimpleNamespace(set_z3_leaf_modules=None)},
+        "ray": {"remote": lambda f: f},
+        "openrlhf.models.actor": {"Actor": type("Actor", (), {})},
+        "openrlhf.utils.distributed_util": {"torch_dist_barrier_and_cuda_sync": lambda: None},
+        "openrlhf.utils.logging_utils": {"init_logger": lambda name: __import__("logging").getLogger(name)},
+        "openrlhf.utils.remote_rm_utils": {"remote_rm_fn_ray": None},
+    }
+    for name, attributes in stubs.items():
+        if name not in sys.modules:
+            module = types.ModuleType(name)
+            module.__dict__.update(attributes)
+            sys.modules[name] = module
 
 
 class CudaIsCPU:
@@ -862,6 +904,117 @@ def tiny_gpt2(g, seed, out):
                       "W + b; c_attn packs q|k|v along the output axis; wpe adds learned positions; gelu_new activation.")
 
 
+# ---------------------------------------------------------------- OpenRLHF v0.11.0 (after v0.7.0)
+
+def latest_source(file, what):
+    return f"{LATEST} {file} {what}; run with {TORCH}"
+
+
+def latest_policy_loss(latest, inputs, cases, kwargs_of):
+    """Runs v0.11.0's PolicyLoss for every case on the same inputs; loss, clip_ratio and the
+    gradient of the loss with respect to log_probs."""
+    expected = {}
+    for case, params in cases.items():
+        x = leaf(inputs["log_probs"])
+        loss, clip_ratio, _, _ = latest.loss.PolicyLoss(**kwargs_of(params))(
+            x, inputs["old_log_probs"], inputs["advantages"], inputs["action_mask"].bool(),
+            rollout_log_probs=inputs.get("rollout_log_probs"))
+        loss.backward()
+        expected[case] = {"loss": loss, "clip_ratio": clip_ratio, "grad_log_probs": x.grad}
+    return expected
+
+
+def policy_inputs(g, spread, rows=4, cols=7):
+    log_probs = -torch.rand(rows, cols, generator=g) * 3
+    old = log_probs + randn(g, rows, cols, scale=spread)
+    return {"log_probs": log_probs, "old_log_probs": old, "advantages": randn(g, rows, cols), "action_mask": masks(g, rows, cols)}
+
+
+def policy_doc(latest_what, inputs, cases, seed, expected, notes):
+    shown = {k: mask_json(v) if k == "action_mask" else v for k, v in inputs.items()}
+    return doc(latest_source("openrlhf/models/loss.py", latest_what), shown, {**cases, "fixture_seed": seed}, expected,
+               notes + " clip_ratio = masked_mean(surr2 < surr1). Inputs are random also at masked positions; action_mask "
+               "is bool in OpenRLHF (written as 0/1). grad_log_probs is d loss / d log_probs.")
+
+
+@fixture("policy_loss_clip_higher.json", 171203)
+def policy_loss_clip_higher(g, seed, latest):
+    inputs = policy_inputs(g, 0.4)
+    cases = {"clip_higher_token_level": {"clip_eps_low": 0.2, "clip_eps_high": 0.28, "token_level_loss": True},
+             "clip_higher_sequence_level": {"clip_eps_low": 0.2, "clip_eps_high": 0.28, "token_level_loss": False},
+             "asymmetric_low": {"clip_eps_low": 0.1, "clip_eps_high": 0.3, "token_level_loss": True}}
+    expected = latest_policy_loss(latest, inputs, cases, lambda p: p)
+    return policy_doc("PolicyLoss (policy_loss_type='ppo', clip_eps_low != clip_eps_high: DAPO clip-higher)", inputs, cases,
+                      seed, expected, "ratio = exp(clamp(log_probs - old_log_probs, -20, 20)); loss_t = -min(ratio*adv, "
+                      "clamp(ratio, 1-clip_eps_low, 1+clip_eps_high)*adv); token level: masked mean over the batch; "
+                      "sequence level: mean over rows of each row's masked mean.")
+
+
+@fixture("policy_loss_dual_clip.json", 128807)
+def policy_loss_dual_clip(g, seed, latest):
+    inputs = policy_inputs(g, 0.9)
+    cases = {"dual_clip2": {"clip_eps_low": 0.2, "clip_eps_high": 0.2, "dual_clip": 2.0},
+             "dual_clip1.5_clip_higher": {"clip_eps_low": 0.2, "clip_eps_high": 0.28, "dual_clip": 1.5}}
+    expected = latest_policy_loss(latest, inputs, cases, lambda p: p)
+    return policy_doc("PolicyLoss (dual_clip)", inputs, cases, seed, expected,
+                      "clip1 = min(ratio*adv, clamp(ratio, 1-low, 1+high)*adv); clip2 = max(clip1, dual_clip*adv); loss_t = "
+                      "-(adv < 0 ? clip2 : clip1); token-level masked mean. The log-ratio spread (0.9) makes some negative-"
+                      "advantage ratios exceed dual_clip.")
+
+
+@fixture("gspo_loss.json", 160731)
+def gspo_loss(g, seed, latest):
+    inputs = policy_inputs(g, 0.3)
+    cases = {"gspo_eps0.2": {"clip_eps_low": 0.2, "clip_eps_high": 0.2},
+             "gspo_paper_eps": {"clip_eps_low": 0.0003, "clip_eps_high": 0.0004}}
+    expected = latest_policy_loss(latest, inputs, cases, lambda p: {**p, "policy_loss_type": "gspo"})
+    return policy_doc("PolicyLoss (policy_loss_type='gspo')", inputs, cases, seed, expected,
+                      "s_i = exp(sum_t(log_ratio*mask) / clamp(sum_t mask, min=1)); ratio = s_i * mask (per token, 0 at "
+                      "padding); loss_t = -min(ratio*adv, clamp(ratio, 1-low, 1+high)*adv); GSPO forces token_level_loss="
+                      "False: mean over rows of each row's masked mean. gspo_paper_eps uses the GSPO paper's 3e-4 / 4e-4.")
+
+
+@fixture("tis_policy_loss.json", 119833)
+def tis_policy_loss(g, seed, latest):
+    inputs = policy_inputs(g, 0.3)
+    inputs["rollout_log_probs"] = inputs["old_log_probs"] + randn(g, 4, 7, scale=0.6)
+    cases = {"tis_cap1.5": {"tis_cap": 1.5}, "tis_cap1.2_clip_higher": {"tis_cap": 1.2, "clip_eps_high": 0.28}}
+
+    def kwargs_of(p):
+        return {"clip_eps_low": 0.2, "clip_eps_high": p.get("clip_eps_high", 0.2), "enable_vllm_is_correction": True,
+                "vllm_is_truncated_threshold": [0.0, p["tis_cap"]], "vllm_is_correction_type": "tis"}
+
+    expected = latest_policy_loss(latest, inputs, cases, kwargs_of)
+    return policy_doc("PolicyLoss (enable_vllm_is_correction, vllm_is_correction_type='tis', "
+                      "vllm_is_truncated_threshold=[0, cap])", inputs, cases, seed, expected,
+                      "The PPO loss_t times w_t = clamp(exp(old_log_probs - rollout_log_probs), 0, cap), detached; token-"
+                      "level masked mean. With low bound 0 this is OpenRLHF v0.8.9's TIS "
+                      "(exp(old - rollout).clamp(max=vllm_is_truncated_threshold)).")
+
+
+@fixture("overlong_penalty.json", 133319)
+def overlong_penalty(g, seed, latest):
+    max_new_tokens = 16
+    lengths = torch.cat([torch.tensor([1, 11, 12, 13, 15, 16]), torch.randint(1, 17, (10,), generator=g)])
+    rewards = randn(g, 16)
+    cases = {"buffer4_factor1": {"overlong_buffer_len": 4.0, "overlong_penalty_factor": 1.0},
+             "buffer6_factor0.5": {"overlong_buffer_len": 6.0, "overlong_penalty_factor": 0.5},
+             "buffer16_factor2": {"overlong_buffer_len": 16.0, "overlong_penalty_factor": 2.0}}
+    expected = {}
+    for case, kwargs in cases.items():
+        experiences = [types.SimpleNamespace(response_length=lengths[:8].clone(), rewards=rewards[:8].clone()),
+                       types.SimpleNamespace(response_length=lengths[8:].clone(), rewards=rewards[8:].clone())]
+        penalized = latest.length_penalty.apply_overlong_penalty(experiences, max_new_tokens, **kwargs)
+        shaped = torch.cat([e.rewards for e in experiences])
+        expected[case] = {"rewards": shaped, "penalty": shaped - rewards, "num_penalized": penalized}
+    return doc(latest_source("openrlhf/trainer/ppo_utils/length_penalty.py", "apply_overlong_penalty"),
+               {"response_length": lengths, "rewards": rewards}, {"max_new_tokens": max_new_tokens, **cases,
+                                                                  "fixture_seed": seed}, expected,
+               "DAPO soft overlong penalty: exceed = min(len - (max_new_tokens - buffer), buffer); if exceed > 0 the reward "
+               "gets -exceed/buffer*factor. Applied to the scalar rewards before the group baseline "
+               "(compute_advantages_and_returns). A reward shaping: no gradient.")
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -870,6 +1023,9 @@ def main():
     parser.add_argument("--openrlhf", type=Path,
                         help="OpenRLHF v0.7.0 source (the folder holding openrlhf/); default: the PyPI wheel, unpacked "
                              "into ~/.cache/rlhf-reference-fixtures")
+    parser.add_argument("--openrlhf-latest", type=Path,
+                        help=f"OpenRLHF v{LATEST_VERSION} source (tag v{LATEST_VERSION}, commit {LATEST_COMMIT[:8]}; the folder "
+                             "holding openrlhf/); default: its PyPI wheel, unpacked into ~/.cache/rlhf-reference-fixtures")
     parser.add_argument("names", nargs="*", help="fixtures to write (e.g. softmax rope); default: all")
     args = parser.parse_args()
 
@@ -881,11 +1037,16 @@ def main():
         sys.exit(f"unknown fixtures {sorted(unknown)}; known: {sorted(FIXTURES)}")
     root = args.openrlhf or OpenRLHF.source_from_pypi(Path.home() / ".cache/rlhf-reference-fixtures")
     orl = OpenRLHF(root)
+    latest = None
     for name in sorted(wanted):
         seed, function = FIXTURES[name]
         g = torch.Generator().manual_seed(seed)
         parameters = function.__code__.co_varnames[:function.__code__.co_argcount]
-        extra = {"orl": orl} if "orl" in parameters else {"out": args.out} if "out" in parameters else {}
+        if "latest" in parameters and latest is None:
+            cache = Path.home() / ".cache/rlhf-reference-fixtures"
+            latest = OpenRLHFLatest(args.openrlhf_latest or OpenRLHF.source_from_pypi(cache, LATEST_VERSION))
+        extra = ({"orl": orl} if "orl" in parameters else {"latest": latest} if "latest" in parameters
+                 else {"out": args.out} if "out" in parameters else {})
         data = function(g, seed, **extra)
         (args.out / name).write_text(json.dumps(data))
         print(f"wrote {args.out / name}")

@@ -12,6 +12,8 @@ public typealias AdvantageEstimator = Alignment.AdvantageEstimator
 
 public typealias KLEstimator = Alignment.KLEstimator
 
+public typealias PolicyLossType = Alignment.PolicyLossType
+
 public typealias RewardModelLoss = Training.RewardModelOptions.Loss
 
 /// Supervised fine-tuning on demonstrations (OpenRLHF train_sft).
@@ -280,32 +282,38 @@ public struct RLTrainer: Sendable {
         gamma a22: Double = 1.0,
         lambd a23: Double = 1.0,
         epsClip a24: Double = 0.2,
-        entropyCoef a25: Double = 0.0,
-        evalSteps a26: Int = 0,
-        evalNSamplesPerPrompt a27: Int = 4,
-        evalTemperature a28: Double = 0.6,
-        statsEvery a29: Int = 1,
-        maxSteps a30: Int? = nil,
-        microRolloutBatchSize a31: Int = 16,
-        promptMaxLen a32: Int = 1024,
-        klHorizon a33: Double = 10000.0,
-        valueClip a34: Double? = 0.2,
-        rewardClipRange a35: [Double]? = [-10.0, 10.0],
-        noAdvantageStdNorm a36: Bool = false,
-        freezingActorSteps a37: Int = -1,
-        criticLearningRate a38: Double = 0.0001,
-        rolloutSamplesPerStep a39: Int = 4,
-        maxNorm a40: Double = 1.0,
-        l2 a41: Double = 0.0,
-        adamBetas a42: [Double] = [0.9, 0.95],
-        lrWarmupRatio a43: Double = 0.0,
-        lrScheduler a44: LRScheduler = .constant,
-        saveSteps a45: Int = 0,
-        ckptPath a46: String? = nil,
-        maxCkptNum a47: Int = 3,
-        loadCheckpoint a48: Bool = false
+        epsClipLowHigh a25: [Double]? = nil,
+        dualClip a26: Double? = nil,
+        policyLossType a27: PolicyLossType = .ppo,
+        tisCap a28: Double? = nil,
+        overlongBufferLen a29: Double? = nil,
+        overlongPenaltyFactor a30: Double = 1.0,
+        entropyCoef a31: Double = 0.0,
+        evalSteps a32: Int = 0,
+        evalNSamplesPerPrompt a33: Int = 4,
+        evalTemperature a34: Double = 0.6,
+        statsEvery a35: Int = 1,
+        maxSteps a36: Int? = nil,
+        microRolloutBatchSize a37: Int = 16,
+        promptMaxLen a38: Int = 1024,
+        klHorizon a39: Double = 10000.0,
+        valueClip a40: Double? = 0.2,
+        rewardClipRange a41: [Double]? = [-10.0, 10.0],
+        noAdvantageStdNorm a42: Bool = false,
+        freezingActorSteps a43: Int = -1,
+        criticLearningRate a44: Double = 0.0001,
+        rolloutSamplesPerStep a45: Int = 4,
+        maxNorm a46: Double = 1.0,
+        l2 a47: Double = 0.0,
+        adamBetas a48: [Double] = [0.9, 0.95],
+        lrWarmupRatio a49: Double = 0.0,
+        lrScheduler a50: LRScheduler = .constant,
+        saveSteps a51: Int = 0,
+        ckptPath a52: String? = nil,
+        maxCkptNum a53: Int = 3,
+        loadCheckpoint a54: Bool = false
     ) -> TrainingRun {
-        callFamilyBuiltin(name, parametersOf: "ppo", [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, a33, a34, a35, a36, a37, a38, a39, a40, a41, a42, a43, a44, a45, a46, a47, a48])
+        callFamilyBuiltin(name, parametersOf: "ppo", [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, a33, a34, a35, a36, a37, a38, a39, a40, a41, a42, a43, a44, a45, a46, a47, a48, a49, a50, a51, a52, a53, a54])
     }
 }
 

@@ -39,8 +39,10 @@ public struct RolloutExperience: Sendable {
     /// The per-token KL that enters the reward, [A_i]; zeros when there is no reference or the KL
     /// is a loss term (`useKLLoss`).
     public var kl: [Float] = []
-    /// The scalar reward, before the group baseline and clipping.
+    /// The scalar reward, before the group baseline and clipping (the overlong penalty included).
     public var reward: Double = 0
+    /// DAPO's soft overlong penalty that `reward` includes (0 without `overlongBufferLen`).
+    public var overlongPenalty: Double = 0
     /// The critic's targets (GAE) or the discounted returns, [A_i].
     public var returns: [Float] = []
     /// The advantages the policy loss uses (after the buffer's normalisation where it applies), [A_i].
@@ -69,6 +71,12 @@ public struct RolloutStatistics: Sendable, Equatable {
     public var advantageStd: Double
     /// Fraction of responses that stopped on their own (EOS or a stop sequence).
     public var finishedFraction: Double
+    /// The largest and the mean |sampler log-prob − training-forward log-prob| over the rollout's
+    /// valid tokens: how far the KV-cache decode is from the forward the loss uses (0: on-policy).
+    public var logprobsDiffMax: Double
+    public var logprobsDiffMean: Double
+    /// Fraction of responses the overlong penalty lowered (0 without `overlongBufferLen`).
+    public var overlongPenalized: Double
     /// Generated tokens.
     public var tokens: Int
 }
@@ -186,7 +194,14 @@ public struct ExperienceMaker {
                 ids: s.ids)
         }
         let rewards = try reward.rewards(queries, microBatchSize: micro, padTokenID: padTokenID, what: what)
-        for i in samples.indices { samples[i].reward = rewards[i] }
+        for i in samples.indices {
+            if let buffer = options.overlongBufferLen {
+                samples[i].overlongPenalty = try overlongPenalty(
+                    responseLength: samples[i].responseIDs.count, maxNewTokens: options.generateMaxLen, overlongBufferLen: buffer,
+                    overlongPenaltyFactor: options.overlongPenaltyFactor)
+            }
+            samples[i].reward = rewards[i] + samples[i].overlongPenalty
+        }
     }
 
     /// Step 3: advantages and returns of the whole rollout (the group baselines need every sample
@@ -210,7 +225,7 @@ public struct ExperienceMaker {
             rewardClipRange: options.rewardClipRange.map { Float($0.lowerBound)...Float($0.upperBound) },
             gamma: Float(options.gamma), lambd: Float(options.lambd), nSamplesPerPrompt: options.nSamplesPerPrompt,
             divideByStd: !options.noAdvantageStdNorm)
-        var klSum = 0.0, tokens = 0, advSum = 0.0
+        var klSum = 0.0, tokens = 0, advSum = 0.0, diffSum = 0.0, diffMax = 0.0
         for i in 0..<n {
             let length = samples[i].responseIDs.count
             samples[i].returns = Array(out.returns.data[(i * a)..<(i * a + length)])
@@ -218,6 +233,11 @@ public struct ExperienceMaker {
             samples[i].totalReturn = Double(out.infoReturn.data[i])
             for v in samples[i].kl { klSum += Double(v) }
             for v in samples[i].advantages { advSum += Double(v) }
+            for (p, q) in zip(samples[i].samplingLogProbs, samples[i].actionLogProbs) {
+                let d = abs(Double(p) - Double(q))
+                diffSum += d
+                diffMax = max(diffMax, d)
+            }
             tokens += length
         }
         let advMean = advSum / Double(max(tokens, 1))
@@ -233,6 +253,9 @@ public struct ExperienceMaker {
             advantageMean: advMean,
             advantageStd: (advSquares / Double(max(tokens, 1))).squareRoot(),
             finishedFraction: Double(samples.filter { $0.finishReason != .length }.count) / count,
+            logprobsDiffMax: diffMax,
+            logprobsDiffMean: diffSum / Double(max(tokens, 1)),
+            overlongPenalized: Double(samples.filter { $0.overlongPenalty < 0 }.count) / count,
             tokens: tokens)
     }
 }

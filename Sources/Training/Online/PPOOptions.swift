@@ -40,6 +40,12 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     public var gamma: Double = 1
     public var lambd: Double = 1
     public var epsClip: Double = 0.2
+    public var epsClipLowHigh: [Double]? = nil
+    public var dualClip: Double? = nil
+    public var policyLossType: PolicyLossType = .ppo
+    public var tisCap: Double? = nil
+    public var overlongBufferLen: Double? = nil
+    public var overlongPenaltyFactor: Double = 1
     public var valueClip: Double? = 0.2
     public var entropyCoef: Double = 0
     public var rewardClipRange: ClosedRange<Double>? = -10...10
@@ -114,6 +120,12 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         set { training.ckptPath = newValue }
     }
 
+    /// The ratio's clips (ε_low, ε_high): `epsClipLowHigh`, or `epsClip` both.
+    public var clipEpsLowHigh: (low: Double, high: Double) {
+        guard let e = epsClipLowHigh, e.count == 2 else { return (epsClip, epsClip) }
+        return (e[0], e[1])
+    }
+
     /// Samples per rollout.
     public var rolloutSamples: Int { rolloutBatchSize * nSamplesPerPrompt }
 
@@ -163,6 +175,26 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         },
         .double("lambd", \.lambd, "GAE's λ.", check: unitInterval),
         .double("epsClip", \.epsClip, "PPO's ratio clip ε.", check: positive),
+        .doubles("epsClipLowHigh", \.epsClipLowHigh, "Separate low and high ratio clips [ε_low, ε_high] (DAPO's clip-higher; nil: epsClip both).") {
+            e, _ in
+            e.count == 2 && e.allSatisfy({ $0 > 0 && $0.isFinite }) ? nil : "must be two clips [low, high], each > 0, got \(e)"
+        },
+        .double("dualClip", \.dualClip, "Dual-clip c: the loss of a negative advantage is bounded by −c·Â (nil: off).") { c, _ in
+            c > 1 && c.isFinite ? nil : "must be > 1, got \(c)"
+        },
+        .choice("policyLossType", \.policyLossType, "Per-token (ppo) or per-sequence (gspo) importance ratio."),
+        .double(
+            "tisCap", \.tisCap, flag: "vllm_is_truncated_threshold",
+            "Truncated importance sampling: weight each token by min(π_old / π_sampler, tisCap) (nil: off)."
+        ) { c, o in
+            if !(c > 0 && c.isFinite) { return "must be > 0, got \(c)" }
+            return o.policyLossType == .ppo ? nil : "applies to policyLossType .ppo only, got .\(o.policyLossType.rawValue)"
+        },
+        .double("overlongBufferLen", \.overlongBufferLen, "DAPO's soft overlong penalty starts this many tokens before generateMaxLen (nil: off).") {
+            b, o in
+            b > 0 && b <= Double(o.generateMaxLen) ? nil : "must be in (0, generateMaxLen = \(o.generateMaxLen)], got \(b)"
+        },
+        .double("overlongPenaltyFactor", \.overlongPenaltyFactor, "The overlong penalty at generateMaxLen tokens.", check: nonNegative),
         .double("entropyCoef", \.entropyCoef, "Weight of the entropy bonus (0: none)."),
         training("evalSteps"),
         .int("evalNSamplesPerPrompt", \.evalNSamplesPerPrompt, "Samples per eval prompt: the k of pass@k.", check: atLeast(1)),
@@ -221,6 +253,15 @@ extension AdvantageEstimator: OptionChoice {
         case .reinforceBaseline: return "REINFORCE++-baseline: each reward minus its prompt's mean reward."
         case .groupNorm: return "GRPO: each reward standardised within its prompt's group."
         case .drGRPO: return "Dr. GRPO: each reward minus its group's mean, no division by the std."
+        }
+    }
+}
+
+extension PolicyLossType: OptionChoice {
+    public var doc: String {
+        switch self {
+        case .ppo: return "PPO: a ratio per token, clipped per token."
+        case .gspo: return "GSPO: one length-normalised ratio per sequence, clipped per sequence; a sequence-mean loss."
         }
     }
 }

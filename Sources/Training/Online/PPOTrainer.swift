@@ -349,7 +349,10 @@ final class PPOTrainer {
             "advantage_mean": statistics.advantageMean,
             "advantage_std": statistics.advantageStd,
             "finished": statistics.finishedFraction,
+            "logprobs_diff_max": statistics.logprobsDiffMax,
+            "logprobs_diff_mean": statistics.logprobsDiffMean,
         ]
+        if options.overlongBufferLen != nil { metrics["overlong_penalized"] = statistics.overlongPenalized }
         var timings: [String: Double] = [
             "time_rollout_s": rolloutSeconds,
             "time_experience_s": experienceSeconds,
@@ -437,14 +440,19 @@ final class PPOTrainer {
         let batches = micro.map { buffer.batch($0, padTokenID: maker.padTokenID) }
         let tokens = batches.reduce(0) { $0 + $1.sequences.tokenCount }
         let rows = batches.reduce(0) { $0 + $1.sequences.batch }
-        let temperature = Float(options.temperature), clipEps = Float(options.epsClip)
+        let temperature = Float(options.temperature)
+        let (low, high) = options.clipEpsLowHigh
+        let clipLow = Float(low), clipHigh = Float(high), type = options.policyLossType
+        // GSPO's loss is a sequence mean (OpenRLHF forces token_level_loss off for it).
+        let aggregation: LossAggregation = type == .gspo ? .sequenceMean(sequenceCount: rows) : .tokenMean(tokenCount: tokens)
         var loss = 0.0, policy = 0.0, klLossSum = 0.0, klTokens = 0.0, entropy = 0.0, clipped = 0.0, ratioSum = 0.0
         for b in batches {
             let mask = b.sequences.actionMask
             let (logProbs, logits) = try b.sequences.actionLogProbs(actor, temperature: temperature)
             let pg = try policyLoss(
                 logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages, actionMask: mask,
-                clipEps: clipEps, aggregation: .tokenMean(tokenCount: tokens))
+                clipEpsLow: clipLow, clipEpsHigh: clipHigh, dualClip: options.dualClip.map { Float($0) }, type: type,
+                rolloutLogProbs: b.rolloutLogProbs, tisCap: options.tisCap.map { Float($0) }, aggregation: aggregation)
             var total = pg
             if let base = b.baseLogProbs {
                 let kl = try Tensor.withNoGrad {
@@ -468,7 +476,7 @@ final class PPOTrainer {
             entropy += b.sequences.entropySum(logits: logits, temperature: temperature)
             let fraction = try policyClipFraction(
                 logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages,
-                actionMask: mask, clipEps: clipEps)
+                actionMask: mask, clipEpsLow: clipLow, clipEpsHigh: clipHigh, type: type)
             clipped += Double(fraction) * Double(b.sequences.tokenCount)
             for i in 0..<logProbs.count where mask.data[i] != 0 {
                 ratioSum += Foundation.exp(Double(logProbs.data[i]) - Double(b.oldLogProbs.data[i]))

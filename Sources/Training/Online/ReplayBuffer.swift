@@ -53,6 +53,7 @@ public struct ReplayBuffer: Sendable {
         return ExperienceBatch(
             sequences: sequences,
             oldLogProbs: sequences.padded(samples.map(\.actionLogProbs)),
+            rolloutLogProbs: sequences.padded(samples.map(\.samplingLogProbs)),
             baseLogProbs: samples.allSatisfy({ !$0.baseActionLogProbs.isEmpty })
                 ? sequences.padded(samples.map(\.baseActionLogProbs)) : nil,
             oldValues: samples.allSatisfy({ !$0.values.isEmpty }) ? sequences.padded(samples.map(\.values)) : nil,
@@ -65,6 +66,8 @@ public struct ReplayBuffer: Sendable {
 struct ExperienceBatch {
     let sequences: ActionBatch
     let oldLogProbs: Tensor
+    /// The sampler's log-probs, for truncated importance sampling.
+    let rolloutLogProbs: Tensor
     let baseLogProbs: Tensor?
     let oldValues: Tensor?
     let returns: Tensor

@@ -284,6 +284,23 @@ extension OptionRow {
             check: { check($0[keyPath: path], $0) })
     }
 
+    public static func doubles(
+        _ name: String, _ path: WritableKeyPath<Options, [Double]?>, flag: String? = nil, _ doc: String,
+        check: @escaping ([Double], Options) -> String? = { _, _ in nil }
+    ) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .optional(.doubles), read: { $0[keyPath: path].map(OptionValue.doubles) ?? .none },
+            write: { o, v in
+                switch v {
+                case .doubles(let x): o[keyPath: path] = x
+                case .none: o[keyPath: path] = nil
+                default: return false
+                }
+                return true
+            },
+            check: { o in o[keyPath: path].flatMap { check($0, o) } })
+    }
+
     public static func choice<E: OptionChoice>(
         _ name: String, _ path: WritableKeyPath<Options, E>, flag: String? = nil,
         _ doc: String, check: @escaping (E, Options) -> String? = { _, _ in nil }
