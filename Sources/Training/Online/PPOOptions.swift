@@ -120,7 +120,7 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         set { training.ckptPath = newValue }
     }
 
-    /// The ratio's clips (ε_low, ε_high): `epsClipLowHigh`, or `epsClip` both.
+    /// The ratio's clips (ε_low, ε_high): clip-higher's pair, or the symmetric ε twice.
     public var clipEpsLowHigh: (low: Double, high: Double) {
         guard let e = epsClipLowHigh, e.count == 2 else { return (epsClip, epsClip) }
         return (e[0], e[1])
@@ -175,7 +175,8 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         },
         .double("lambd", \.lambd, "GAE's λ.", check: unitInterval),
         .double("epsClip", \.epsClip, "PPO's ratio clip ε.", check: positive),
-        .doubles("epsClipLowHigh", \.epsClipLowHigh, "Separate low and high ratio clips [ε_low, ε_high] (DAPO's clip-higher; nil: epsClip both).") {
+        .doubles("epsClipLowHigh", \.epsClipLowHigh, "Separate low and high ratio clips [ε_low, ε_high] (DAPO's clip-higher; nil: the symmetric ε).")
+        {
             e, _ in
             e.count == 2 && e.allSatisfy({ $0 > 0 && $0.isFinite }) ? nil : "must be two clips [low, high], each > 0, got \(e)"
         },
