@@ -12,6 +12,7 @@ static inline hid_t rlhf_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t rlhf_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hsize_t rlhf_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
 static inline unsigned rlhf_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
+static inline unsigned rlhf_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline unsigned rlhf_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned rlhf_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline size_t rlhf_H5T_VARIABLE(void) { return H5T_VARIABLE; }

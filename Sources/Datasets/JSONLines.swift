@@ -123,6 +123,7 @@ public enum JSONLines {
             out.append(try encoder.encode(JSONValue.object(r.fields)))
             out.append(UInt8(ascii: "\n"))
         }
-        try out.write(to: URL(fileURLWithPath: path))
+        // To a temporary file renamed into place: a link at `path` is replaced, never written through.
+        try out.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

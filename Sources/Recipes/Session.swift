@@ -149,7 +149,10 @@ public final class Session: RecipeHost {
     /// folder; made from the run file alone, as `rlhf report` makes it.
     public func writeReport() throws {
         guard FileManager.default.fileExists(atPath: runFileURL.path) else { return }
-        _ = try Report.write(try RunReader(url: runFileURL), to: outputDirectory)
+        // Each file through the sandbox: a link already at a report's name is refused, not followed.
+        for file in try Report.render(try RunReader(url: try readableURL(runFileURL.path))) {
+            try Data(file.contents.utf8).write(to: try writableURL(file.name), options: .atomic)
+        }
     }
 
     /// Where trainers record and report: created at the first training stage, from the seed set by
@@ -167,7 +170,7 @@ public final class Session: RecipeHost {
             }
             if let path = recipe?.fileName { extra["recipe_file"] = .string(path) }
             file = try RunFile.create(
-                at: runFileURL,
+                at: try writableURL(runFileURL.lastPathComponent),
                 attributes: RunAttributes(
                     name: runName, recipe: recipe?.text ?? "", seed: UInt64(bitPattern: Int64(seed ?? 0)),
                     threads: Parallel.threads, version: Session.version, extra: extra))
@@ -176,8 +179,8 @@ public final class Session: RecipeHost {
         let made = RunContext(rng: rng, runFile: file)
         if recordsRun {
             // A fresh run starts a fresh checkpoint folder, so a later --resume never finds another run's.
-            let checkpoints = outputDirectory.appendingPathComponent("checkpoints")
-            if !resume { try? FileManager.default.removeItem(at: checkpoints) }
+            let checkpoints = try writableURL("checkpoints")
+            if !resume { try? FileManager.default.removeItem(at: checkpoints) } else { try refuseLinks(under: checkpoints) }
             made.resume = ResumePolicy(checkpointRoot: checkpoints, resume: resume, fingerprint: recipeFingerprint, force: force)
         }
         made.onProgress = { [weak self] progress in
@@ -235,6 +238,14 @@ public final class Session: RecipeHost {
     /// the working directory, the output folder and every allowed read folder.
     public func readableURL(_ path: String) throws -> URL {
         try sandbox.readableURL(path)
+    }
+
+    /// Refuses a symbolic link anywhere under `folder` (checkpoints a resumed run writes into).
+    private func refuseLinks(under folder: URL) throws {
+        guard let entries = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isSymbolicLinkKey]) else { return }
+        for case let url as URL in entries where (try? url.resourceValues(forKeys: [.isSymbolicLinkKey]).isSymbolicLink) == true {
+            throw RecipeError(.file, "\(url.relativeToWorkingDirectory) is a symbolic link; a run never writes through one (remove it)")
+        }
     }
 
     private var sandbox: FileSandbox {

@@ -103,15 +103,31 @@ public final class RunFile {
 
     /// Creates (or replaces) the run file at `path` and writes its root attributes.
     ///
+    /// The file is created under a temporary name in the same folder and renamed into place, so an
+    /// existing file or symbolic link at `path` is replaced, never written through.
+    ///
     /// - Throws: `RunFileError.cannotCreate` when the file cannot be created.
     public static func create(at path: String, attributes: RunAttributes) throws -> RunFile {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial").path
+        let file = try create(temporary: temporary, path: path, attributes: attributes)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? file.close()
+            unlink(temporary)
+            throw RunFileError.cannotCreate(path: path, reason: reason)
+        }
+        return file
+    }
+
+    private static func create(temporary: String, path: String, attributes: RunAttributes) throws -> RunFile {
         try HDF5.locked {
             let access = HDF5.fileAccess()
             defer { H5Pclose(access) }
             let creation = H5Pcreate(rlhf_H5P_FILE_CREATE())
             defer { H5Pclose(creation) }
             H5Pset_obj_track_times(creation, false)
-            let id = H5Fcreate(path, rlhf_H5F_ACC_TRUNC(), creation, access)
+            let id = H5Fcreate(temporary, rlhf_H5F_ACC_EXCL(), creation, access)
             guard id >= 0 else { throw RunFileError.cannotCreate(path: path, reason: HDF5.lastError()) }
             let file = OpenFile(path: path, id: id)
             let created = attributes.created ?? ISO8601DateFormatter().string(from: Date())

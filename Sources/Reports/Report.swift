@@ -35,12 +35,14 @@ public enum Report {
     }
 
     /// Writes the report into `directory` (created when missing) and returns the file names written.
+    /// Each file is written to a temporary name and renamed into place, so a symbolic link at its
+    /// name is replaced, never written through.
     @discardableResult
     public static func write(_ run: RunReader, to directory: URL) throws -> [String] {
         let files = try render(run)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for file in files {
-            try Data(file.contents.utf8).write(to: directory.appendingPathComponent(file.name))
+            try Data(file.contents.utf8).write(to: directory.appendingPathComponent(file.name), options: .atomic)
         }
         return files.map(\.name)
     }

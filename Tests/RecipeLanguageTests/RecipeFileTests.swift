@@ -68,4 +68,63 @@ import Testing
         try FileManager.default.createSymbolicLink(at: out.appendingPathComponent("link"), withDestinationURL: URL(fileURLWithPath: "/tmp"))
         #expect(throws: RecipeError.self) { try sandbox.writableURL("link/file.txt") }
     }
+
+    /// A scratch folder with `out/` (the output folder) and `outside/` beside it.
+    private func scratch() throws -> (out: URL, outside: URL) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("links-\(UUID())")
+        let out = root.appendingPathComponent("out"), outside = root.appendingPathComponent("outside")
+        for folder in [out, outside] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        return (out, outside)
+    }
+
+    @Test func aDanglingLinkIsNotAWayOut() throws {
+        let (out, outside) = try scratch()
+        try FileManager.default.createSymbolicLink(
+            atPath: out.appendingPathComponent("dangle.jsonl").path, withDestinationPath: "../outside/created.jsonl")
+        let sandbox = FileSandbox(outputDirectory: out)
+        let message = "\(try #require(throws: RecipeError.self) { try sandbox.writableURL("dangle.jsonl") })"
+        #expect(message.contains("symbolic link"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: outside.appendingPathComponent("created.jsonl").path))
+        // Reading through it is refused too, as is a path through a dangling folder link.
+        #expect(throws: RecipeError.self) { try sandbox.readableURL(out.appendingPathComponent("dangle.jsonl").path) }
+        try FileManager.default.createSymbolicLink(atPath: out.appendingPathComponent("gone").path, withDestinationPath: "../nowhere")
+        #expect(throws: RecipeError.self) { try sandbox.writableURL("gone/file.txt") }
+    }
+
+    @Test func aLinkAtTheDestinationIsRefusedEvenWhenItStaysInside() throws {
+        let (out, outside) = try scratch()
+        let target = outside.appendingPathComponent("bashrc")
+        try "keep".write(to: target, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(at: out.appendingPathComponent("run.h5"), withDestinationURL: target)
+        try "inside".write(to: out.appendingPathComponent("real.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(
+            at: out.appendingPathComponent("alias.txt"), withDestinationURL: out.appendingPathComponent("real.txt"))
+        let sandbox = FileSandbox(outputDirectory: out)
+        #expect(throws: RecipeError.self) { try sandbox.writableURL("run.h5") }
+        #expect(throws: RecipeError.self) { try sandbox.writableURL("alias.txt") }
+        // Reading follows a link that stays inside, and refuses one that leaves.
+        #expect(try sandbox.readableURL(out.appendingPathComponent("alias.txt").path).lastPathComponent == "real.txt")
+        #expect(throws: RecipeError.self) { try sandbox.readableURL(out.appendingPathComponent("run.h5").path) }
+        #expect(try String(contentsOf: target, encoding: .utf8) == "keep")
+    }
+
+    @Test func aLinkedFolderMidPathIsFollowedAndChecked() throws {
+        let (out, outside) = try scratch()
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: out.appendingPathComponent("inner"), withDestinationURL: out.appendingPathComponent("data"))
+        try FileManager.default.createSymbolicLink(at: out.appendingPathComponent("escape"), withDestinationURL: outside)
+        let sandbox = FileSandbox(outputDirectory: out)
+        // A folder link that stays inside leads to the real folder.
+        #expect(try sandbox.writableURL("inner/new/file.txt").path == out.appendingPathComponent("data/new/file.txt").resolvedForChecking.path)
+        // One that leaves is refused, however deep the rest of the path, and with `..` after it.
+        for path in ["escape/file.txt", "escape/a/b/c.txt", "inner/../escape/x.txt"] {
+            let message = "\(try #require(throws: RecipeError.self) { try sandbox.writableURL(path) })"
+            #expect(message.contains("outside"), "\(path): \(message)")
+        }
+        #expect(throws: RecipeError.self) { try sandbox.readableURL(out.appendingPathComponent("escape/x").path) }
+        // The output folder itself may be a link (a results folder on another disk): writes go to its target.
+        let linkedOut = outside.deletingLastPathComponent().appendingPathComponent("linked-out")
+        try FileManager.default.createSymbolicLink(at: linkedOut, withDestinationURL: out)
+        #expect(try FileSandbox(outputDirectory: linkedOut).writableURL("a.txt").path == out.appendingPathComponent("a.txt").resolvedForChecking.path)
+    }
 }
