@@ -91,12 +91,20 @@ public struct SyntheticTask: Sendable {
         return SyntheticTask(name: "addition", kind: .addition(maxOperand: maxOperand), count: count, evalCount: evalCount, rng: rng)
     }
 
-    init(name: String, kind: Kind, count: Int, evalCount: Int, rng: RNG) {
-        precondition(count >= 0 && evalCount >= 0, "\(name): negative split size")
+    /// Why a task of `kind` cannot hold `count` training and `evalCount` eval problems, or nil:
+    /// a negative size, or more distinct problems than the task has. Callers that take sizes from
+    /// users check it first; the initialiser traps on it.
+    public static func sizeProblem(_ kind: Kind, count: Int, evalCount: Int) -> String? {
+        if count < 0 || evalCount < 0 { return "count (\(count)) and evalCount (\(evalCount)) must be ≥ 0" }
         let space = kind.problemCount
-        precondition(
-            Double(count) + Double(evalCount) <= space,
-            "\(name): \(count) + \(evalCount) distinct problems asked for, but the task has only \(Int(space)); lower count or widen the task")
+        guard Double(count) + Double(evalCount) <= space else {
+            return "\(count) + \(evalCount) distinct problems asked for, but the task has only \(Int(space)); lower count or widen the task"
+        }
+        return nil
+    }
+
+    init(name: String, kind: Kind, count: Int, evalCount: Int, rng: RNG) {
+        if let problem = Self.sizeProblem(kind, count: count, evalCount: evalCount) { preconditionFailure("\(name): \(problem)") }
         self.name = name
         self.kind = kind
         let root = rng.fork("synthetic-\(name)")

@@ -67,6 +67,7 @@ extension CausalLM {
     /// Builds the model from an open GGUF file; see ``load(gguf:)-(URL)``.
     public static func load(gguf: GGUFFile) throws -> CausalLM {
         let config = try ModelConfig(gguf: gguf)
+        try config.check(againstWeights: Dictionary(gguf.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a }), source: gguf.path)
         let model = CausalLM(config: config, initializer: nil)
         for (name, tensor) in model.parameters() {
             let (shape, values) = try gguf.llamaFloats(huggingFaceName: name)

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The shape of a transformer, read from and written to HuggingFace's `config.json`.
 ///
@@ -333,6 +334,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         ] where value <= 0 {
             throw fail(key, "must be positive, got \(value)")
         }
+        for (key, value, limit) in ModelConfig.limits(self) where value > limit {
+            throw fail(key, "\(value) is beyond the largest supported, \(limit)")
+        }
         guard heads % kvHeads == 0 else {
             throw fail("num_key_value_heads", "\(kvHeads) KV heads do not divide \(heads) attention heads")
         }
@@ -342,6 +346,42 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if family == .llama, headDim % 2 != 0 {
             throw fail("head_dim", "RoPE needs an even head size, got \(headDim)")
         }
+    }
+
+    /// The largest size of each dimension: far above any model this runtime trains, low enough
+    /// that no product of them overflows an `Int`.
+    static func limits(_ c: ModelConfig) -> [(String, Int, Int)] {
+        [
+            ("vocab_size", c.vocabSize, 1 << 24), ("hidden size", c.hiddenSize, 1 << 16),
+            ("intermediate size", c.intermediateSize, 1 << 20), ("layers", c.layers, 1 << 10),
+            ("heads", c.heads, 1 << 10), ("kv heads", c.kvHeads, 1 << 10), ("head_dim", c.headDim, 1 << 12),
+            ("max positions", c.maxPositions, 1 << 24),
+        ]
+    }
+
+    /// Refuses a model whose weights (Float32) would not fit the memory budget; call it before
+    /// allocating one.
+    public func checkMemory(source: String? = nil, budget: Int = MemoryBudget.bytes) throws {
+        try validate(source: source)
+        try MemoryBudget.check(
+            Double(parameterCount) * 4, for: "a model of \(parameterCount) parameters\(source.map { " (\($0))" } ?? "")", budget: budget)
+    }
+
+    /// Checks the config against the tensors a weight file holds (by name, their shapes), before
+    /// the model is allocated: a config asking for more weights than the file has is refused.
+    /// (A file may hold more: buffers, a head the model does not use.)
+    public func check(againstWeights shapes: [String: [Int]], source: String) throws {
+        var stored = 0.0
+        for shape in shapes.values { stored += shape.reduce(1.0) { $0 * Double($1) } }
+        // A file of a reward model or critic stores no untied LM head.
+        let head = tieWordEmbeddings ? 0.0 : Double(vocabSize) * Double(hiddenSize)
+        guard Double(parameterCount) - head <= stored else {
+            throw ModelError.invalidConfig(
+                source: source, key: "",
+                message: "the config describes \(parameterCount) parameters but the weight file holds only \(Int(stored)); "
+                    + "check vocab_size, hidden_size, intermediate_size, num_hidden_layers and head_dim")
+        }
+        try checkMemory(source: source)
     }
 
     /// Reads a `config.json`; errors name the file.

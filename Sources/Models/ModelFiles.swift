@@ -40,6 +40,15 @@ struct CheckpointFiles {
         throw ModelError.fileNotFound(path: single.path, what: "model.safetensors (or model.safetensors.index.json with shards)")
     }
 
+    /// The shape of every tensor of every weight file, read from the headers alone.
+    func shapes() throws -> [String: [Int]] {
+        var result: [String: [Int]] = [:]
+        for url in weights {
+            for (name, info) in try SafetensorsFile(url: url).tensors { result[name] = info.shape }
+        }
+        return result
+    }
+
     /// Every tensor of every weight file, as Float32.
     func readTensors() throws -> [String: (shape: [Int], values: [Float])] {
         var result: [String: (shape: [Int], values: [Float])] = [:]
@@ -76,8 +85,9 @@ extension CausalLM {
                 source: files.config.path, key: "architectures",
                 message: "\(config.architectures) is a reward model; load it with ScalarModel.load")
         }
-        let model = CausalLM(config: config, initializer: nil)
         let source = files.weights.map(\.path).joined(separator: ", ")
+        try config.check(againstWeights: try files.shapes(), source: source)
+        let model = CausalLM(config: config, initializer: nil)
         try model.loadParameters(files.readTensors(), source: source)
         return model
     }
@@ -96,8 +106,9 @@ extension ScalarModel {
     public static func load(_ location: URL, configFile: URL? = nil) throws -> ScalarModel {
         let files = try CheckpointFiles.locate(location, configFile: configFile)
         let config = try ModelConfig.load(files.config)
-        let tensors = try files.readTensors()
         let source = files.weights.map(\.path).joined(separator: ", ")
+        try config.check(againstWeights: try files.shapes(), source: source)
+        let tensors = try files.readTensors()
         let kind: Kind
         if tensors["score.weight"] != nil {
             kind = .reward

@@ -40,25 +40,41 @@ public struct Builtin {
         /// Takes any number of unlabeled arguments (`print(_ items: Any...)`).
         public var isVariadic: Bool
         public var doc: String
+        /// The values an integer argument may take; the interpreter refuses any other before the
+        /// builtin runs, so no size or count reaches an allocation unchecked.
+        public var range: ClosedRange<Int>?
 
         public init(
             label: String?, name: String, type: ValueType, default defaultValue: Value? = nil,
-            variadic: Bool = false, doc: String = ""
+            variadic: Bool = false, range: ClosedRange<Int>? = nil, doc: String = ""
         ) {
             self.label = label
             self.name = name
             self.type = type
             self.defaultValue = defaultValue
             self.isVariadic = variadic
+            self.range = range
             self.doc = doc
         }
 
         /// A labeled parameter: `beta: Double = 0.1`.
         public static func labeled(
             _ label: String, _ type: ValueType, default defaultValue: Value? = nil,
-            doc: String = ""
+            range: ClosedRange<Int>? = nil, doc: String = ""
         ) -> Parameter {
-            Parameter(label: label, name: label, type: type, default: defaultValue, doc: doc)
+            Parameter(label: label, name: label, type: type, default: defaultValue, range: range, doc: doc)
+        }
+
+        /// The doc line with the allowed range, as `:help` and the reference show it.
+        public var documentation: String {
+            guard let range else { return doc }
+            return doc + (doc.isEmpty ? "" : " ") + "\(range.lowerBound.grouped)…\(range.upperBound.grouped)."
+        }
+
+        /// Why `value` is not allowed for this parameter, or nil.
+        func problem(with value: Value) -> String? {
+            guard let range, case .int(let n) = value, !range.contains(n) else { return nil }
+            return "`\(name)` must be between \(range.lowerBound.grouped) and \(range.upperBound.grouped), got \(n)"
         }
 
         /// A parameter passed without a label: `_ policy: Model`.
@@ -240,6 +256,19 @@ extension Value {
         case .array(let elements): return "[" + elements.map(\.sourceText).joined(separator: ", ") + "]"
         default: return description
         }
+    }
+}
+
+extension Int {
+    /// `1_000_000`, as Swift writes a large literal.
+    var grouped: String {
+        let digits = String(magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "_" }
+            out.append(c)
+        }
+        return (self < 0 ? "-" : "") + out
     }
 }
 

@@ -198,6 +198,11 @@ extension Interpreter {
 
     /// Runs a builtin's implementation, locating its errors at the call.
     func invoke(_ builtin: Builtin, _ arguments: Arguments) throws -> Value {
+        for p in builtin.parameters {
+            if let problem = p.problem(with: arguments[p.name]) {
+                throw RecipeError(.runtime, "`\(builtin.displayName)`: \(problem)", at: arguments.location)
+            }
+        }
         do {
             return try builtin.implementation(arguments, host)
         } catch let error as RecipeError {

@@ -102,7 +102,7 @@ public enum Reference {
             let label = p.label ?? "_ \(p.name)"
             let shownDefault = p.defaultValue.map { " = \($0.sourceText)" } ?? (p.isOptional && !p.isVariadic ? " = nil" : "")
             text += "    \(padded(label, to: 18)) \(p.type)\(shownDefault)"
-            text += p.doc.isEmpty ? "\n" : "  \(p.doc)\n"
+            text += p.documentation.isEmpty ? "\n" : "  \(p.documentation)\n"
         }
         return text
     }
@@ -160,7 +160,7 @@ public enum Reference {
                         let label = p.label.map { "`\($0):`" } ?? "`_ \(p.name)`"
                         let type = "`\(p.type)\(p.isVariadic ? "..." : "")`"
                         let value = p.defaultValue.map { "`\($0.sourceText)`" } ?? (p.isOptional && !p.isVariadic ? "`nil`" : "")
-                        md += "| \(label) | \(type.replacingOccurrences(of: "|", with: "\\|")) | \(value) | \(p.doc) |\n"
+                        md += "| \(label) | \(type.replacingOccurrences(of: "|", with: "\\|")) | \(value) | \(p.documentation) |\n"
                     }
                 }
             }

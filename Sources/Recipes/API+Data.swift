@@ -101,15 +101,27 @@ public final class SyntheticTask: RecipeObject {
     }
 
     static func makeSortDigits(count: Int, evalCount: Int, digits: ClosedRange<Int>) throws -> SyntheticTask {
-        guard digits.lowerBound >= 1 else {
-            throw RecipeError(.runtime, "`digits` must be a non-empty range of positive counts, such as 3...5")
+        guard digits.lowerBound >= 1, digits.upperBound <= 18 else {
+            throw RecipeError(.runtime, "`digits` must be a non-empty range of counts in 1...18, such as 3...5; got \(digits)")
         }
+        try checkSizes(.sortDigits(digits: digits), count: count, evalCount: evalCount)
         return SyntheticTask(.sortDigits(count: count, evalCount: evalCount, digits: digits, rng: Session.current.rng))
     }
 
     /// Adding two numbers below 100: `"12+34="` → `"46"`.
     public static func addition(count: Int = 4000, evalCount: Int = 200) -> SyntheticTask {
-        SyntheticTask(.addition(count: count, evalCount: evalCount, rng: Session.current.rng))
+        orExit { try makeAddition(count: count, evalCount: evalCount) }
+    }
+
+    static func makeAddition(count: Int, evalCount: Int) throws -> SyntheticTask {
+        try checkSizes(.addition(maxOperand: 99), count: count, evalCount: evalCount)
+        return SyntheticTask(.addition(count: count, evalCount: evalCount, rng: Session.current.rng))
+    }
+
+    private static func checkSizes(_ kind: Datasets.SyntheticTask.Kind, count: Int, evalCount: Int) throws {
+        if let problem = Datasets.SyntheticTask.sizeProblem(kind, count: count, evalCount: evalCount) {
+            throw RecipeError(.runtime, problem)
+        }
     }
 
     private func data(_ kind: DataKind, _ label: String, _ train: [Record], _ eval: [Record]) -> TrainingData {

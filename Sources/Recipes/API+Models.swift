@@ -81,6 +81,7 @@ public final class Model: RecipeObject {
             vocabSize: tok.vocabularySize, hiddenSize: hidden, intermediateSize: intermediate ?? hidden * 8 / 3,
             layers: layers, heads: heads, kvHeads: kvHeads, maxPositions: maxPositions, ropeTheta: Float(ropeTheta),
             bosTokenID: tok.bosTokenID, eosTokenIDs: tok.eosTokenID.map { [$0] } ?? [], padTokenID: tok.padTokenID)
+        try config.checkMemory()
         return Model(lm: CausalLM(config: config, rng: Session.current.nextModelStream()), tokenizer: tok, origin: "llama")
     }
 
@@ -98,6 +99,7 @@ public final class Model: RecipeObject {
         let config = ModelConfig.gpt2(
             vocabSize: tok.vocabularySize, hiddenSize: hidden, layers: layers, heads: heads, maxPositions: maxPositions,
             bosTokenID: tok.bosTokenID, eosTokenIDs: tok.eosTokenID.map { [$0] } ?? [], padTokenID: tok.padTokenID)
+        try config.checkMemory()
         return Model(lm: CausalLM(config: config, rng: Session.current.nextModelStream()), tokenizer: tok, origin: "gpt2")
     }
 

@@ -15,12 +15,12 @@ extension BuiltinArea {
             Builtin(
                 "llama", kind: .staticFunction("Model"), doc: "A Llama-family model (RMSNorm, RoPE, SwiGLU, GQA) initialised from the seed.",
                 parameters: [
-                    .labeled("hidden", .int, default: .int(64), doc: "Hidden size."),
-                    .labeled("layers", .int, default: .int(2), doc: "Decoder blocks."),
-                    .labeled("heads", .int, default: .int(4), doc: "Attention heads."),
-                    .labeled("kvHeads", .optional(.int), doc: "Key/value heads (grouped-query attention); default: heads."),
-                    .labeled("intermediate", .optional(.int), doc: "MLP size; default 8/3 × hidden."),
-                    .labeled("maxPositions", .int, default: .int(256), doc: "Longest sequence."),
+                    .labeled("hidden", .int, default: .int(64), range: 1...65_536, doc: "Hidden size."),
+                    .labeled("layers", .int, default: .int(2), range: 1...1_024, doc: "Decoder blocks."),
+                    .labeled("heads", .int, default: .int(4), range: 1...1_024, doc: "Attention heads."),
+                    .labeled("kvHeads", .optional(.int), range: 1...1_024, doc: "Key/value heads (grouped-query attention); default: heads."),
+                    .labeled("intermediate", .optional(.int), range: 1...1_048_576, doc: "MLP size; default 8/3 × hidden."),
+                    .labeled("maxPositions", .int, default: .int(256), range: 1...1_048_576, doc: "Longest sequence."),
                     .labeled("ropeTheta", .double, default: .double(10_000), doc: "RoPE base."),
                     .labeled("tokenizer", .named("Tokenizer"), default: .enumCase(type: "Tokenizer", name: "bytes"), doc: "The tokenizer."),
                 ],
@@ -36,10 +36,10 @@ extension BuiltinArea {
             Builtin(
                 "gpt2", kind: .staticFunction("Model"), doc: "A GPT-2-family model (LayerNorm, learned positions, GELU) initialised from the seed.",
                 parameters: [
-                    .labeled("hidden", .int, default: .int(64), doc: "Hidden size."),
-                    .labeled("layers", .int, default: .int(2), doc: "Decoder blocks."),
-                    .labeled("heads", .int, default: .int(4), doc: "Attention heads."),
-                    .labeled("maxPositions", .int, default: .int(256), doc: "Longest sequence."),
+                    .labeled("hidden", .int, default: .int(64), range: 1...65_536, doc: "Hidden size."),
+                    .labeled("layers", .int, default: .int(2), range: 1...1_024, doc: "Decoder blocks."),
+                    .labeled("heads", .int, default: .int(4), range: 1...1_024, doc: "Attention heads."),
+                    .labeled("maxPositions", .int, default: .int(256), range: 1...1_048_576, doc: "Longest sequence."),
                     .labeled("tokenizer", .named("Tokenizer"), default: .enumCase(type: "Tokenizer", name: "bytes"), doc: "The tokenizer."),
                 ],
                 returns: .named("Model")
@@ -164,8 +164,8 @@ extension BuiltinArea {
             Builtin(
                 "sortDigits", kind: .staticFunction("SyntheticTask"), doc: "Sort digits: \"3 1 2=\" → \"123\".",
                 parameters: [
-                    .labeled("count", .int, default: .int(4000), doc: "Training problems."),
-                    .labeled("evalCount", .int, default: .int(200), doc: "Held-out problems."),
+                    .labeled("count", .int, default: .int(4000), range: 0...10_000_000, doc: "Training problems."),
+                    .labeled("evalCount", .int, default: .int(200), range: 0...1_000_000, doc: "Held-out problems."),
                     .labeled("digits", .range, default: .range(lower: 3, upper: 7), doc: "How many digits a problem has: 3...6, or 3..<7."),
                 ],
                 returns: .named("SyntheticTask")
@@ -181,12 +181,12 @@ extension BuiltinArea {
             Builtin(
                 "addition", kind: .staticFunction("SyntheticTask"), doc: "Add two numbers below 100: \"12+34=\" → \"46\".",
                 parameters: [
-                    .labeled("count", .int, default: .int(4000), doc: "Training problems."),
-                    .labeled("evalCount", .int, default: .int(200), doc: "Held-out problems."),
+                    .labeled("count", .int, default: .int(4000), range: 0...10_000_000, doc: "Training problems."),
+                    .labeled("evalCount", .int, default: .int(200), range: 0...1_000_000, doc: "Held-out problems."),
                 ],
                 returns: .named("SyntheticTask")
             ) { args, _ in
-                .opaque(SyntheticTask.addition(count: try args.int("count"), evalCount: try args.int("evalCount")))
+                .opaque(try SyntheticTask.makeAddition(count: try args.int("count"), evalCount: try args.int("evalCount")))
             },
             taskData("demonstrations", "Prompt/answer pairs for SFT.") { $0.demonstrations },
             taskData("preferences", "Correct vs. plausible wrong answers, for reward models and DPO.") { $0.preferences },

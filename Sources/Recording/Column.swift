@@ -201,6 +201,7 @@ final class Column {
 
 /// Reads the first `rows` rows of a dataset as Float64 (with `width` values per row).
 func readDoubles(_ dataset: hid_t, rows: Int, width: Int) -> [Double]? {
+    guard rows == 0 || holds(dataset, rows: rows, width: width) else { return nil }
     var values = [Double](repeating: .nan, count: rows * max(width, 1))
     guard rows > 0 else { return values }
     let ok = values.withUnsafeMutableBytes { readRows(dataset, rows: rows, width: width, rlhf_H5T_NATIVE_DOUBLE(), $0.baseAddress!) }
@@ -209,6 +210,7 @@ func readDoubles(_ dataset: hid_t, rows: Int, width: Int) -> [Double]? {
 
 /// Reads the first `rows` rows of a dataset as Int64.
 func readInt64s(_ dataset: hid_t, rows: Int) -> [Int64]? {
+    guard rows == 0 || holds(dataset, rows: rows, width: 0) else { return nil }
     var values = [Int64](repeating: -1, count: rows)
     guard rows > 0 else { return values }
     let ok = values.withUnsafeMutableBytes { readRows(dataset, rows: rows, width: 0, rlhf_H5T_NATIVE_INT64(), $0.baseAddress!) }
@@ -217,6 +219,7 @@ func readInt64s(_ dataset: hid_t, rows: Int) -> [Int64]? {
 
 /// Reads rows [start, start + rows) of a dataset as Int32.
 func readInt32s(_ dataset: hid_t, start: Int = 0, rows: Int) -> [Int32]? {
+    guard rows == 0 || holds(dataset, start: start, rows: rows, width: 0) else { return nil }
     var values = [Int32](repeating: -1, count: rows)
     guard rows > 0 else { return values }
     let ok = values.withUnsafeMutableBytes {
@@ -227,6 +230,7 @@ func readInt32s(_ dataset: hid_t, start: Int = 0, rows: Int) -> [Int32]? {
 
 /// Reads rows [start, start + rows) of a dataset as Float64.
 func readDoubles(_ dataset: hid_t, start: Int, rows: Int) -> [Double]? {
+    guard rows == 0 || holds(dataset, start: start, rows: rows, width: 0) else { return nil }
     var values = [Double](repeating: .nan, count: rows)
     guard rows > 0 else { return values }
     let ok = values.withUnsafeMutableBytes {
@@ -238,6 +242,7 @@ func readDoubles(_ dataset: hid_t, start: Int, rows: Int) -> [Double]? {
 /// Reads the first `rows` strings of a variable-length string dataset (nil where none was written).
 func readStrings(_ dataset: hid_t, rows: Int) -> [String?]? {
     guard rows > 0 else { return [] }
+    guard holds(dataset, rows: rows, width: 0) else { return nil }
     var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: rows)
     let type = HDF5.stringType()
     defer { H5Tclose(type) }
@@ -248,18 +253,26 @@ func readStrings(_ dataset: hid_t, rows: Int) -> [String?]? {
 }
 
 /// Reads rows [start, start + rows) into `buffer`, after checking the dataset holds them.
+/// Whether a dataset holds rows [start, start + rows) of `width` columns (0: a 1-D dataset). Every
+/// reader asks before it sizes a buffer, so a count read from the file (a `committed` attribute)
+/// never sizes an allocation beyond the data the file really has.
+func holds(_ dataset: hid_t, start: Int = 0, rows: Int, width: Int) -> Bool {
+    guard start >= 0, rows >= 0, width >= 0 else { return false }
+    let shape = HDF5.shape(of: dataset)
+    let (end, overflow) = start.addingReportingOverflow(rows)
+    return !overflow && shape.count == (width > 0 ? 2 : 1) && shape[0] >= end && (width == 0 || shape[1] == width)
+}
+
 private func readRows(
     _ dataset: hid_t, start: Int = 0, rows: Int, width: Int, _ memType: hid_t, _ buffer: UnsafeMutableRawPointer
 ) -> Bool {
-    let shape = HDF5.shape(of: dataset)
-    let rank = width > 0 ? 2 : 1
-    guard shape.count == rank, shape[0] >= start + rows, width == 0 || shape[1] == width else { return false }
+    guard holds(dataset, start: start, rows: rows, width: width) else { return false }
     let fileSpace = H5Dget_space(dataset)
     defer { H5Sclose(fileSpace) }
     var offset: [hsize_t] = width > 0 ? [hsize_t(start), 0] : [hsize_t(start)]
     var count: [hsize_t] = width > 0 ? [hsize_t(rows), hsize_t(width)] : [hsize_t(rows)]
     guard H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &offset, nil, &count, nil) >= 0 else { return false }
-    let memSpace = H5Screate_simple(Int32(rank), &count, nil)
+    let memSpace = H5Screate_simple(Int32(count.count), &count, nil)
     defer { H5Sclose(memSpace) }
     return H5Dread(dataset, memType, memSpace, fileSpace, rlhf_H5P_DEFAULT(), buffer) >= 0
 }

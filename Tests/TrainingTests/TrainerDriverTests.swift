@@ -136,7 +136,7 @@ struct TrainerDriverTests {
         #expect(CheckpointFolder(root: folder).steps() == [5, 6])
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["step_5", "step_6"])
         options.maxCkptNum = 0
-        #expect(throws: TrainingError.invalidOption("maxCkptNum", "must be ≥ 1, got 0")) {
+        #expect(throws: TrainingError.invalidOption("maxCkptNum", "must be between 1 and 10000, got 0")) {
             _ = try trainSFT(OfflineFixture.model(), data: OfflineFixture.sft, options: options, context: RunContext(seed: 1))
         }
     }

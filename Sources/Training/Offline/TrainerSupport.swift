@@ -224,6 +224,13 @@ public final class TrainingDriver<Example> {
             throw TrainingError.invalidOption("model", "has no trainable parameters (is it frozen?)")
         }
         guard !data.isEmpty else { throw TrainingError.invalidData("\(kind): the training data is empty") }
+        if let config = transformer?.config {
+            try MemoryBudget.check(
+                trainingBytes(config, trainable: parameters.reduce(0) { $0 + $1.tensor.count }, options: options),
+                for:
+                    "\(kind): training \(config.parameterCount) parameters at microTrainBatchSize \(options.microTrainBatchSize) × maxLen \(options.maxLen)"
+            )
+        }
         guard data.count >= options.trainBatchSize else {
             throw TrainingError.invalidData(
                 "\(kind): \(data.count) training samples are fewer than trainBatchSize \(options.trainBatchSize); lower trainBatchSize or add data")
@@ -385,4 +392,13 @@ public final class TrainingDriver<Example> {
         }
         sampler = saved.sampler
     }
+}
+
+/// An estimate of the bytes a training stage holds: the model's weights, the trainable
+/// parameters' gradients and AdamW moments, and one micro-batch's activations and logits (each
+/// block keeps about 16 hidden-size and 4 MLP-size values per token for the backward pass).
+func trainingBytes(_ config: ModelConfig, trainable: Int, options: TrainingOptions) -> Double {
+    let tokens = Double(options.microTrainBatchSize) * Double(options.maxLen)
+    let perToken = Double(config.layers) * (16 * Double(config.hiddenSize) + 4 * Double(config.intermediateSize)) + 3 * Double(config.vocabSize)
+    return 4 * (Double(config.parameterCount) + 3 * Double(trainable) + tokens * perToken)
 }

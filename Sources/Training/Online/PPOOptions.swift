@@ -145,12 +145,12 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     public static let options: [OptionRow<PPOOptions>] = [
         .choice("advantageEstimator", \.advantageEstimator, "How advantages are estimated; gae needs a critic."),
         .int("nSamplesPerPrompt", \.nSamplesPerPrompt, "Responses sampled per prompt (≥ 2 for group estimators).") { n, o in
-            if n < 1 { return "must be ≥ 1, got \(n)" }
+            if n < 1 || n > 1_024 { return "must be between 1 and 1024, got \(n)" }
             guard o.advantageEstimator.usesGroups && n < 2 else { return nil }
             return "is \(n): \(AlignmentError.groupTooSmall(estimator: o.advantageEstimator.rawValue, nSamplesPerPrompt: n))"
         },
-        .int("rolloutBatchSize", \.rolloutBatchSize, "Prompts per rollout.", check: atLeast(1)),
-        .int("numEpisodes", \.numEpisodes, "Passes over the prompts.", check: atLeast(1)),
+        .int("rolloutBatchSize", \.rolloutBatchSize, "Prompts per rollout.", check: between(1, 1_048_576)),
+        .int("numEpisodes", \.numEpisodes, "Passes over the prompts.", check: between(1, 1_000_000)),
         training("maxEpochs"),
         training("learningRate", flag: "actor_learning_rate"),
         training("microTrainBatchSize"),
@@ -159,7 +159,7 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
                 ? nil
                 : "must divide the samples of a rollout, rolloutBatchSize × nSamplesPerPrompt = \(o.rolloutSamples), got \(o.trainBatchSize)"
         },
-        .int("generateMaxLen", \.generateMaxLen, "Tokens generated at most per response.", check: atLeast(1)),
+        .int("generateMaxLen", \.generateMaxLen, "Tokens generated at most per response.", check: between(1, 1_048_576)),
         .double("temperature", \.temperature, "Rollout temperature (the training forward divides by it too).") { t, _ in
             t > 0 && t.isFinite ? nil : "must be > 0 (rollouts are sampled, and the training forward divides by it), got \(t)"
         },
@@ -198,12 +198,12 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         .double("overlongPenaltyFactor", \.overlongPenaltyFactor, "The overlong penalty at generateMaxLen tokens.", check: nonNegative),
         .double("entropyCoef", \.entropyCoef, "Weight of the entropy bonus (0: none)."),
         training("evalSteps"),
-        .int("evalNSamplesPerPrompt", \.evalNSamplesPerPrompt, "Samples per eval prompt: the k of pass@k.", check: atLeast(1)),
+        .int("evalNSamplesPerPrompt", \.evalNSamplesPerPrompt, "Samples per eval prompt: the k of pass@k.", check: between(1, 1_024)),
         .double("evalTemperature", \.evalTemperature, "Evaluation temperature (0: greedy).", check: nonNegative),
         training("statsEvery"),
         training("maxSteps"),
-        .int("microRolloutBatchSize", \.microRolloutBatchSize, "Samples per forward pass while making experience.", check: atLeast(1)),
-        .int("promptMaxLen", \.promptMaxLen, "Prompts longer than this keep their last tokens.", check: atLeast(1)),
+        .int("microRolloutBatchSize", \.microRolloutBatchSize, "Samples per forward pass while making experience.", check: between(1, 65_536)),
+        .int("promptMaxLen", \.promptMaxLen, "Prompts longer than this keep their last tokens.", check: between(1, 1_048_576)),
         .double("klHorizon", \.klHorizon, "Samples over which the adaptive β may change by e^±0.2.", check: positive),
         .double("valueClip", \.valueClip, "Clip of the value loss around the rollout's values (nil: none).", check: positive),
         OptionRow(
@@ -223,7 +223,7 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
                 return "must be a finite range [low, high] with low < high, got \(r)"
             }),
         .bool("noAdvantageStdNorm", \.noAdvantageStdNorm, "Centre advantages without dividing by their std."),
-        .int("freezingActorSteps", \.freezingActorSteps, "Rollouts during which only the critic trains."),
+        .int("freezingActorSteps", \.freezingActorSteps, "Rollouts during which only the critic trains.", check: between(-1, 1_000_000_000)),
         .double("criticLearningRate", \.criticLearningRate, "The critic's learning rate.", check: positive),
         .int(
             "rolloutSamplesPerStep", \.rolloutSamplesPerStep, "Samples of each rollout the run file keeps, with their text.",

@@ -331,6 +331,12 @@ public func atLeast<O>(_ low: Int) -> (Int, O) -> String? {
     { x, _ in x >= low ? nil : "must be ≥ \(low), got \(x)" }
 }
 
+/// An integer in `low...high`: the upper bound keeps counts and sizes from overflowing a product
+/// or asking for more memory than any machine has.
+public func between<O>(_ low: Int, _ high: Int) -> (Int, O) -> String? {
+    { x, _ in (low...high).contains(x) ? nil : "must be between \(low) and \(high), got \(x)" }
+}
+
 // MARK: - A type with a table
 
 /// An options type whose every option is a row of `options`.

@@ -35,14 +35,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable, DeclaredOptions {
     public init() {}
 
     public static let options: [OptionRow<TrainingOptions>] = [
-        .int("maxEpochs", \.maxEpochs, "Passes over the data.", check: atLeast(1)),
+        .int("maxEpochs", \.maxEpochs, "Passes over the data.", check: between(1, 1_000_000)),
         .double("learningRate", \.learningRate, "Peak learning rate (AdamW).", check: positive),
-        .int("microTrainBatchSize", \.microTrainBatchSize, "Samples per forward/backward.", check: atLeast(1)),
+        .int("microTrainBatchSize", \.microTrainBatchSize, "Samples per forward/backward.", check: between(1, 65_536)),
         .int("trainBatchSize", \.trainBatchSize, "Samples per optimizer step (one exact mean).") { n, o in
-            n >= o.microTrainBatchSize && n % o.microTrainBatchSize == 0
-                ? nil : "must be a multiple of microTrainBatchSize (\(o.microTrainBatchSize)), got \(n)"
+            n >= o.microTrainBatchSize && n % o.microTrainBatchSize == 0 && n <= 1 << 24
+                ? nil : "must be a multiple of microTrainBatchSize (\(o.microTrainBatchSize)), at most 16_777_216, got \(n)"
         },
-        .int("maxLen", \.maxLen, "Longest sequence in tokens; longer samples are cut.", check: atLeast(2)),
+        .int("maxLen", \.maxLen, "Longest sequence in tokens; longer samples are cut.", check: between(2, 1_048_576)),
         .bool("packing", \.packing, flag: "packing_samples", "Pack samples into rows (no padding, no cross-sample attention)."),
         .choice("lossAggregation", \.lossAggregation, "One mean over the step's tokens, or over its sequences."),
         .double("maxNorm", \.maxNorm, "Gradient-norm clip (0: off).", check: nonNegative),
@@ -52,14 +52,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable, DeclaredOptions {
         },
         .double("lrWarmupRatio", \.lrWarmupRatio, "Share of the steps warming up.", check: unitInterval),
         .choice("lrScheduler", \.lrScheduler, "How the learning rate moves over the steps."),
-        .int("evalSteps", \.evalSteps, "Evaluate every this many steps (0: before and after)."),
-        .int("statsEvery", \.statsEvery, "Record parameter statistics every this many steps.", check: atLeast(1)),
-        .int("maxSteps", \.maxSteps, "Stop after this many steps (nil: every epoch).", check: atLeast(1)),
-        .int("saveSteps", \.saveSteps, "Write a checkpoint into ckptPath every this many steps (0: never)."),
+        .int("evalSteps", \.evalSteps, "Evaluate every this many steps (0: before and after).", check: between(-1, 1_000_000_000)),
+        .int("statsEvery", \.statsEvery, "Record parameter statistics every this many steps.", check: between(1, 1_000_000_000)),
+        .int("maxSteps", \.maxSteps, "Stop after this many steps (nil: every epoch).", check: between(1, 1_000_000_000)),
+        .int("saveSteps", \.saveSteps, "Write a checkpoint into ckptPath every this many steps (0: never).", check: between(-1, 1_000_000_000)),
         .string("ckptPath", \.ckptPath, "The checkpoint folder (default under rlhf run: <out>/checkpoints/<stage>).") { path, o in
             !(path ?? "").isEmpty || !o.loadCheckpoint ? nil : "is needed by loadCheckpoint; give the checkpoint folder"
         },
-        .int("maxCkptNum", \.maxCkptNum, "Checkpoints kept (the newest).", check: atLeast(1)),
+        .int("maxCkptNum", \.maxCkptNum, "Checkpoints kept (the newest).", check: between(1, 10_000)),
         .bool("loadCheckpoint", \.loadCheckpoint, "Resume from the newest checkpoint in ckptPath when there is one."),
     ]
 
