@@ -141,9 +141,15 @@ extension BuiltinArea {
                 "joined", "The strings joined with `separator` between them.", [.labeled("separator", .string, default: "")],
                 .string
             ) { elements, args in
-                let text = try elements.map { try $0.asString() }.joined(separator: try args.string("separator"))
-                guard text.count <= Limits.collectionCount else { throw RecipeError.tooLarge("string") }
-                return .string(text)
+                let strings = try elements.map { try $0.asString() }, separator = try args.string("separator")
+                // The length is summed before the text is built: the parts may share one buffer
+                // (`Array(repeating: long, count: n)`) that joining would copy n times.
+                var length = separator.count * max(strings.count - 1, 0)
+                for s in strings {
+                    length += s.count
+                    guard length <= Limits.collectionCount else { throw RecipeError.tooLarge("string") }
+                }
+                return .string(strings.joined(separator: separator))
             },
         ]
     }

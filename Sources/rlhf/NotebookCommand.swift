@@ -33,7 +33,10 @@ struct NotebookCommand: ParsableCommand {
     @Option(help: "The folder of notebook results.")
     var results: String = "results/notebooks"
 
+    @OptionGroup var limits: RuntimeLimits
+
     func run() throws {
+        limits.apply()
         guard let markdown = try? String(contentsOfFile: file, encoding: .utf8) else {
             FileHandle.standardError.write(Data("error: cannot read \(file)\n".utf8))
             throw ExitCode.failure

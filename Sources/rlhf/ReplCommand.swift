@@ -41,7 +41,10 @@ struct ReplCommand: ParsableCommand {
     @Option(name: .customLong("allow-write"), help: ArgumentHelp("Also let recipes write under this folder (repeatable).", valueName: "dir"))
     var allowWrite: [String] = []
 
+    @OptionGroup var limits: RuntimeLimits
+
     func run() throws {
+        limits.apply()
         let base = URL(fileURLWithPath: out ?? "results/repl/session")
         let session = Session(outputDirectory: out == nil ? Session.firstFreeFolder(base, numbered: true) : base)
         session.recordsRun = true

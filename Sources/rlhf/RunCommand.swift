@@ -43,8 +43,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "With --resume: resume even though the recipe changed since the checkpoints were written.")
     var force = false
 
-    @Option(help: "Worker threads (results are the same bits for any count).")
-    var threads: Int?
+    @OptionGroup var limits: RuntimeLimits
 
     @Option(name: .customLong("allow-read"), help: ArgumentHelp("Also let the recipe read under this folder (repeatable).", valueName: "dir"))
     var allowRead: [String] = []
@@ -54,10 +53,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         if force && !resume { throw ValidationError("--force goes with --resume") }
-        if let threads {
-            guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
-            Parallel.threads = threads
-        }
+        limits.apply()
         var recipe: Recipe
         do {
             recipe = try Recipe(contentsOf: URL(fileURLWithPath: file), fileName: file)

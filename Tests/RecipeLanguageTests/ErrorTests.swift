@@ -218,3 +218,11 @@ import Foundation
         #expect(try h.run("print(fromEarlier)") == "5\n")
     }
 }
+
+/// Strings built from shared parts are sized before they are built.
+@Suite struct MaterializationTests {
+    @Test func joiningRepeatedLongStringsIsALimitNotACrash() {
+        let error = failure("let s = Array(repeating: String(repeating: \"x\", count: 9_000_000), count: 9_000_000).joined()")
+        #expect(error.contains("too large"), "\(error)")
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Tensors
+
+/// The options `run`, `repl` and `notebook` share that bound what the runtime may take.
+struct RuntimeLimits: ParsableArguments {
+    /// The most worker threads `--threads` accepts.
+    static let maximumThreads = 256
+
+    @Option(
+        name: .customLong("memory-limit"),
+        help: ArgumentHelp(
+            "The memory budget: models, optimizer state and batches beyond it are refused (default: the memory available; K, M, G, T suffixes).",
+            valueName: "bytes"))
+    var memoryLimit: String?
+
+    @Option(help: "Worker threads, 1 to \(RuntimeLimits.maximumThreads) (results are the same bits for any count).")
+    var threads: Int?
+
+    func validate() throws {
+        if let memoryLimit, MemoryBudget.parse(memoryLimit) == nil {
+            throw ValidationError("--memory-limit takes a positive size such as 4G or 512M, got \"\(memoryLimit)\"")
+        }
+        if let threads, !(1...RuntimeLimits.maximumThreads).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(RuntimeLimits.maximumThreads), got \(threads)")
+        }
+    }
+
+    /// Sets the budget and the thread count.
+    func apply() {
+        if let bytes = memoryLimit.flatMap(MemoryBudget.parse) { MemoryBudget.bytes = bytes }
+        if let threads { Parallel.threads = threads }
+    }
+}
