@@ -90,11 +90,12 @@ public struct Record: Sendable, Hashable {
     }
 
     /// The value under `key`; throws ``DatasetError/missingKey(file:line:key:found:)`` when it is
-    /// absent or null.
+    /// absent, ``DatasetError/wrongType(file:line:key:expected:found:)`` when it is null.
     public func value(_ key: String) throws -> JSONValue {
-        guard let value = fields[key], value != .null else {
+        guard let value = fields[key] else {
             throw DatasetError.missingKey(file: file, line: line, key: key, found: fields.keys.sorted())
         }
+        guard value != .null else { throw wrongType(key, expected: "a value", found: value) }
         return value
     }
 

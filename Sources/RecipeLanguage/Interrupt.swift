@@ -32,17 +32,24 @@ public enum Interrupt {
         }
     }
 
-    /// Routes SIGINT to the flag instead of ending the process.
+    /// The signals that stop the running work as Ctrl-C does: a run records `interrupted` and
+    /// keeps every completed step, whether a person pressed Ctrl-C, a scheduler sent SIGTERM or
+    /// the terminal closed (SIGHUP).
+    public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    /// Routes SIGINT, SIGTERM and SIGHUP to the flag instead of ending the process.
     ///
-    /// Call it from the main thread before other threads start: it also unblocks SIGINT, which a
-    /// parent process may have left blocked, and threads inherit the mask of their creator.
+    /// Call it from the main thread before other threads start: it also unblocks the signals,
+    /// which a parent process may have left blocked, and threads inherit the mask of their creator.
     public static func installHandler() {
         _ = flag
         handlerFlag = flag
-        signal(SIGINT) { _ in handlerFlag?.pointee = 1 }
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGINT)
+        for number in signals {
+            signal(number) { _ in handlerFlag?.pointee = 1 }
+            sigaddset(&set, number)
+        }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

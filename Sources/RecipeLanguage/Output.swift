@@ -106,6 +106,8 @@ public func metricsSummary(_ metrics: [(name: String, values: [Double])]) -> Str
 /// Writes to standard output through C stdio, the stream Swift's `print` writes to, so output from
 /// `print` in a compiled recipe and from the builtins keeps its order.
 public func writeToStandardOutput(_ text: String) {
-    fputs(text, stdout)
+    // Bytes with their length, not a C string: a NUL in the text is written, not an end.
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, stdout) }
     fflush(stdout)
 }

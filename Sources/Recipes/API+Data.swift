@@ -6,7 +6,7 @@ import Training
 
 /// What a dataset holds, in OpenRLHF's formats.
 public enum DataKind: String {
-    /// `input` / `output` (or chat `messages`): supervised fine-tuning.
+    /// `input` / `output`, or a chat (`inputKey: "messages", outputKey: nil, applyChatTemplate: true`): supervised fine-tuning.
     case sft
     /// `prompt` / `chosen` / `rejected` (optional `margin`): reward models, DPO.
     case preference

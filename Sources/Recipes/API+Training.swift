@@ -73,7 +73,7 @@ extension TrainingData {
             try SFTDataset.load(
                 records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, outputKey: options.outputKey,
                 multiturn: options.multiturn, pretrainMode: options.pretrainMode, maxLen: maxLen
-            ).examples
+            ).nonEmpty(records, self.name)
         }
         return (try load(records), try load(evalRecords))
     }
@@ -86,7 +86,7 @@ extension TrainingData {
             try PreferenceDataset.load(
                 records, tokenizer: tokenizer, format: f, promptKey: options.promptKey,
                 chosenKey: options.chosenKey, rejectedKey: options.rejectedKey, maxLen: maxLen
-            ).examples
+            ).nonEmpty(records, self.name)
         }
         return (try load(records), try load(evalRecords))
     }
@@ -99,7 +99,7 @@ extension TrainingData {
             try PromptDataset.load(
                 records, tokenizer: tokenizer, format: f, inputKey: options.inputKey, labelKey: options.labelKey,
                 datasourceKey: options.datasourceKey, promptMaxLen: promptMaxLen
-            ).examples
+            ).nonEmpty(records, self.name)
         }
         return (try load(records), try load(evalRecords))
     }
@@ -108,6 +108,19 @@ extension TrainingData {
         guard kind == wanted else {
             throw RecipeError(.runtime, "this trainer needs \(wanted.rawValue) data, got \(kind.rawValue) data (\(name))")
         }
+    }
+}
+
+extension Dataset {
+    /// The examples; when the loader left every record out, an error that says how many and why
+    /// (instead of a trainer's later "the training data is empty").
+    func nonEmpty(_ records: [Record], _ name: String) throws -> [Example] {
+        guard examples.isEmpty, !skipped.isEmpty else { return examples }
+        let reasons = Dictionary(grouping: skipped, by: \.reason).sorted { $0.value.count > $1.value.count }
+        let counts = reasons.map { "\($0.value.count) \($0.key) (first at \($0.value[0].file):\($0.value[0].line))" }
+        throw RecipeError(
+            .runtime,
+            "all \(records.count) records of \(name) were left out: \(counts.joined(separator: "; ")); raise maxLen or shorten the data")
     }
 }
 

@@ -155,7 +155,8 @@ extension BuiltinArea {
             .enumeration(
                 "DataKind", doc: "What a dataset file holds.",
                 cases: [
-                    ("sft", "input/output (or chat messages)"), ("preference", "prompt/chosen/rejected[/margin]"),
+                    ("sft", "input/output; a chat: inputKey: \"messages\", outputKey: nil, applyChatTemplate: true"),
+                    ("preference", "prompt/chosen/rejected[/margin]"),
                     ("unpaired", "input/output/label"), ("prompts", "input/label/datasource"),
                     ("processReward", "input with step placeholders / label list"),
                 ]),

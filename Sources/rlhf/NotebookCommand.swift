@@ -79,6 +79,11 @@ struct NotebookCommand: ParsableCommand {
                             + "\n\(resultFile.path) is out of date: run `rlhf notebook \(file)` and commit the result\n").utf8))
                 throw ExitCode.failure
             }
+            if result.failedCells > 0 {
+                FileHandle.standardError.write(
+                    Data("\(result.failedCells) cell(s) failed; \(resultFile.path) records the errors, but a check fails on them\n".utf8))
+                throw ExitCode.failure
+            }
             print("\(resultFile.path) is up to date")
             return
         }

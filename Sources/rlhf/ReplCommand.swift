@@ -45,6 +45,8 @@ struct ReplCommand: ParsableCommand {
 
     func run() throws {
         limits.apply()
+        if let seed, seed < 0 { throw ValidationError("--seed must be ≥ 0, got \(seed)") }
+        if let out, out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out needs a folder; \"\" names none") }
         let base = URL(fileURLWithPath: out ?? "results/repl/session")
         let session = Session(outputDirectory: out == nil ? Session.firstFreeFolder(base, numbered: true) : base)
         session.recordsRun = true

@@ -53,6 +53,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         if force && !resume { throw ValidationError("--force goes with --resume") }
+        if let seed, seed < 0 { throw ValidationError("--seed must be ≥ 0, got \(seed)") }
+        if let out, out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out needs a folder; \"\" names none") }
         limits.apply()
         var recipe: Recipe
         do {

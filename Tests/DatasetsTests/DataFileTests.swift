@@ -59,9 +59,9 @@ import Tokenizers
             ])
     }
 
-    @Test func nullCountsAsMissing() throws {
+    @Test func nullIsReportedAsNull() throws {
         let records = try JSONLines.parse(#"{"input": null, "output": "a"}"#, file: "sft.jsonl")
-        #expect(error { _ = try SFTDataset.load(records, tokenizer: tokenizer) } == "sft.jsonl:1: key 'input' missing (found keys: input, output)")
+        #expect(error { _ = try SFTDataset.load(records, tokenizer: tokenizer) } == "sft.jsonl:1: key 'input' should be a value, found null")
     }
 
     @Test func recordMustBeAnObject() {
