@@ -130,7 +130,7 @@ public enum Compare {
     public static func write(_ runs: [RunReader], labels: [String], to directory: URL) throws -> [String] {
         let files = try render(runs, labels: labels)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for file in files { try Data(file.contents.utf8).write(to: directory.appendingPathComponent(file.name)) }
+        for file in files { try Data(file.contents.utf8).write(to: directory.appendingPathComponent(file.name), options: .atomic) }
         return files.map(\.name)
     }
 

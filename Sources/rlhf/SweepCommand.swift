@@ -79,7 +79,7 @@ struct SweepCommand: ParsableCommand {
             separator: " ")
         do {
             let files = try plan.report(title: file, command: command, directory: directory)
-            for f in files { try Data(f.contents.utf8).write(to: directory.appendingPathComponent(f.name)) }
+            for f in files { try Data(f.contents.utf8).write(to: directory.appendingPathComponent(f.name), options: .atomic) }
         } catch {
             fail("writing the sweep report failed: \(error)")
         }
@@ -117,11 +117,11 @@ struct SweepCommand: ParsableCommand {
             let start = lines.lastIndex(where: { $0.hasPrefix("error") || $0.contains(": error:") }) ?? max(0, lines.count - 1)
             let message = lines[start...].prefix(5).joined(separator: " ")
             let error = message.isEmpty ? "rlhf run exited with status \(process.terminationStatus)" : message
-            try Data((error + "\n").utf8).write(to: folder.appendingPathComponent(SweepPlan.errorFileName))
+            try Data((error + "\n").utf8).write(to: folder.appendingPathComponent(SweepPlan.errorFileName), options: .atomic)
             return error
         } catch {
             let message = "\(error)"
-            try? Data((message + "\n").utf8).write(to: folder.appendingPathComponent(SweepPlan.errorFileName))
+            try? Data((message + "\n").utf8).write(to: folder.appendingPathComponent(SweepPlan.errorFileName), options: .atomic)
             return message
         }
     }

@@ -53,7 +53,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable, DeclaredOptions {
         .double("lrWarmupRatio", \.lrWarmupRatio, "Share of the steps warming up.", check: unitInterval),
         .choice("lrScheduler", \.lrScheduler, "How the learning rate moves over the steps."),
         .int("evalSteps", \.evalSteps, "Evaluate every this many steps (0: before and after).", check: between(-1, 1_000_000_000)),
-        .int("statsEvery", \.statsEvery, "Record parameter statistics every this many steps.", check: between(1, 1_000_000_000)),
+        .int("statsEvery", \.statsEvery, "Record parameter statistics every this many steps.", check: atLeast(1)),
         .int("maxSteps", \.maxSteps, "Stop after this many steps (nil: every epoch).", check: between(1, 1_000_000_000)),
         .int("saveSteps", \.saveSteps, "Write a checkpoint into ckptPath every this many steps (0: never).", check: between(-1, 1_000_000_000)),
         .string("ckptPath", \.ckptPath, "The checkpoint folder (default under rlhf run: <out>/checkpoints/<stage>).") { path, o in
