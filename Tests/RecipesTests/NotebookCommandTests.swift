@@ -22,7 +22,7 @@ import Testing
     @Test func committedNotebooksAreUpToDate() throws {
         let folder = Self.repository.appendingPathComponent("notebooks")
         let notebooks = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".md") }.sorted()
-        #expect(notebooks.contains("quickstart.md"))
+        #expect(notebooks.contains("quickstart.md") && notebooks.contains("length_bias.md"))
         for name in notebooks {
             let result = try RLHFCommand.run(["notebook", "--check", "notebooks/\(name)"], directory: Self.repository)
             #expect(result.status == 0, "notebooks/\(name): \(result.stderr)")
