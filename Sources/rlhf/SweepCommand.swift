@@ -55,8 +55,7 @@ struct SweepCommand: ParsableCommand {
         let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
         let slots = DispatchSemaphore(value: jobs)
         let group = DispatchGroup()
-        let lock = NSLock()
-        var done = 0
+        let progress = Progress(total: todo.count)
         for point in todo {
             slots.wait()
             group.enter()
@@ -66,11 +65,7 @@ struct SweepCommand: ParsableCommand {
                     group.leave()
                 }
                 let failure = Self.runPoint(point, recipe: file, in: directory, outPath: outPath, executable: executable, jobs: jobs)
-                lock.lock()
-                done += 1
-                print("[\(done)/\(todo.count)] \(point.folder): \(failure.map { "failed: \($0)" } ?? "finished")")
-                fflush(stdout)
-                lock.unlock()
+                progress.report("\(point.folder): \(failure.map { "failed: \($0)" } ?? "finished")")
             }
         }
         group.wait()
@@ -97,7 +92,7 @@ struct SweepCommand: ParsableCommand {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let log = folder.appendingPathComponent("log.txt")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)  // FileHandle below reports a failure
             let handle = try FileHandle(forWritingTo: log)
             defer { try? handle.close() }
             let process = Process()
@@ -124,5 +119,22 @@ struct SweepCommand: ParsableCommand {
             try? Data((message + "\n").utf8).write(to: folder.appendingPathComponent(SweepPlan.errorFileName), options: .atomic)
             return message
         }
+    }
+}
+
+/// Prints `[done/total] line` as points finish, one line at a time from any thread.
+private final class Progress: @unchecked Sendable {
+    private let lock = NSLock()
+    private let total: Int
+    private var done = 0
+
+    init(total: Int) { self.total = total }
+
+    func report(_ line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        done += 1
+        print("[\(done)/\(total)] \(line)")
+        fflush(stdout)
     }
 }
