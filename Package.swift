@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
+        // Open MPI for data-parallel training (`mpirun -np N rlhf run ...`).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Decode kernels built for AVX2 + FMA and for baseline x86-64, chosen at load.
         .target(name: "CKernels", exclude: ["kernels.inc"], cSettings: [.unsafeFlags(["-O3"])]),
 
@@ -35,11 +37,14 @@ let package = Package(
         .target(name: "Alignment", dependencies: ["Tensors"], swiftSettings: optimized),
         .target(name: "Generation", dependencies: ["Tensors", "Models", "Tokenizers"], swiftSettings: optimized),
         .target(name: "Recording", dependencies: ["CHDF5"], swiftSettings: optimized),
+        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: optimized),
         .target(name: "Plots"),
         .target(name: "Reports", dependencies: ["Recording", "Plots"]),
         .target(
             name: "Training",
-            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "WeightFiles"],
+            dependencies: [
+                "Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "WeightFiles", "Distributed",
+            ],
             swiftSettings: optimized),
         // The recipe language knows no RLHF: swift-syntax is all it needs.
         .target(
@@ -53,7 +58,7 @@ let package = Package(
             name: "Recipes",
             dependencies: [
                 "RecipeLanguage", "Training", "Reports", "Plots", "Recording", "Models", "Datasets", "Alignment",
-                "Generation", "Tokenizers", "Tensors",
+                "Generation", "Tokenizers", "Tensors", "Distributed",
             ]),
 
         // MARK: - Executable
@@ -64,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Recipes", "Benchmarks", "Reports", "Recording", "Models", "Generation", "Tensors", "CReadline",
+                "Recipes", "Benchmarks", "Reports", "Recording", "Models", "Generation", "Tensors", "CReadline", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import RecipeLanguage
 import Recording
@@ -78,6 +79,16 @@ public final class Session: RecipeHost {
     /// Where the next run goes after `reset()` ends one (a REPL's next free `session-N` folder);
     /// nil keeps the output folder.
     public var nextRunDirectory: (() -> URL)?
+    /// The ranks of a data-parallel job (`mpirun -np N rlhf run ...`). Every rank runs the recipe;
+    /// rank 0 alone writes the run file, the report and checkpoints, and what a recipe writes on
+    /// another rank goes to a scratch folder of that rank (``scratchDirectory``) that it deletes.
+    public var world = World.shared
+    /// Where a rank other than 0 puts the files a recipe writes (nil on rank 0).
+    public var scratchDirectory: URL? {
+        world.isWriter
+            ? nil
+            : FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-rank\(world.rank)-\(ProcessInfo.processInfo.processIdentifier)")
+    }
     /// The run's name, recorded in the run file; by default the output folder's name.
     public lazy var runName: String = outputDirectory.lastPathComponent
     /// The open run file, once a trainer has asked for `runContext()`.
@@ -133,7 +144,7 @@ public final class Session: RecipeHost {
     /// closes the run file. With `recordsRun`, a run that never trained still leaves a run file
     /// holding its recipe, overrides and seed. Safe to call twice.
     public func finishRun(error: Error? = nil) throws {
-        if recordsRun, recordsRunWithoutTraining, context == nil { _ = try runContext() }
+        if recordsRun, recordsRunWithoutTraining, context == nil, world.isWriter { _ = try runContext() }
         if let error { try runFile?.recordError("\(error)") }
         defer {
             try? runFile?.close()
@@ -148,7 +159,7 @@ public final class Session: RecipeHost {
     /// Writes the report of the closed run file (`report.md` and its SVG charts) into the output
     /// folder; made from the run file alone, as `rlhf report` makes it.
     public func writeReport() throws {
-        guard FileManager.default.fileExists(atPath: runFileURL.path) else { return }
+        guard world.isWriter, FileManager.default.fileExists(atPath: runFileURL.path) else { return }
         // Each file through the sandbox: a link already at a report's name is refused, not followed.
         for file in try Report.render(try RunReader(url: try readableURL(runFileURL.path))) {
             try Data(file.contents.utf8).write(to: try writableURL(file.name), options: .atomic)
@@ -162,13 +173,14 @@ public final class Session: RecipeHost {
     public func runContext() throws -> RunContext {
         if let context { return context }
         var file: RunFile?
-        if recordsRun {
+        if recordsRun && world.isWriter {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
             var extra: [String: ConfigValue] = [:]
             if let recipe, !recipe.overrides.isEmpty {
                 extra["overrides"] = .strings(recipe.overrides.map { "\($0.name)=\($0.value)" })
             }
             if let path = recipe?.fileName { extra["recipe_file"] = .string(path) }
+            if world.size > 1 { extra["ranks"] = .int(world.size) }
             file = try RunFile.create(
                 at: try writableURL(runFileURL.lastPathComponent),
                 attributes: RunAttributes(
@@ -177,10 +189,15 @@ public final class Session: RecipeHost {
             runFile = file
         }
         let made = RunContext(rng: rng, runFile: file)
+        made.world = world
         if recordsRun {
             // A fresh run starts a fresh checkpoint folder, so a later --resume never finds another run's.
-            let checkpoints = try writableURL("checkpoints")
-            if !resume { try? FileManager.default.removeItem(at: checkpoints) } else { try refuseLinks(under: checkpoints) }
+            let checkpoints = try sandbox.writableURL("checkpoints")
+            if resume {
+                try refuseLinks(under: checkpoints)
+            } else if world.isWriter {
+                try? FileManager.default.removeItem(at: checkpoints)
+            }
             made.resume = ResumePolicy(checkpointRoot: checkpoints, resume: resume, fingerprint: recipeFingerprint, force: force)
         }
         made.onProgress = { [weak self] progress in
@@ -231,13 +248,22 @@ public final class Session: RecipeHost {
     /// The URL for writing `path` (relative to the output folder), refused when it leaves the
     /// output folder and every allowed write folder.
     public func writableURL(_ path: String) throws -> URL {
-        try sandbox.writableURL(path)
+        let url = try sandbox.writableURL(path)
+        guard let scratch = scratchDirectory else { return url }
+        let moved = scratch.appendingPathComponent(url.path)
+        try FileManager.default.createDirectory(at: moved.deletingLastPathComponent(), withIntermediateDirectories: true)
+        return moved
     }
 
     /// The URL for reading `path` (relative to the working directory), refused when it is outside
     /// the working directory, the output folder and every allowed read folder.
     public func readableURL(_ path: String) throws -> URL {
-        try sandbox.readableURL(path)
+        let url = try sandbox.readableURL(path)
+        // A file this rank wrote itself is read back from its scratch folder.
+        if let scratch = scratchDirectory?.appendingPathComponent(url.path), FileManager.default.fileExists(atPath: scratch.path) {
+            return scratch
+        }
+        return url
     }
 
     /// Refuses a symbolic link anywhere under `folder` (checkpoints a resumed run writes into).

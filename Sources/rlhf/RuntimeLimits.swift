@@ -25,9 +25,14 @@ struct RuntimeLimits: ParsableArguments {
         }
     }
 
-    /// Sets the budget and the thread count.
-    func apply() {
+    /// Sets the budget and the thread count. Without `--threads`, ranks that share this machine
+    /// share its cores.
+    func apply(ranksOnThisMachine: Int = 1) {
         if let bytes = memoryLimit.flatMap(MemoryBudget.parse) { MemoryBudget.bytes = bytes }
-        if let threads { Parallel.threads = threads }
+        if let threads {
+            Parallel.threads = threads
+        } else if ranksOnThisMachine > 1 {
+            Parallel.threads = max(1, Parallel.threads / ranksOnThisMachine)
+        }
     }
 }

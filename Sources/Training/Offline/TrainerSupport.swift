@@ -57,7 +57,7 @@ public struct TrainingSummary: Sendable {
 /// total that the micro-batches' shares add up to.
 ///
 /// Adding happens in micro-batch order, so the result is deterministic.
-public struct MetricSums: Sendable {
+public struct MetricSums: Sendable, Codable {
     private var sums: [String: Double] = [:]
     private var counts: [String: Double] = [:]
     private var totals: [String: Double] = [:]
@@ -123,7 +123,7 @@ public struct MicroBatch<Example> {
 }
 
 /// What a trainer's micro-batch pass returns to the driver.
-public struct MicroResult {
+public struct MicroResult: Codable {
     /// This micro-batch's share of the step loss (the shares add up to the step loss).
     public var loss: Double
     /// Further metrics (means and totals) of the micro-batch.
@@ -311,13 +311,16 @@ public final class TrainingDriver<Example> {
                 var loss = 0.0, tokens = 0
                 var sums = MetricSums()
                 let size = options.microTrainBatchSize
-                for (i, start) in stride(from: 0, to: batch.count, by: size).enumerated() {
-                    let end = Swift.min(start + size, batch.count)
-                    let mb = MicroBatch(
-                        examples: Array(batch[start..<end]), indices: Array(indices[start..<end]), index: i,
-                        step: batch, denominator: count, level: options.lossAggregation,
-                        recordsActivations: recordsStatistics && i == 0)
-                    let result = try micro(mb)
+                let starts = Array(stride(from: 0, to: batch.count, by: size))
+                let results = try runMicroBatches(starts.count, parameters: loop.parameters.map(\.tensor), world: stage.context.world) { i in
+                    let start = starts[i], end = Swift.min(starts[i] + size, batch.count)
+                    return try micro(
+                        MicroBatch(
+                            examples: Array(batch[start..<end]), indices: Array(indices[start..<end]), index: i,
+                            step: batch, denominator: count, level: options.lossAggregation,
+                            recordsActivations: recordsStatistics && i == 0))
+                }
+                for result in results {
                     loss += result.loss
                     tokens += result.tokens
                     sums.merge(result.metrics)

@@ -1,5 +1,6 @@
 import Alignment
 import Datasets
+import Distributed
 import Foundation
 import Generation
 import Models
@@ -135,9 +136,9 @@ public struct ExperienceMaker {
     /// `k` of the batch draws from `rng.fork(k)`.
     ///
     /// - Parameter prompts: Each prompt with its index in the prompt list.
-    public func generate(_ prompts: [(index: Int, example: PromptExample)], n: Int, temperature: Double, rng: RNG) throws
-        -> [RolloutExperience]
-    {
+    public func generate(
+        _ prompts: [(index: Int, example: PromptExample)], n: Int, temperature: Double, rng: RNG, world: World = World()
+    ) throws -> [RolloutExperience] {
         var expanded: [(index: Int, example: PromptExample)] = []
         for p in prompts {
             var example = p.example
@@ -148,10 +149,14 @@ public struct ExperienceMaker {
             }
             expanded += [(index: Int, example: PromptExample)](repeating: (p.index, example), count: n)
         }
-        let completions = try Generation.generate(
-            model: actor, prompts: expanded.map(\.example.ids),
+        // Sample i is drawn by rank i mod N from its own stream, so it is the same whichever rank drew it.
+        let mine = Array(stride(from: world.rank, to: expanded.count, by: world.size))
+        let drawn = try Generation.generate(
+            model: actor, prompts: mine.map { expanded[$0].example.ids },
             params: samplingParams(temperature: temperature),
-            streams: expanded.indices.map { rng.fork($0) })
+            streams: mine.map { rng.fork($0) })
+        let byRank = try world.allGather(drawn)
+        let completions = expanded.indices.map { byRank[$0 % world.size][$0 / world.size] }
         return zip(expanded, completions).map { p, c in
             RolloutExperience(
                 promptIndex: p.index, prompt: p.example, responseIDs: c.tokens, responseText: responseText(c),

@@ -323,7 +323,7 @@ final class PPOTrainer {
         var samples = try recorded {
             try maker.generate(
                 indices.map { ($0, prompts[$0]) }, n: options.nSamplesPerPrompt, temperature: options.temperature,
-                rng: stream.fork("rollout").fork(r))
+                rng: stream.fork("rollout").fork(r), world: stage.context.world)
         }
         let rolloutSeconds = seconds(since: started)
         if stage.report(.rollout(stage: stage.name, step: r, samples: samples.count)) { return .stopNow }
@@ -373,7 +373,7 @@ final class PPOTrainer {
                         try criticStage.recorder?.record(rollouts: samplesToRecord)
                         samplesToRecord = []
                     }
-                    let result = try criticLoop.step { try criticStep(critic, buffer: buffer, micro: micro) }
+                    let result = try criticLoop.step { try criticStep(critic, loop: criticLoop, buffer: buffer, micro: micro) }
                     lossSum += result["critic_loss"] ?? 0
                     valueSum += result["values"] ?? 0
                     steps += 1
@@ -445,8 +445,9 @@ final class PPOTrainer {
         let clipLow = Float(low), clipHigh = Float(high), type = options.policyLossType
         // GSPO's loss is a sequence mean (OpenRLHF forces token_level_loss off for it).
         let aggregation: LossAggregation = type == .gspo ? .sequenceMean(sequenceCount: rows) : .tokenMean(tokenCount: tokens)
-        var loss = 0.0, policy = 0.0, klLossSum = 0.0, klTokens = 0.0, entropy = 0.0, clipped = 0.0, ratioSum = 0.0
-        for b in batches {
+        let results = try runMicroBatches(batches.count, parameters: actorLoop.parameters.map(\.tensor), world: stage.context.world) { i in
+            let b = batches[i]
+            var sums = MetricSums()
             let mask = b.sequences.actionMask
             let (logProbs, logits) = try b.sequences.actionLogProbs(actor, temperature: temperature)
             let pg = try policyLoss(
@@ -458,13 +459,13 @@ final class PPOTrainer {
                 let kl = try Tensor.withNoGrad {
                     try computeApproxKL(logProbs: logProbs.detached(), logProbsBase: base, estimator: options.klEstimator, actionMask: mask)
                 }
-                for v in kl.data { klTokens += Double(v) }
+                sums.addTotal("actor_kl", kl.data.reduce(0.0) { $0 + Double($1) })
                 if options.useKLLoss {
                     let perToken = try computeApproxKL(
                         logProbs: logProbs, logProbsBase: base, estimator: options.klEstimator,
                         actionMask: mask)
                     let term = try klLoss(perToken, actionMask: mask, aggregation: .sequenceMean(sequenceCount: rows))
-                    klLossSum += Double(try term.item)
+                    sums.addTotal("kl_loss", Double(try term.item))
                     total = try total + term * Float(beta)
                 }
             }
@@ -473,42 +474,61 @@ final class PPOTrainer {
                 let mean = try aggregateLoss(perToken, mask: mask, .tokenMean(tokenCount: tokens))
                 total = try total - mean * Float(options.entropyCoef)
             }
-            entropy += b.sequences.entropySum(logits: logits, temperature: temperature)
+            sums.addTotal("entropy", b.sequences.entropySum(logits: logits, temperature: temperature))
             let fraction = try policyClipFraction(
                 logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages,
                 actionMask: mask, clipEpsLow: clipLow, clipEpsHigh: clipHigh, type: type)
-            clipped += Double(fraction) * Double(b.sequences.tokenCount)
+            sums.addTotal("clipfrac", Double(fraction) * Double(b.sequences.tokenCount))
+            var ratioSum = 0.0
             for i in 0..<logProbs.count where mask.data[i] != 0 {
                 ratioSum += Foundation.exp(Double(logProbs.data[i]) - Double(b.oldLogProbs.data[i]))
             }
+            sums.addTotal("ratio", ratioSum)
             try total.backward()
-            loss += Double(try total.item)
-            policy += Double(try pg.item)
+            sums.addTotal("policy_loss", Double(try pg.item))
+            return MicroResult(loss: Double(try total.item), metrics: sums)
         }
+        var loss = 0.0
+        var sums = MetricSums()
+        for result in results {
+            loss += result.loss
+            sums.merge(result.metrics)
+        }
+        let totals = sums.values
         let n = Double(max(tokens, 1))
         var metrics: [String: Double] = [
-            "policy_loss": policy, "clipfrac": clipped / n, "entropy": entropy / n, "ratio": ratioSum / n,
-            "actor_kl": klTokens / n,
+            "policy_loss": totals["policy_loss"] ?? 0, "clipfrac": (totals["clipfrac"] ?? 0) / n, "entropy": (totals["entropy"] ?? 0) / n,
+            "ratio": (totals["ratio"] ?? 0) / n, "actor_kl": (totals["actor_kl"] ?? 0) / n,
         ]
-        if options.useKLLoss { metrics["kl_loss"] = klLossSum }
+        if options.useKLLoss { metrics["kl_loss"] = totals["kl_loss"] ?? 0 }
         return OptimizerLoop.StepResult(loss: loss, metrics: metrics, tokens: tokens)
     }
 
     /// One critic step over `micro`: the (clipped) value loss as one token mean over the step.
-    private func criticStep(_ critic: ScalarModel, buffer: ReplayBuffer, micro: [[Int]]) throws -> OptimizerLoop.StepResult {
+    private func criticStep(
+        _ critic: ScalarModel, loop: OptimizerLoop, buffer: ReplayBuffer, micro: [[Int]]
+    ) throws -> OptimizerLoop.StepResult {
         let batches = micro.map { buffer.batch($0, padTokenID: maker.padTokenID) }
         let tokens = batches.reduce(0) { $0 + $1.sequences.tokenCount }
-        var loss = 0.0, valueSum = 0.0
-        for b in batches {
+        let results = try runMicroBatches(batches.count, parameters: loop.parameters.map(\.tensor), world: stage.context.world) { i in
+            let b = batches[i]
             let mask = b.sequences.actionMask
             let values = try b.sequences.values(critic)
             guard let oldValues = b.oldValues else { throw TrainingError.invalidData("critic step: the experience has no values") }
             let term = try valueLoss(
                 values: values, oldValues: oldValues, returns: b.returns, actionMask: mask,
                 clipEps: options.valueClip.map { Float($0) }, aggregation: .tokenMean(tokenCount: tokens))
+            var valueSum = 0.0
             for i in 0..<values.count where mask.data[i] != 0 { valueSum += Double(values.data[i]) }
             try term.backward()
-            loss += Double(try term.item)
+            var sums = MetricSums()
+            sums.addTotal("values", valueSum)
+            return MicroResult(loss: Double(try term.item), metrics: sums)
+        }
+        var loss = 0.0, valueSum = 0.0
+        for result in results {
+            loss += result.loss
+            valueSum += result.metrics.values["values"] ?? 0
         }
         return OptimizerLoop.StepResult(
             loss: loss, metrics: ["critic_loss": loss, "values": valueSum / Double(max(tokens, 1))],

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Recording
 import Tensors
@@ -32,6 +33,8 @@ public final class RunContext {
     public var onProgress: ((TrainingProgress) -> ProgressDisposition)?
     /// How the run's stages checkpoint and resume (see ``ResumePolicy``).
     public var resume = ResumePolicy()
+    /// The ranks training is spread over (data parallel); rank 0 alone writes checkpoints.
+    public var world = World.shared
     private var stageCounts: [String: Int] = [:]
 
     public init(rng: RNG, runFile: RunFile? = nil) {

@@ -131,9 +131,9 @@ public final class StageRunner<Extra: Codable> {
         return stage.report(.eval(stage: stage.name, step: at, metrics: values))
     }
 
-    /// Writes `ckptPath/step_N` (nothing without a folder).
+    /// Writes `ckptPath/step_N` (nothing without a folder, or on a rank other than 0).
     private func save(_ extra: Extra, final: Bool) throws {
-        guard let folder else { return }
+        guard let folder, stage.context.world.isWriter else { return }
         let state = CheckpointState(
             kind: kind, stage: stage.name, step: step, totalSteps: totalSteps, final: final,
             fingerprint: stage.context.resume.fingerprint, models: models.map(\.state),
