@@ -64,7 +64,9 @@ let package = Package(
         // MARK: - Executable
         .target(
             name: "Benchmarks",
-            dependencies: ["Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Training", "Recording", "CBLAS"],
+            dependencies: [
+                "Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Training", "Recording", "CBLAS", "Distributed",
+            ],
             swiftSettings: optimized),
         .executableTarget(
             name: "rlhf",

@@ -14,6 +14,7 @@ public enum BenchmarkSuite {
         ("grpo", { try grpoStepBenchmark() }),
         ("packing", { try packingBenchmark() }),
         ("recording", { try RecordingCost.run() }),
+        ("ranks", { try ScaleOutBenchmark.run() }),
     ]
 
     /// The section names, in the order they run.

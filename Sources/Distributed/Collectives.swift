@@ -87,6 +87,8 @@ extension World {
     /// when a stop signal arrives — `mpirun` sends SIGTERM to the survivors when a rank dies — so it
     /// can record what happened instead of hanging in MPI.
     private func wait(_ request: inout MPI_Request?, _ operation: String) throws {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { collectiveNanoseconds += DispatchTime.now().uptimeNanoseconds - started }
         var done: Int32 = 0
         var polls = 0
         while true {

@@ -18,6 +18,15 @@ public final class World: @unchecked Sendable {
     public var isWriter: Bool { rank == 0 }
     /// Whether MPI was initialised (the process was started by `mpirun`).
     public let usesMPI: Bool
+    /// Nanoseconds spent in collectives since the last ``takeCollectiveSeconds()``.
+    var collectiveNanoseconds: UInt64 = 0
+
+    /// The seconds this rank spent in collectives (moving data, and waiting for slower ranks)
+    /// since the last call.
+    public func takeCollectiveSeconds() -> Double {
+        defer { collectiveNanoseconds = 0 }
+        return Double(collectiveNanoseconds) / 1e9
+    }
 
     /// Asked while a collective waits; true abandons the wait with ``DistributedError/stopped``.
     /// The command line sets it to "a stop signal arrived".

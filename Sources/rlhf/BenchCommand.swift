@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Distributed
 import Foundation
 
 /// `rlhf bench`: speed of the kernels and models, as JSON, to set beside PyTorch's numbers
@@ -25,6 +26,9 @@ struct Bench: ParsableCommand {
             }
         }
         let results = try BenchmarkSuite.run(only: chosen, threads: threads)
+        // Under mpirun (the `ranks` section's own child job) rank 0 alone prints.
+        defer { World.shared.finalize() }
+        guard World.shared.isWriter else { return }
         let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Recording
 import Tensors
@@ -108,9 +109,10 @@ public final class OptimizerLoop {
         if let recorder = stage.recorder {
             if recordStats { try recordStatistics(recorder, before: before) }
             try recorder.record(metrics: metrics)
-            try recorder.record(timing: [
-                "time_step_s": seconds, "time_tokens_per_s": result.tokens > 0 ? Double(result.tokens) / seconds : 0,
-            ])
+            var timing = ["time_step_s": seconds, "time_tokens_per_s": result.tokens > 0 ? Double(result.tokens) / seconds : 0]
+            // Data parallel: the time spent exchanging gradients and results with the other ranks.
+            if stage.context.world.usesMPI { timing["time_collectives_s"] = stage.context.world.takeCollectiveSeconds() }
+            try recorder.record(timing: timing)
             try recorder.commit(step: stepNumber)
         }
         if stage.report(.step(stage: stage.name, step: stepNumber, totalSteps: totalSteps, metrics: metrics, tokens: result.tokens)) {
