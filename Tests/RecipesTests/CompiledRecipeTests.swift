@@ -17,7 +17,7 @@ import Testing
     /// Modules a compiled recipe links: Recipes and everything it depends on.
     static let modules = [
         "Recipes", "RecipeLanguage", "Training", "Reports", "Plots", "Recording", "Models", "Datasets", "Generation", "Tokenizers", "WeightFiles",
-        "Tensors", "Alignment", "CKernels", "SwiftSyntax", "SwiftParser", "_SwiftSyntaxCShims",
+        "Tensors", "Alignment", "CKernels", "Distributed", "SwiftSyntax", "SwiftParser", "_SwiftSyntaxCShims",
     ]
 
     static var available: Bool {
@@ -57,12 +57,12 @@ import Testing
         }
         let shims = root.appendingPathComponent(relative)
         var flags = ["-I", build.appendingPathComponent("Modules").path, "-Xcc", "-fmodule-map-file=\(shims.path)"]
-        for c in ["CHDF5", "CBLAS"] {
+        for c in ["CHDF5", "CBLAS", "CMPI"] {
             flags += ["-Xcc", "-fmodule-map-file=" + repository.appendingPathComponent("Sources/\(c)/module.modulemap").path]
         }
         // The package's own C target: its module map is generated into the build folder.
         flags += ["-Xcc", "-fmodule-map-file=" + build.appendingPathComponent("CKernels.build/module.modulemap").path]
-        let cflags = (try? tool(["pkg-config", "--cflags", "hdf5", "openblas"])) ?? ""
+        let cflags = (try? tool(["pkg-config", "--cflags", "hdf5", "openblas", "ompi-c"])) ?? ""
         for flag in cflags.split(separator: " ") where !flag.isEmpty {
             flags += ["-Xcc", String(flag).trimmingCharacters(in: .whitespacesAndNewlines)]
         }
@@ -84,7 +84,7 @@ import Testing
                 objects.append(path.appendingPathComponent(file).path)
             }
         }
-        let libraries = try tool(["pkg-config", "--libs", "openblas", "hdf5"]).split(separator: " ")
+        let libraries = try tool(["pkg-config", "--libs", "openblas", "hdf5", "ompi-c"]).split(separator: " ")
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
         let program = directory.appendingPathComponent(URL(fileURLWithPath: recipe).deletingPathExtension().lastPathComponent)
         _ = try tool(["swiftc", "-o", program.path] + moduleFlags + [source.path] + objects + libraries)
