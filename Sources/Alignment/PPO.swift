@@ -57,6 +57,9 @@ public func policyRatio(logProbs: Tensor, oldLogProbs: Tensor, actionMask: Tenso
 ///   each token's loss times `min(exp(log π_old − log π_rollout), tisCap)`, without gradient
 ///   (OpenRLHF v0.8.9's `vllm_is_truncated_threshold`; v0.11.0's `tis` with low bound 0). Only
 ///   for `.ppo`: OpenRLHF v0.11.0 corrects GSPO by another rule.
+/// - `seqMaskTIS` (low, high) with `rolloutLogProbs`: sequence-level masking instead
+///   (``sequenceMaskedImportanceWeights(oldLogProbs:rolloutLogProbs:actionMask:low:high:)``,
+///   v0.11.0's `seq-mask-tis`); also only for `.ppo`.
 ///
 /// For GRPO, RLOO, REINFORCE++ and Dr. GRPO the same loss is used with their advantages.
 /// `.tokenMean` (OpenRLHF's default) or `.sequenceMean`; for gradient accumulation give the global
@@ -70,7 +73,8 @@ public func policyRatio(logProbs: Tensor, oldLogProbs: Tensor, actionMask: Tenso
 public func policyLoss(
     logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor, actionMask: Tensor?,
     clipEpsLow: Float = 0.2, clipEpsHigh: Float = 0.2, dualClip: Float? = nil, type: PolicyLossType = .ppo,
-    rolloutLogProbs: Tensor? = nil, tisCap: Float? = nil, aggregation: LossAggregation = .tokenMean
+    rolloutLogProbs: Tensor? = nil, tisCap: Float? = nil, seqMaskTIS: (low: Float, high: Float)? = nil,
+    aggregation: LossAggregation = .tokenMean
 ) throws -> Tensor {
     guard advantages.shape == logProbs.shape else {
         throw AlignmentError.shape(function: "policyLoss", message: "advantages \(advantages.shape) must match logProbs \(logProbs.shape)")
@@ -95,6 +99,18 @@ public func policyLoss(
             throw AlignmentError.invalidArgument(function: "policyLoss", message: "tisCap applies to the ppo ratio only, got \(type.rawValue)")
         }
         loss = try loss * truncatedImportanceWeights(oldLogProbs: oldLogProbs, rolloutLogProbs: rolloutLogProbs, cap: tisCap)
+    }
+    if let seqMaskTIS {
+        guard type == .ppo, tisCap == nil else {
+            throw AlignmentError.invalidArgument(
+                function: "policyLoss",
+                message: "seqMaskTIS applies to the ppo ratio only and replaces tisCap (got \(type.rawValue)"
+                    + (tisCap == nil ? ")" : ", tisCap \(tisCap!))"))
+        }
+        loss =
+            try loss
+            * sequenceMaskedImportanceWeights(
+                oldLogProbs: oldLogProbs, rolloutLogProbs: rolloutLogProbs, actionMask: actionMask, low: seqMaskTIS.low, high: seqMaskTIS.high)
     }
     return try aggregateLoss(loss, mask: actionMask, aggregation)
 }

@@ -204,10 +204,13 @@ func rewardSource(_ function: ((String, String, String?) throws -> Double)?, mod
 
 func runRL(
     _ policy: Model, reference: Model?, critic: Model?, prompts: TrainingData,
-    reward: ((String, String, String?) throws -> Double)?, rewardModel: RewardModel?, options: PPOOptions
+    reward: ((String, String, String?) throws -> Double)?, rewardModel: RewardModel?,
+    rewardComponents: (function: RewardComponentsFunction, weights: [String: Double])? = nil, options: PPOOptions
 ) throws -> TrainingRun {
     let (train, eval) = try prompts.prompts(policy.tokenizer, promptMaxLen: nil)
-    let source = try rewardSource(reward, model: rewardModel, prompts: prompts)
+    let source =
+        try rewardComponents.map { .components($0.function, weights: $0.weights) }
+        ?? rewardSource(reward, model: rewardModel, prompts: prompts)
     let criticModel = critic.map { ScalarModel(kind: .critic, from: $0.lm, rng: Session.current.nextModelStream()) }
     if options.advantageEstimator == .gae && criticModel == nil {
         throw RecipeError(.runtime, "PPO with GAE needs a critic: pass critic: policy (a value head on a copy of it)")
@@ -216,6 +219,18 @@ func runRL(
         actor: policy.lm, reference: reference?.lm, critic: criticModel, reward: source, prompts: train,
         evalPrompts: eval, tokenizer: policy.tokenizer, options: options, context: try Session.current.runContext())
     return TrainingRun(summary.trainingSummary)
+}
+
+func runOnPolicyDistillation(
+    _ student: Model, teacher: Model, prompts: TrainingData, reward: ((String, String, String?) throws -> Double)?,
+    options: OnPolicyDistillationOptions
+) throws -> TrainingRun {
+    let (train, eval) = try prompts.prompts(student.tokenizer, promptMaxLen: nil)
+    let source = try rewardSource(reward, model: nil, prompts: prompts)
+    return TrainingRun(
+        try trainOnPolicyDistillation(
+            student.lm, teacher: teacher.lm, prompts: train, evalPrompts: eval, reward: source, tokenizer: student.tokenizer,
+            options: options, context: try Session.current.runContext()))
 }
 
 // MARK: - Evaluation

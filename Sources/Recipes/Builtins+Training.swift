@@ -47,6 +47,41 @@ extension BuiltinArea {
         "labeledReward", .optional(.function(parameters: [.string, .string, .string], returns: .double)),
         doc: "{ prompt, response, label in … }: a reward that reads the prompt's label (\"\" when it has none).")
 
+    /// `rewardComponents:` and `rewardWeights:`, as the PPO family takes them.
+    private static let rewardComponentsParameters: [Builtin.Parameter] = [
+        .labeled(
+            "rewardComponents", .optional(.function(parameters: [.string, .string], returns: .dictionary(key: .string, value: .double))),
+            doc: "{ prompt, response in [\"format\": 1, \"answer\": 0.5] }: a reward in named parts, each logged per rollout and "
+                + "datasource; the reward is their weighted sum."),
+        .labeled(
+            "rewardWeights", .optional(.dictionary(key: .string, value: .double)),
+            doc: "The weight of each of rewardComponents by name (1 for a name left out)."),
+    ]
+
+    /// A recipe's `rewardComponents:` as the trainers call it, with `rewardWeights:`.
+    private static func rewardComponents(_ args: Arguments) throws -> (RewardComponentsFunction, [String: Double])? {
+        let weights = args.has("rewardWeights") ? try doublesByName(args["rewardWeights"], what: "rewardWeights") : [:]
+        guard args.has("rewardComponents") else {
+            if args.has("rewardWeights") { throw RecipeError(.runtime, "rewardWeights: weighs rewardComponents:; give both") }
+            return nil
+        }
+        for other in ["reward", "labeledReward", "rewardModel"] where args.has(other) {
+            throw RecipeError(.runtime, "give rewardComponents: or \(other):, not both")
+        }
+        let f = try args.function("rewardComponents")
+        return ({ prompt, response, _ in try doublesByName(try f.call([.string(prompt), .string(response)]), what: "rewardComponents") }, weights)
+    }
+
+    /// A recipe dictionary `[String: Double]` (integers read as numbers).
+    private static func doublesByName(_ value: Value, what: String) throws -> [String: Double] {
+        guard case .dictionary(let d) = value else {
+            throw RecipeError(.runtime, "\(what) must be a dictionary of names to numbers, like [\"answer\": 1], got \(value)")
+        }
+        var out: [String: Double] = [:]
+        for (key, v) in d.entries { out[try key.asString()] = try v.asDouble() }
+        return out
+    }
+
     /// A recipe's `reward:` (prompt, response) or `labeledReward:` (prompt, response, label) as the
     /// trainers call rewards.
     private static func rewardFunction(_ args: Arguments) throws -> ((String, String, String?) throws -> Double)? {
@@ -76,10 +111,11 @@ extension BuiltinArea {
         let options = optionParameters(defaults)
         parameters.append(.labeled("prompts", .named("TrainingData"), doc: "Prompt data (input, label, datasource)."))
         if estimator == nil { parameters += options.prefix { $0.name == "advantageEstimator" } }
-        parameters += [
-            rewardParameter, labeledRewardParameter,
-            .labeled("rewardModel", .optional(.named("RewardModel")), doc: "A trained reward model instead of a function."),
-        ]
+        parameters +=
+            [
+                rewardParameter, labeledRewardParameter,
+                .labeled("rewardModel", .optional(.named("RewardModel")), doc: "A trained reward model instead of a function."),
+            ] + rewardComponentsParameters
         parameters += options.filter { $0.name != "advantageEstimator" }
         return Builtin(name, doc: doc, parameters: parameters, returns: .named("TrainingRun")) { args, _ in
             let critic = args.has("critic") ? try args.object(Model.self, "critic") : nil
@@ -89,7 +125,7 @@ extension BuiltinArea {
                     reference: args.has("reference") ? try args.object(Model.self, "reference") : nil, critic: critic,
                     prompts: try args.object(TrainingData.self, "prompts"), reward: try rewardFunction(args),
                     rewardModel: args.has("rewardModel") ? try args.object(RewardModel.self, "rewardModel") : nil,
-                    options: try readOptions(defaults, args)))
+                    rewardComponents: try rewardComponents(args), options: try readOptions(defaults, args)))
         }
     }
 
@@ -160,6 +196,24 @@ extension BuiltinArea {
                 dataMaxLen: false
             ) { args, data, _, options in
                 try runPRM(try args.object(Model.self, "model"), data: data, options: options)
+            },
+            Builtin(
+                "onPolicyDistillation",
+                doc:
+                    "On-policy distillation (GKD, TRL's GKDTrainer with lmbda 1): the student samples, the teacher scores every sampled token, reverse KL by default.",
+                parameters: [
+                    .positional("student", .named("Model"), doc: "The model to train."),
+                    .labeled("teacher", .named("Model"), doc: "The teacher (not trained)."),
+                    .labeled("prompts", .named("TrainingData"), doc: "Prompt data (input, label, datasource)."),
+                    rewardParameter, labeledRewardParameter,
+                ] + optionParameters(OnPolicyDistillationOptions()),
+                returns: .named("TrainingRun")
+            ) { args, _ in
+                .opaque(
+                    try runOnPolicyDistillation(
+                        try args.object(Model.self, "student"), teacher: try args.object(Model.self, "teacher"),
+                        prompts: try args.object(TrainingData.self, "prompts"), reward: try rewardFunction(args),
+                        options: try readOptions(OnPolicyDistillationOptions(), args)))
             },
             rlBuiltin("ppo", estimator: nil, doc: "PPO with a critic (GAE), or any estimator of the family."),
             rlBuiltin("grpo", estimator: .groupNorm, doc: "GRPO: group-normalised rewards, no critic."),

@@ -53,6 +53,11 @@ func recipeValue(_ value: Any?) -> Value {
     case let v as any RecipeObject: return .opaque(v)
     case let v as any OptionChoice: return .enumCase(type: type(of: v).typeName, name: v.caseName)
     case let v as DataKind: return .enumCase(type: "DataKind", name: v.rawValue)
+    case let v as [String: Double]:
+        return .dictionary((try? RecipeDictionary(v.keys.sorted().map { (.string($0), .double(v[$0]!)) })) ?? RecipeDictionary())
+    case let f as (String, String) -> [String: Double]:
+        return .function(
+            Function(name: "closure", parameterCount: 2) { a in recipeValue(f(try a[0].asString(), try a[1].asString())) })
     case let f as (String, String) -> Double:
         return .function(Function(name: "closure", parameterCount: 2) { a in .double(f(try a[0].asString(), try a[1].asString())) })
     case let f as (String, String, String) -> Double:

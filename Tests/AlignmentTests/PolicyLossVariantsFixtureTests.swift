@@ -1,6 +1,6 @@
 // What OpenRLHF added to the policy loss and the reward after v0.7.0 — clip-higher, dual-clip,
-// GSPO, truncated importance sampling, the overlong penalty — against OpenRLHF v0.11.0, one
-// `check` per op in every reference folder.
+// GSPO, truncated importance sampling, sequence-level masking, the overlong penalty — against
+// OpenRLHF v0.11.0, one `check` per op in every reference folder.
 
 import Alignment
 import FixtureSupport
@@ -20,6 +20,9 @@ import Tensors
 
     @Test(arguments: ReferenceCase.all("tis_policy_loss.json"))
     func truncatedImportanceSamplingMatchesOpenRLHF(_ c: ReferenceCase) throws { try c.check { f in try Self.policyLossCase(f) } }
+
+    @Test(arguments: ReferenceCase.all("seq_mask_tis_policy_loss.json"))
+    func sequenceMaskingMatchesOpenRLHF(_ c: ReferenceCase) throws { try c.check { f in try Self.policyLossCase(f) } }
 
     @Test(arguments: ReferenceCase.all("overlong_penalty.json"))
     func overlongPenaltyMatchesOpenRLHF(_ c: ReferenceCase) throws {
@@ -52,7 +55,9 @@ import Tensors
             logProbs: logProbs, oldLogProbs: old, advantages: advantages, actionMask: mask, clipEpsLow: low, clipEpsHigh: high,
             dualClip: param("dual_clip").map(Float.init), type: type,
             rolloutLogProbs: f.inputs.has("rollout_log_probs") ? f.inputs.tensor("rollout_log_probs") : nil,
-            tisCap: param("tis_cap").map(Float.init), aggregation: tokenLevel ? .tokenMean : .sequenceMean)
+            tisCap: param("tis_cap").map(Float.init),
+            seqMaskTIS: try param("low").map { (Float($0), Float(try param("high")!)) },
+            aggregation: tokenLevel ? .tokenMean : .sequenceMean)
         try loss.backward()
         let clipRatio = try policyClipFraction(
             logProbs: logProbs, oldLogProbs: old, advantages: advantages, actionMask: mask, clipEpsLow: low, clipEpsHigh: high, type: type)

@@ -13,15 +13,17 @@ import Training
 @Suite(.serialized) struct RLTrainerTests {
     /// Trains a copy of the warm-started policy and returns (pass@1 before, pass@1 after).
     func learn(
-        _ estimator: AdvantageEstimator, rollouts: Int, runFile: RunFile? = nil, configure: (inout PPOOptions) -> Void = { _ in }
+        _ estimator: AdvantageEstimator, rollouts: Int, runFile: RunFile? = nil, reward: RewardSource = RLFixture.reward,
+        decodeWeights: PackedFormat? = nil, configure: (inout PPOOptions) -> Void = { _ in }
     ) throws -> (before: Double, after: Double, summary: PPOSummary) {
         let policy = RLFixture.policy()
+        if let decodeWeights { try policy.packForDecoding(decodeWeights) }
         var options = RLFixture.options(estimator, rollouts: rollouts)
         options.actorLearningRate = 1e-3
         configure(&options)
         let critic = estimator == .gae ? ScalarModel(kind: .critic, from: policy, rng: RNG(seed: 3)) : nil
         let summary = try trainPPO(
-            actor: policy, reference: nil, critic: critic, reward: RLFixture.reward,
+            actor: policy, reference: nil, critic: critic, reward: reward,
             prompts: RLFixture.prompts(for: options, rollouts: rollouts), evalPrompts: RLFixture.evalPrompts,
             tokenizer: RLFixture.tokenizer, options: options, context: RunContext(seed: 7, runFile: runFile))
         #expect(summary.rollouts == rollouts && !summary.stopped)

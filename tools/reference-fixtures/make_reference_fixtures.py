@@ -10,12 +10,14 @@ both imported unmodified) on CPU in float32, and returns the file's dict. See RE
 """
 
 import argparse
+import ast
 import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import types
 import zipfile
 from pathlib import Path
@@ -140,16 +142,18 @@ class OpenRLHF:
 
 
 class OpenRLHFLatest:
-    """Three OpenRLHF v0.11.0 modules (models/utils.py, models/loss.py,
-    trainer/ppo_utils/length_penalty.py), loaded unmodified beside v0.7.0's under the package name
-    `openrlhf_latest` (their relative imports resolve inside it; their absolute imports of
-    OpenRLHF's logging and of deepspeed get the same empty stand-ins)."""
+    """Four OpenRLHF v0.11.0 modules (models/utils.py, models/loss.py,
+    trainer/ppo_utils/length_penalty.py, trainer/ppo_utils/samples_generator.py), loaded unmodified
+    beside v0.7.0's under the package name `openrlhf_latest` (their relative imports resolve inside
+    it; their absolute imports of OpenRLHF's logging, its Experience and vLLM-engine modules, of
+    deepspeed, ray and vllm get stand-ins: ray runs in process, see install_stubs)."""
 
     PACKAGE = "openrlhf_latest"
     FILES = {
         "models.utils": "openrlhf/models/utils.py",
         "models.loss": "openrlhf/models/loss.py",
         "trainer.ppo_utils.length_penalty": "openrlhf/trainer/ppo_utils/length_penalty.py",
+        "trainer.ppo_utils.samples_generator": "openrlhf/trainer/ppo_utils/samples_generator.py",
     }
 
     def __init__(self, root):
@@ -163,6 +167,7 @@ class OpenRLHFLatest:
             load_module(f"{self.PACKAGE}.{name}", root / path)
         self.loss = sys.modules[f"{self.PACKAGE}.models.loss"]
         self.length_penalty = sys.modules[f"{self.PACKAGE}.trainer.ppo_utils.length_penalty"]
+        self.samples_generator = sys.modules[f"{self.PACKAGE}.trainer.ppo_utils.samples_generator"]
 
 
 def load_module(name, path):
@@ -177,7 +182,14 @@ def install_stubs():
     """Empty stand-ins for the heavy imports of OpenRLHF's modules (nothing the fixtures call)."""
     stubs = {
         "deepspeed": {"utils": types.SimpleNamespace(set_z3_leaf_modules=None)},
-        "ray": {"remote": lambda f: f},
+        # In-process ray for SamplesGenerator: a ref is its value, ray.wait hands refs back in
+        # submission order (first in, first out), ray.cancel drops nothing that matters here.
+        "ray": {"remote": lambda f: f, "get": lambda ref: ref, "cancel": lambda ref: None,
+                "wait": lambda refs, num_returns=1, timeout=None: (refs[:num_returns], refs[num_returns:])},
+        "vllm": {"SamplingParams": dict},
+        "openrlhf.trainer.ppo_utils.experience": {"Experience": type("Experience", (), {})},
+        "openrlhf.trainer.ray": {},
+        "openrlhf.trainer.ray.vllm_engine": {"batch_vllm_engine_call": lambda engines, method: None},
         "openrlhf.models.actor": {"Actor": type("Actor", (), {})},
         "openrlhf.utils.distributed_util": {"torch_dist_barrier_and_cuda_sync": lambda: None},
         "openrlhf.utils.logging_utils": {"init_logger": lambda name: __import__("logging").getLogger(name)},
@@ -992,6 +1004,28 @@ def tis_policy_loss(g, seed, latest):
                       "(exp(old - rollout).clamp(max=vllm_is_truncated_threshold)).")
 
 
+@fixture("seq_mask_tis_policy_loss.json", 162241)
+def seq_mask_tis_policy_loss(g, seed, latest):
+    inputs = policy_inputs(g, 0.3, rows=6)
+    # Per-row offsets move some sequences' geometric-mean weight outside the thresholds.
+    offsets = torch.tensor([0.0, 0.9, -0.9, 0.3, -0.3, 1.6])[:, None]
+    inputs["rollout_log_probs"] = inputs["old_log_probs"] - offsets + randn(g, 6, 7, scale=0.2)
+    cases = {"seq_mask_0.5_2": {"low": 0.5, "high": 2.0},
+             "seq_mask_0.8_1.25_clip_higher": {"low": 0.8, "high": 1.25, "clip_eps_high": 0.28}}
+
+    def kwargs_of(p):
+        return {"clip_eps_low": 0.2, "clip_eps_high": p.get("clip_eps_high", 0.2), "enable_vllm_is_correction": True,
+                "vllm_is_truncated_threshold": [p["low"], p["high"]], "vllm_is_correction_type": "seq-mask-tis"}
+
+    expected = latest_policy_loss(latest, inputs, cases, kwargs_of)
+    return policy_doc("PolicyLoss (enable_vllm_is_correction, vllm_is_correction_type='seq-mask-tis', "
+                      "vllm_is_truncated_threshold=[low, high])", inputs, cases, seed, expected,
+                      "Sequence-level masking: r_t = old_log_probs - rollout_log_probs; a row is kept when exp(masked_mean_t "
+                      "r_t) is in [low, high]; the PPO loss_t of a kept row is weighted by exp(r_t) (not clamped), detached; "
+                      "a row outside is masked out of the numerator but still counts in the token-level masked mean's "
+                      "denominator.")
+
+
 @fixture("overlong_penalty.json", 133319)
 def overlong_penalty(g, seed, latest):
     max_new_tokens = 16
@@ -1015,6 +1049,123 @@ def overlong_penalty(g, seed, latest):
                "(compute_advantages_and_returns). A reward shaping: no gradient.")
 
 
+def openrlhf_dynamic_filtering(latest, scores, batch_size, filtering_range):
+    """OpenRLHF v0.11.0's SamplesGenerator.generate_samples (and the _generate_vllm it calls) with
+    dynamic filtering on, over a dataloader that yields one prompt per batch (prompt i in order).
+    Only vLLM is replaced: dispatching prompt i returns its row of precomputed scores, one response
+    per score, and a response becomes an object carrying its prompt and score."""
+    generator = object.__new__(latest.samples_generator.SamplesGenerator)
+    generator.args = types.SimpleNamespace(
+        algo=types.SimpleNamespace(dynamic_filtering_enable=True, dynamic_filtering_range=filtering_range),
+        rollout=types.SimpleNamespace(batch_size=batch_size, n_samples_per_prompt=scores.shape[1],
+                                      vllm_generate_batch_size=None),
+        vllm=types.SimpleNamespace(enable_sleep=False))
+    generator.vllm_engines = []
+    generator.prompts_dataloader = [(None, [i], [""], [None]) for i in range(scores.shape[0])]
+    generator._dispatch_prompts_to_vllm = lambda prompts, labels, images=None, **kwargs: [
+        [{"prompt": p, "score": s} for s in scores[p].tolist()] for p in prompts]
+    generator._process_response_into_experience = lambda response, **kwargs: types.SimpleNamespace(
+        prompt=response["prompt"], scores=torch.tensor([response["score"]]))
+    samples, pass_rate, consumed, _ = generator.generate_samples()
+    n = scores.shape[1]
+    accepted = [samples[k].prompt for k in range(0, len(samples), n)]
+    assert all(samples[k].prompt == accepted[k // n] for k in range(len(samples)))
+    return {"accepted_prompts": torch.tensor(accepted), "prompts_consumed": consumed, "filter_pass_rate": pass_rate}
+
+
+@fixture("dynamic_filtering.json", 140927)
+def dynamic_filtering(g, seed, latest):
+    prompts, n = 48, 4
+    # Each prompt's chance of a correct response is low, middling or high, so that many groups
+    # are all wrong or all right (binary scores); graded scores are in {0, 0.5, 1}.
+    p = torch.tensor([0.03, 0.5, 0.97])[torch.randint(0, 3, (prompts,), generator=g)]
+    binary = (torch.rand(prompts, n, generator=g) < p[:, None]).float()
+    graded = torch.randint(0, 3, (prompts, n), generator=g).float() / 2
+    graded[torch.rand(prompts, generator=g) < 0.4] = 1.0
+    cases = {"binary_default_range": {"scores": "binary_scores", "batch_size": 8, "range": [0.0, 1.0]},
+             "binary_batch16": {"scores": "binary_scores", "batch_size": 16, "range": [0.0, 1.0]},
+             "graded_narrow_range": {"scores": "graded_scores", "batch_size": 6, "range": [0.25, 0.75]}}
+    tables = {"binary_scores": binary, "graded_scores": graded}
+    expected = {case: openrlhf_dynamic_filtering(latest, tables[c["scores"]], c["batch_size"], tuple(c["range"]))
+                for case, c in cases.items()}
+    return doc(latest_source("openrlhf/trainer/ppo_utils/samples_generator.py",
+                             "SamplesGenerator.generate_samples / _generate_vllm (algo.dynamic_filtering_enable)"),
+               tables, {**cases, "fixture_seed": seed}, expected,
+               "Row i of a score table holds the scores of prompt i's n_samples_per_prompt responses; the dataloader "
+               "yields prompts 0, 1, 2, ... one per batch. A group is kept when min < mean(scores) < max "
+               "(dynamic_filtering_range); each filtered group is replaced by the next prompt, until batch_size groups "
+               "are kept. accepted_prompts are the kept prompts in the order OpenRLHF returns them (ray.wait in "
+               "submission order); prompts_consumed counts every prompt drawn; filter_pass_rate is OpenRLHF's "
+               "len(experiences) / prompts_consumed * 100, where experiences are samples, not groups (so it is "
+               "n_samples_per_prompt times the share of prompts kept). vLLM is replaced by the score tables; the "
+               "filtering, replacement and counting code runs unmodified.")
+
+
+# ---------------------------------------------------------------- TRL (on-policy distillation)
+
+TRL_VERSION = "1.16.0"
+TRL = f"trl v{TRL_VERSION} (PyPI wheel, tag v{TRL_VERSION})"
+
+
+def trl_generalized_jsd_loss(source):
+    """TRL's GKDTrainer.generalized_jsd_loss, its source text taken unmodified from
+    trl/experimental/gkd/gkd_trainer.py (the module itself needs accelerate, datasets and the rest of
+    TRL, which the function does not use) and run with torch and torch.nn.functional."""
+    path = Path(source) / "trl/experimental/gkd/gkd_trainer.py"
+    text = path.read_text()
+    tree = ast.parse(text)
+    function = next(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                    and node.name == "generalized_jsd_loss")
+    code = textwrap.dedent(ast.get_source_segment(text, function))
+    namespace = {"torch": torch, "F": F}
+    exec(compile(code, str(path), "exec"), namespace)
+    return namespace["generalized_jsd_loss"]
+
+
+def trl_source(cache):
+    """Unpacks the trl==<version> wheel (fetched with `pip download --no-deps`) into `cache`."""
+    cache = Path(cache)
+    target = cache / f"trl-{TRL_VERSION}"
+    if not (target / "trl/experimental/gkd/gkd_trainer.py").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", f"trl=={TRL_VERSION}", "--no-deps", "-d", str(cache)],
+                       check=True)
+        with zipfile.ZipFile(next(cache.glob(f"trl-{TRL_VERSION}-*.whl"))) as archive:
+            archive.extractall(target)
+    return target
+
+
+@fixture("gkd_loss.json", 176093)
+def gkd_loss(g, seed, trl):
+    rows, positions, vocab = 3, 6, 11
+    student = randn(g, rows, positions, vocab, scale=1.5)
+    teacher = randn(g, rows, positions, vocab, scale=2.0)
+    labels = torch.randint(0, vocab, (rows, positions), generator=g)
+    labels[0, :2] = -100  # prompt positions
+    labels[1, 4:] = -100  # padding after the response
+    labels[2, :1] = -100
+    loss_mask = (labels != -100).float()
+    cases = {"reverse_kl": {"beta": 1.0, "temperature": 1.0}, "forward_kl": {"beta": 0.0, "temperature": 1.0},
+             "jsd_0.5": {"beta": 0.5, "temperature": 1.0}, "reverse_kl_temperature_2": {"beta": 1.0, "temperature": 2.0},
+             "jsd_0.9_num_items": {"beta": 0.9, "temperature": 1.0, "num_items_in_batch": 20}}
+    expected = {}
+    for case, params in cases.items():
+        x = leaf(student)
+        loss = trl(x, teacher, labels=labels, beta=params["beta"], temperature=params["temperature"],
+                   num_items_in_batch=params.get("num_items_in_batch"))
+        loss.backward()
+        expected[case] = {"loss": loss, "grad_student_logits": x.grad}
+    return doc(f"{TRL} trl/experimental/gkd/gkd_trainer.py GKDTrainer.generalized_jsd_loss; run with {TORCH}",
+               {"student_logits": student, "teacher_logits": teacher, "loss_mask": loss_mask},
+               {**cases, "fixture_seed": seed}, expected,
+               "Generalized JSD of GKD (Agarwal et al. 2024, Eq. 1) per position over the vocabulary, both logits divided by "
+               "temperature: beta=1 is KL(student || teacher) (reverse KL, on-policy distillation's loss), beta=0 "
+               "KL(teacher || student), else beta*KL(teacher || m) + (1-beta)*KL(student || m) with m = (1-beta)*student + "
+               "beta*teacher. Positions whose label is -100 (loss_mask 0) are dropped; the sum is divided by the number "
+               "kept (batchmean), or by num_items_in_batch when given. grad_student_logits is d loss / d student_logits; "
+               "the teacher is a constant.")
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -1026,6 +1177,9 @@ def main():
     parser.add_argument("--openrlhf-latest", type=Path,
                         help=f"OpenRLHF v{LATEST_VERSION} source (tag v{LATEST_VERSION}, commit {LATEST_COMMIT[:8]}; the folder "
                              "holding openrlhf/); default: its PyPI wheel, unpacked into ~/.cache/rlhf-reference-fixtures")
+    parser.add_argument("--trl", type=Path,
+                        help=f"TRL v{TRL_VERSION} source (the folder holding trl/); default: its PyPI wheel, unpacked into "
+                             "~/.cache/rlhf-reference-fixtures")
     parser.add_argument("names", nargs="*", help="fixtures to write (e.g. softmax rope); default: all")
     args = parser.parse_args()
 
@@ -1047,6 +1201,8 @@ def main():
             latest = OpenRLHFLatest(args.openrlhf_latest or OpenRLHF.source_from_pypi(cache, LATEST_VERSION))
         extra = ({"orl": orl} if "orl" in parameters else {"latest": latest} if "latest" in parameters
                  else {"out": args.out} if "out" in parameters else {})
+        if "trl" in parameters:
+            extra = {"trl": trl_generalized_jsd_loss(args.trl or trl_source(Path.home() / ".cache/rlhf-reference-fixtures"))}
         data = function(g, seed, **extra)
         (args.out / name).write_text(json.dumps(data))
         print(f"wrote {args.out / name}")

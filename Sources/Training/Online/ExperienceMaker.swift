@@ -44,6 +44,13 @@ public struct RolloutExperience: Sendable {
     public var reward: Double = 0
     /// DAPO's soft overlong penalty that `reward` includes (0 without `overlongBufferLen`).
     public var overlongPenalty: Double = 0
+    /// What the reward function returned, before any shaping (OpenRLHF's `scores`, which dynamic
+    /// filtering reads).
+    public var score: Double = 0
+    /// The named parts of the reward, when the reward function returns components (else empty).
+    public var rewardComponents: [String: Double] = [:]
+    /// Whether the loss leaves this sample out (`maskTruncatedCompletions` and it was truncated).
+    public var lossMasked: Bool = false
     /// The critic's targets (GAE) or the discounted returns, [A_i].
     public var returns: [Float] = []
     /// The advantages the policy loss uses (after the buffer's normalisation where it applies), [A_i].
@@ -198,13 +205,15 @@ public struct ExperienceMaker {
                 index: i, prompt: s.prompt.text, response: s.responseText, label: s.prompt.label.isEmpty ? nil : s.prompt.label,
                 ids: s.ids)
         }
-        let rewards = try reward.rewards(queries, microBatchSize: micro, padTokenID: padTokenID, what: what)
+        let (rewards, components) = try reward.scored(queries, microBatchSize: micro, padTokenID: padTokenID, what: what)
         for i in samples.indices {
+            samples[i].rewardComponents = components[i]
             if let buffer = options.overlongBufferLen {
                 samples[i].overlongPenalty = try overlongPenalty(
                     responseLength: samples[i].responseIDs.count, maxNewTokens: options.generateMaxLen, overlongBufferLen: buffer,
                     overlongPenaltyFactor: options.overlongPenaltyFactor)
             }
+            samples[i].score = rewards[i]
             samples[i].reward = rewards[i] + samples[i].overlongPenalty
         }
     }
@@ -279,8 +288,12 @@ struct ActionBatch {
     /// [B, A], 1 on actions.
     let actionMask: Tensor
     let responseLengths: [Int]
+    /// Rows whose actions the mask leaves out (a truncated response under `maskTruncatedCompletions`).
+    let maskedRows: [Bool]
 
-    init(_ rows: [(prompt: [Int], response: [Int])], padTokenID: Int) {
+    /// - Parameter maskedRows: Rows whose action mask is all 0 (their log-probs are still computed).
+    init(_ rows: [(prompt: [Int], response: [Int])], padTokenID: Int, maskedRows: [Bool]? = nil) {
+        let maskedRows = maskedRows ?? [Bool](repeating: false, count: rows.count)
         batch = rows.count
         length = rows.map { $0.prompt.count + $0.response.count }.max() ?? 1
         actions = rows.map(\.response.count).max() ?? 0
@@ -294,7 +307,7 @@ struct ActionBatch {
                     let t = row.prompt.count - 1 + j
                     labels[i * length + t] = row.response[j]
                     indices[i * actions + j] = i * length + t
-                    mask[i * actions + j] = 1
+                    mask[i * actions + j] = maskedRows[i] ? 0 : 1
                 } else {
                     indices[i * actions + j] = i * length + length - 1
                 }
@@ -305,10 +318,14 @@ struct ActionBatch {
         actionIndices = indices
         actionMask = Tensor(shape: [batch, actions], data: mask)
         responseLengths = rows.map(\.response.count)
+        self.maskedRows = maskedRows
     }
 
-    /// Valid action tokens.
-    var tokenCount: Int { responseLengths.reduce(0, +) }
+    /// Valid action tokens (those of masked rows not counted).
+    var tokenCount: Int { zip(responseLengths, maskedRows).reduce(0) { $0 + ($1.1 ? 0 : $1.0) } }
+
+    /// Rows the mask keeps.
+    var unmaskedRows: Int { maskedRows.filter { !$0 }.count }
 
     /// log softmax(logits / temperature) of each action, [B, A], and the logits [B, L, V].
     func actionLogProbs(_ model: CausalLM, temperature: Float) throws -> (logProbs: Tensor, logits: Tensor) {

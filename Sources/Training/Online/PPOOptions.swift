@@ -44,8 +44,14 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
     public var dualClip: Double? = nil
     public var policyLossType: PolicyLossType = .ppo
     public var tisCap: Double? = nil
+    public var seqMaskTIS: [Double]? = nil
     public var overlongBufferLen: Double? = nil
     public var overlongPenaltyFactor: Double = 1
+    public var dynamicFiltering: Bool = false
+    public var dynamicFilteringRange: [Double] = [0, 1]
+    public var maxNumGenBatches: Int = 10
+    public var maskTruncatedCompletions: Bool = false
+    public var saveBest: String? = nil
     public var valueClip: Double? = 0.2
     public var entropyCoef: Double = 0
     public var rewardClipRange: ClosedRange<Double>? = -10...10
@@ -191,11 +197,37 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
             if !(c > 0 && c.isFinite) { return "must be > 0, got \(c)" }
             return o.policyLossType == .ppo ? nil : "applies to policyLossType .ppo only, got .\(o.policyLossType.rawValue)"
         },
+        .doubles(
+            "seqMaskTIS", \.seqMaskTIS,
+            "Sequence-level masking [low, high]: a response whose geometric-mean π_old / π_sampler is outside is left out of the loss, the others weighted by π_old / π_sampler per token (OpenRLHF's seq-mask-tis; nil: off)."
+        ) { t, o in
+            guard t.count == 2, t[0] >= 0, t[0] <= t[1], t[1].isFinite else { return "must be [low, high] with 0 ≤ low ≤ high, got \(t)" }
+            if o.tisCap != nil { return "replaces tisCap; give one of them" }
+            return o.policyLossType == .ppo ? nil : "applies to policyLossType .ppo only, got .\(o.policyLossType.rawValue)"
+        },
         .double("overlongBufferLen", \.overlongBufferLen, "DAPO's soft overlong penalty starts this many tokens before generateMaxLen (nil: off).") {
             b, o in
             b > 0 && b <= Double(o.generateMaxLen) ? nil : "must be in (0, generateMaxLen = \(o.generateMaxLen)], got \(b)"
         },
         .double("overlongPenaltyFactor", \.overlongPenaltyFactor, "The overlong penalty at generateMaxLen tokens.", check: nonNegative),
+        .bool(
+            "dynamicFiltering", \.dynamicFiltering, flag: "dynamic_filtering_enable",
+            "DAPO's dynamic sampling: drop prompt groups whose mean score is outside dynamicFilteringRange and sample new prompts in their place."
+        ).checking { o in
+            !o.dynamicFiltering || o.nSamplesPerPrompt > 1
+                ? nil : "needs nSamplesPerPrompt > 1 (it judges a prompt by its group of responses), got \(o.nSamplesPerPrompt)"
+        },
+        .doubles("dynamicFilteringRange", \.dynamicFilteringRange, "Dynamic filtering keeps a group when low < its mean score < high.") {
+            r, _ in
+            r.count == 2 && r[0] < r[1] && r.allSatisfy(\.isFinite) ? nil : "must be [low, high] with low < high, got \(r)"
+        },
+        .int(
+            "maxNumGenBatches", \.maxNumGenBatches,
+            "Generation rounds per rollout at most with dynamic filtering (veRL's cap); then filtered groups fill the batch.",
+            check: between(1, 1_000)),
+        .bool(
+            "maskTruncatedCompletions", \.maskTruncatedCompletions,
+            "DAPO's overlong filtering: responses cut at generateMaxLen are left out of the loss (TRL's mask_truncated_completions)."),
         .double("entropyCoef", \.entropyCoef, "Weight of the entropy bonus (0: none)."),
         training("evalSteps"),
         .int("evalNSamplesPerPrompt", \.evalNSamplesPerPrompt, "Samples per eval prompt: the k of pass@k.", check: between(1, 1_024)),
@@ -234,6 +266,13 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         training("lrWarmupRatio"),
         training("lrScheduler"),
         training("saveSteps"),
+        .string(
+            "saveBest", \.saveBest, flag: "best_metric_key",
+            "Keep ckptPath/best: the checkpoint of the evaluation with the highest value of this eval metric (eval_pass1: pass@1 over every prompt)."
+        ) { key, _ in
+            guard let key else { return nil }
+            return key.isEmpty ? "must name an eval metric (eval_pass1, <datasource>_pass1, …), got an empty string" : nil
+        },
         training("ckptPath"),
         training("maxCkptNum"),
         training("loadCheckpoint"),

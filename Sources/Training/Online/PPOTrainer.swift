@@ -282,6 +282,9 @@ final class PPOTrainer {
             kind: estimator.stageName, stage: stage, models: models, totalSteps: totalRollouts,
             evalEvery: options.evalSteps > 0 ? options.evalSteps : rolloutsPerEpisode, saveSteps: options.saveSteps,
             ckptPath: options.ckptPath, maxCkptNum: options.training.maxCkptNum, loadCheckpoint: options.loadCheckpoint)
+        if let key = options.saveBest {
+            runner.best = BestCheckpoint(key: key) { [unowned self] values in self.bestMetric(key, in: values) }
+        }
     }
 
     // MARK: - The loop
@@ -320,8 +323,15 @@ final class PPOTrainer {
         if remaining > 0 && remaining < options.rolloutBatchSize { _ = state.sampler.next(remaining) }  // drop_last
         let indices = state.sampler.next(options.rolloutBatchSize)
         let stream = state.stream
+        // With dynamic filtering, sampling and scoring go round by round (DynamicSampling.swift).
+        var filtering: [String: Double] = [:]
         var samples = try recorded {
-            try maker.generate(
+            if options.dynamicFiltering {
+                let sampled = try dynamicallySampled(r, first: indices, stream: stream)
+                filtering = sampled.metrics
+                return sampled.samples
+            }
+            return try maker.generate(
                 indices.map { ($0, prompts[$0]) }, n: options.nSamplesPerPrompt, temperature: options.temperature,
                 rng: stream.fork("rollout").fork(r), world: stage.context.world)
         }
@@ -332,7 +342,10 @@ final class PPOTrainer {
         started = DispatchTime.now().uptimeNanoseconds
         let beta = state.klCoefficient.value
         let statistics = try recorded { () -> RolloutStatistics in
-            try maker.score(&samples, what: "\(stage.name) rollout \(r)")
+            if !options.dynamicFiltering { try maker.score(&samples, what: "\(stage.name) rollout \(r)") }
+            if options.maskTruncatedCompletions {
+                for i in samples.indices { samples[i].lossMasked = samples[i].finishReason == .length }
+            }
             return try maker.computeAdvantages(&samples, klCoef: beta)
         }
         let experienceSeconds = seconds(since: started)
@@ -353,6 +366,9 @@ final class PPOTrainer {
             "logprobs_diff_mean": statistics.logprobsDiffMean,
         ]
         if options.overlongBufferLen != nil { metrics["overlong_penalized"] = statistics.overlongPenalized }
+        metrics.merge(filtering) { _, new in new }
+        metrics.merge(rewardComponentMetrics(samples)) { _, new in new }
+        if options.maskTruncatedCompletions { metrics["truncated_masked"] = 1 - statistics.finishedFraction }
         var timings: [String: Double] = [
             "time_rollout_s": rolloutSeconds,
             "time_experience_s": experienceSeconds,
@@ -438,13 +454,16 @@ final class PPOTrainer {
     /// entropy.
     private func actorStep(buffer: ReplayBuffer, micro: [[Int]], beta: Double) throws -> OptimizerLoop.StepResult {
         let batches = micro.map { buffer.batch($0, padTokenID: maker.padTokenID) }
+        // Rows and tokens the loss counts (a step of masked truncated responses only counts one,
+        // and its loss is 0, as TRL clamps the count to 1).
         let tokens = batches.reduce(0) { $0 + $1.sequences.tokenCount }
-        let rows = batches.reduce(0) { $0 + $1.sequences.batch }
+        let rows = max(batches.reduce(0) { $0 + $1.sequences.unmaskedRows }, 1)
         let temperature = Float(options.temperature)
         let (low, high) = options.clipEpsLowHigh
         let clipLow = Float(low), clipHigh = Float(high), type = options.policyLossType
         // GSPO's loss is a sequence mean (OpenRLHF forces token_level_loss off for it).
-        let aggregation: LossAggregation = type == .gspo ? .sequenceMean(sequenceCount: rows) : .tokenMean(tokenCount: tokens)
+        let aggregation: LossAggregation =
+            type == .gspo ? .sequenceMean(sequenceCount: rows) : .tokenMean(tokenCount: max(tokens, 1))
         let results = try runMicroBatches(batches.count, parameters: actorLoop.parameters.map(\.tensor), world: stage.context.world) { i in
             let b = batches[i]
             var sums = MetricSums()
@@ -453,8 +472,12 @@ final class PPOTrainer {
             let pg = try policyLoss(
                 logProbs: logProbs, oldLogProbs: b.oldLogProbs, advantages: b.advantages, actionMask: mask,
                 clipEpsLow: clipLow, clipEpsHigh: clipHigh, dualClip: options.dualClip.map { Float($0) }, type: type,
-                rolloutLogProbs: b.rolloutLogProbs, tisCap: options.tisCap.map { Float($0) }, aggregation: aggregation)
+                rolloutLogProbs: b.rolloutLogProbs, tisCap: options.tisCap.map { Float($0) },
+                seqMaskTIS: options.seqMaskTIS.map { (Float($0[0]), Float($0[1])) }, aggregation: aggregation)
             var total = pg
+            if let (low, high) = options.seqMaskTIS.map({ (Float($0[0]), Float($0[1])) }) {
+                sums.addTotal("seq_masked", Double(try sequencesMasked(b, low: low, high: high)))
+            }
             if let base = b.baseLogProbs {
                 let kl = try Tensor.withNoGrad {
                     try computeApproxKL(logProbs: logProbs.detached(), logProbsBase: base, estimator: options.klEstimator, actionMask: mask)
@@ -471,7 +494,7 @@ final class PPOTrainer {
             }
             if options.entropyCoef != 0 {
                 let perToken = try b.sequences.entropy(logits: logits, temperature: temperature)
-                let mean = try aggregateLoss(perToken, mask: mask, .tokenMean(tokenCount: tokens))
+                let mean = try aggregateLoss(perToken, mask: mask, .tokenMean(tokenCount: max(tokens, 1)))
                 total = try total - mean * Float(options.entropyCoef)
             }
             sums.addTotal("entropy", b.sequences.entropySum(logits: logits, temperature: temperature))
@@ -501,6 +524,7 @@ final class PPOTrainer {
             "ratio": (totals["ratio"] ?? 0) / n, "actor_kl": (totals["actor_kl"] ?? 0) / n,
         ]
         if options.useKLLoss { metrics["kl_loss"] = totals["kl_loss"] ?? 0 }
+        if options.seqMaskTIS != nil { metrics["seq_masked"] = (totals["seq_masked"] ?? 0) / Double(rows) }
         return OptimizerLoop.StepResult(loss: loss, metrics: metrics, tokens: tokens)
     }
 
@@ -517,7 +541,7 @@ final class PPOTrainer {
             guard let oldValues = b.oldValues else { throw TrainingError.invalidData("critic step: the experience has no values") }
             let term = try valueLoss(
                 values: values, oldValues: oldValues, returns: b.returns, actionMask: mask,
-                clipEps: options.valueClip.map { Float($0) }, aggregation: .tokenMean(tokenCount: tokens))
+                clipEps: options.valueClip.map { Float($0) }, aggregation: .tokenMean(tokenCount: max(tokens, 1)))
             var valueSum = 0.0
             for i in 0..<values.count where mask.data[i] != 0 { valueSum += Double(values.data[i]) }
             try term.backward()
@@ -549,6 +573,16 @@ final class PPOTrainer {
         metrics["rollout"] = Double(runner.step)
         evaluations.append(RLEvaluationPoint(rollout: runner.step, step: actorLoop.step, result: result))
         return metrics
+    }
+
+    /// The value of `saveBest`'s metric in an evaluation: an eval metric by its run-file name,
+    /// with or without OpenRLHF's `eval_` prefix; `pass1` and `pass<k>` over every prompt.
+    private func bestMetric(_ key: String, in values: [String: Double]) -> Double? {
+        let name = key.hasPrefix("eval_") ? String(key.dropFirst(5)) : key
+        if let value = values[name] { return value }
+        guard let result = evaluations.last?.result else { return nil }
+        if name == "pass1" { return result.passAt1 }
+        return name == "pass\(result.k)" ? result.passAtK : nil
     }
 
     // MARK: - Checkpoints

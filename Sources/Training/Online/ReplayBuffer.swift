@@ -49,7 +49,8 @@ public struct ReplayBuffer: Sendable {
     /// The samples at `indices`, collated for a training forward.
     func batch(_ indices: [Int], padTokenID: Int) -> ExperienceBatch {
         let samples = indices.map { items[$0] }
-        let sequences = ActionBatch(samples.map { (prompt: $0.prompt.ids, response: $0.responseIDs) }, padTokenID: padTokenID)
+        let sequences = ActionBatch(
+            samples.map { (prompt: $0.prompt.ids, response: $0.responseIDs) }, padTokenID: padTokenID, maskedRows: samples.map(\.lossMasked))
         return ExperienceBatch(
             sequences: sequences,
             oldLogProbs: sequences.padded(samples.map(\.actionLogProbs)),

@@ -37,6 +37,9 @@ public indirect enum RewardSource {
     case function(RewardFunction)
     /// `Σ weight · reward` over several sources.
     case weighted([(source: RewardSource, weight: Double)])
+    /// A function returning named components (`["format": 1, "answer": 0.5]`); the reward is
+    /// `Σ weights[name] · value` (weight 1 for a name `weights` leaves out). See RewardComponents.swift.
+    case components(RewardComponentsFunction, weights: [String: Double])
 
     /// A short description for the run file's config.
     public var summary: String {
@@ -44,6 +47,8 @@ public indirect enum RewardSource {
         case .model(_, let normalization): return normalization == nil ? "reward_model" : "reward_model(normalized)"
         case .function: return "function"
         case .weighted(let parts): return "weighted(" + parts.map { "\($0.weight)×\($0.source.summary)" }.joined(separator: ", ") + ")"
+        case .components(_, let weights):
+            return "components(" + weights.keys.sorted().map { "\($0): \(weights[$0]!)" }.joined(separator: ", ") + ")"
         }
     }
 
@@ -64,6 +69,11 @@ public indirect enum RewardSource {
                 throw TrainingError.invalidOption("reward", "normalization needs a finite mean and std > 0, got \(normalization)")
             }
         case .function: break
+        case .components(_, let weights):
+            for (name, weight) in weights.sorted(by: { $0.key < $1.key }) {
+                if let problem = rewardComponentNameProblem(name) { throw TrainingError.invalidOption("rewardWeights", problem) }
+                guard weight.isFinite else { throw TrainingError.invalidOption("rewardWeights", "weight of \(name) is \(weight), not finite") }
+            }
         case .weighted(let parts):
             guard !parts.isEmpty else { throw TrainingError.invalidOption("reward", "a weighted reward needs at least one source") }
             for part in parts {
@@ -93,6 +103,36 @@ extension RewardSource {
     /// - Throws: ``TrainingError/invalidData(_:)`` naming the sample when a function throws or a
     ///   reward is not finite.
     func rewards(_ queries: [RewardQuery], microBatchSize: Int, padTokenID: Int, what: String) throws -> [Double] {
+        try scored(queries, microBatchSize: microBatchSize, padTokenID: padTokenID, what: what).rewards
+    }
+
+    /// The reward of every query, in order, and the named components of each (empty without a
+    /// `.components` source; those of several such sources are merged).
+    func scored(_ queries: [RewardQuery], microBatchSize: Int, padTokenID: Int, what: String) throws
+        -> (rewards: [Double], components: [[String: Double]])
+    {
+        let none = [[String: Double]](repeating: [:], count: queries.count)
+        switch self {
+        case .components(let function, let weights):
+            let components = try rewardComponents(function, queries, what: what)
+            return (try weightedSum(components, weights: weights, what: what), components)
+        case .weighted(let parts):
+            var total = [Double](repeating: 0, count: queries.count), components = none
+            for part in parts {
+                let r = try part.source.scored(queries, microBatchSize: microBatchSize, padTokenID: padTokenID, what: what)
+                for i in total.indices {
+                    total[i] += part.weight * r.rewards[i]
+                    components[i].merge(r.components[i]) { _, new in new }
+                }
+            }
+            return (total, components)
+        default:
+            return (try plainRewards(queries, microBatchSize: microBatchSize, padTokenID: padTokenID, what: what), none)
+        }
+    }
+
+    /// The rewards of a reward model or a function returning one number.
+    private func plainRewards(_ queries: [RewardQuery], microBatchSize: Int, padTokenID: Int, what: String) throws -> [Double] {
         switch self {
         case .model(let model, let normalization):
             var out: [Double] = []
@@ -129,17 +169,12 @@ extension RewardSource {
                 try Self.check(r, q, what: what, source: "the reward function")
                 return r
             }
-        case .weighted(let parts):
-            var total = [Double](repeating: 0, count: queries.count)
-            for part in parts {
-                let r = try part.source.rewards(queries, microBatchSize: microBatchSize, padTokenID: padTokenID, what: what)
-                for i in total.indices { total[i] += part.weight * r[i] }
-            }
-            return total
+        case .weighted, .components:
+            return try scored(queries, microBatchSize: microBatchSize, padTokenID: padTokenID, what: what).rewards
         }
     }
 
-    private static func check(_ r: Double, _ q: RewardQuery, what: String, source: String) throws {
+    static func check(_ r: Double, _ q: RewardQuery, what: String, source: String) throws {
         guard r.isFinite else {
             throw TrainingError.invalidData(
                 "\(what): \(source) returned \(r) for sample \(q.index) (prompt \(q.prompt.debugDescription), "

@@ -48,10 +48,15 @@ public struct CheckpointFolder: Sendable {
     /// Writes the checkpoint of `state.step`: each model's weights and moments, `state`, and a copy
     /// of `runFile` (whose every committed step is flushed). Then removes all but the newest
     /// `maxCkptNum` checkpoints.
-    public func save<Extra: Codable>(_ state: CheckpointState<Extra>, models: [CheckpointedModel], runFile: String?) throws {
+    ///
+    /// - Parameter name: The folder to write instead of `step_N` (`best`); it is replaced whole and
+    ///   never pruned, and a resume never reads it.
+    public func save<Extra: Codable>(_ state: CheckpointState<Extra>, models: [CheckpointedModel], runFile: String?, as name: String? = nil)
+        throws
+    {
         let fm = FileManager.default
-        let directory = directory(step: state.step)
-        let partial = root.appendingPathComponent("step_\(state.step).partial")
+        let directory = name.map { root.appendingPathComponent($0) } ?? directory(step: state.step)
+        let partial = root.appendingPathComponent((name ?? "step_\(state.step)") + ".partial")
         try? fm.removeItem(at: partial)
         try fm.createDirectory(at: partial, withIntermediateDirectories: true)
         for model in models { try model.write(to: partial.appendingPathComponent(model.role)) }
@@ -63,6 +68,7 @@ public struct CheckpointFolder: Sendable {
         if let runFile { try fm.copyItem(at: URL(fileURLWithPath: runFile), to: partial.appendingPathComponent("run.h5")) }
         if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
         try fm.moveItem(at: partial, to: directory)
+        guard name == nil else { return }
         for step in steps().dropLast(max(maxCkptNum, 1)) { try fm.removeItem(at: self.directory(step: step)) }
     }
 

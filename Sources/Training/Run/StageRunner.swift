@@ -27,6 +27,11 @@ public enum StepEnd: Sendable {
 /// 4. after the last step, write the final checkpoint when the stage has a checkpoint folder.
 ///
 /// Evaluations are recorded at the first model's optimizer step.
+///
+/// With a ``BestCheckpoint`` (OpenRLHF v0.9.9's `--best_metric_key`), an evaluation whose metric
+/// is higher than every earlier one (the first always is) writes `ckptPath/best`, a checkpoint
+/// like the others that is replaced by the next best and never pruned; every evaluation records
+/// `best_step` (the stage step of that checkpoint) and `best_value` beside its metrics.
 public final class StageRunner<Extra: Codable> {
     /// The trainer (`sft`, `dpo`, `grpo`, ...), checked on resume.
     public let kind: String
@@ -51,6 +56,10 @@ public final class StageRunner<Extra: Codable> {
     /// The first model's optimizer step of the checkpoint the stage resumed from, if it did.
     public private(set) var resumedFromStep: Int?
     private let resumes: Bool
+    /// The metric whose best value keeps a checkpoint, if any (set before ``run``).
+    public var best: BestCheckpoint?
+    /// The stage step and value of the best evaluation so far.
+    public private(set) var bestSoFar: (step: Int, value: Double)?
 
     /// - Parameters:
     ///   - ckptPath: The stage's checkpoint folder; nil: `<checkpointRoot>/<stage name>` of the
@@ -59,8 +68,9 @@ public final class StageRunner<Extra: Codable> {
     ///     context's resume policy says so).
     public init(
         kind: String, stage: Stage, models: [CheckpointedModel], totalSteps: Int, evalEvery: Int, saveSteps: Int,
-        ckptPath: String?, maxCkptNum: Int, loadCheckpoint: Bool
+        ckptPath: String?, maxCkptNum: Int, loadCheckpoint: Bool, best: BestCheckpoint? = nil
     ) {
+        self.best = best
         self.kind = kind
         self.stage = stage
         self.models = models
@@ -96,20 +106,24 @@ public final class StageRunner<Extra: Codable> {
         if saveSteps > 0 && folder == nil {
             throw stage.fail(TrainingError.invalidOption("ckptPath", "is needed by saveSteps; give the checkpoint folder"), step: nil)
         }
+        if let best, folder == nil {
+            throw stage.fail(
+                TrainingError.invalidOption("ckptPath", "is needed by saveBest (\(best.key)); give the checkpoint folder"), step: nil)
+        }
         if resumes, let directory = folder?.latest() {
             let final: Bool
             do { final = try resume(from: directory, restore: restore) } catch { throw stage.fail(error, step: nil) }
             if final { return false }
         }
         var stopped = false
-        if step == 0, let evaluate { stopped = try runEvaluation(evaluate) }
+        if step == 0, let evaluate { stopped = try runEvaluation(evaluate, extra: extra) }
         while !stopped && step < totalSteps {
             let end = try body(step + 1)
             if end == .stopNow { return true }
             step += 1
             if end == .stopAfter { stopped = true }
             if let evaluate, step == totalSteps || (evalEvery > 0 && step % evalEvery == 0) {
-                if try runEvaluation(evaluate) { stopped = true }
+                if try runEvaluation(evaluate, extra: extra) { stopped = true }
             }
             if saveSteps > 0 && step % saveSteps == 0 && step < totalSteps { try save(extra(), final: false) }
         }
@@ -117,29 +131,50 @@ public final class StageRunner<Extra: Codable> {
         return stopped
     }
 
-    /// Evaluates now, records and reports; true when the caller asked to stop.
-    private func runEvaluation(_ evaluate: () throws -> [String: Double]) throws -> Bool {
+    /// Evaluates now, records and reports, and keeps the best checkpoint; true when the caller
+    /// asked to stop.
+    private func runEvaluation(_ evaluate: () throws -> [String: Double], extra: () -> Extra) throws -> Bool {
         let at = models.first?.loop.step ?? step
-        let values: [String: Double]
+        var values: [String: Double]
+        var improved = false
         do {
             values = try evaluate()
+            if let best {
+                guard let value = best.value(values) else {
+                    throw TrainingError.invalidOption(
+                        "saveBest",
+                        "names \(best.key.debugDescription), which this evaluation does not measure; it measures "
+                            + values.keys.sorted().joined(separator: ", "))
+                }
+                // Strictly higher, as OpenRLHF compares: the earliest of equal values stays.
+                if value > bestSoFar?.value ?? -.infinity {
+                    bestSoFar = (step, value)
+                    improved = true
+                }
+                values["best_step"] = Double(bestSoFar!.step)
+                values["best_value"] = bestSoFar!.value
+            }
             try stage.recorder?.record(eval: values, at: at)
         } catch {
             throw stage.fail(error, step: at)
         }
         evalHistory.append(EvalRecord(step: at, metrics: values))
+        if improved { try save(extra(), final: step == totalSteps, as: "best") }
         return stage.report(.eval(stage: stage.name, step: at, metrics: values))
     }
 
-    /// Writes `ckptPath/step_N` (nothing without a folder, or on a rank other than 0).
-    private func save(_ extra: Extra, final: Bool) throws {
+    /// Writes `ckptPath/step_N`, or `ckptPath/<name>` (nothing without a folder, or on a rank
+    /// other than 0).
+    private func save(_ extra: Extra, final: Bool, as name: String? = nil) throws {
         guard let folder, stage.context.world.isWriter else { return }
         let state = CheckpointState(
             kind: kind, stage: stage.name, step: step, totalSteps: totalSteps, final: final,
             fingerprint: stage.context.resume.fingerprint, models: models.map(\.state),
             evalHistory: evalHistory, metrics: metrics, runFile: nil, extra: extra)
         // Every step and evaluation so far is committed and flushed: the file on disk is whole.
-        do { try folder.save(state, models: models, runFile: stage.context.runFile?.path) } catch { throw stage.fail(error, step: step) }
+        do {
+            try folder.save(state, models: models, runFile: stage.context.runFile?.path, as: name)
+        } catch { throw stage.fail(error, step: step) }
     }
 
     /// Restores the checkpoint in `directory`; true when it is final.
@@ -181,8 +216,24 @@ public final class StageRunner<Extra: Codable> {
         }
         step = saved.step
         evalHistory = saved.evalHistory
+        if let last = evalHistory.last, let bestStep = last.metrics["best_step"], let value = last.metrics["best_value"] {
+            bestSoFar = (Int(bestStep), value)
+        }
         metrics = saved.metrics
         resumedFromStep = models.first?.loop.step ?? saved.step
         return saved.final
+    }
+}
+
+/// The eval metric whose best value keeps a checkpoint (`saveBest`).
+public struct BestCheckpoint {
+    /// The metric as the option names it.
+    public let key: String
+    /// The metric's value in an evaluation's metrics, or nil when it is not there.
+    public let value: ([String: Double]) -> Double?
+
+    public init(key: String, value: @escaping ([String: Double]) -> Double?) {
+        self.key = key
+        self.value = value
     }
 }
