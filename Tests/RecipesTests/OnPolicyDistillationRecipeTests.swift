@@ -21,8 +21,10 @@ import Testing
             let pass1 = try #require(Double(words[words.firstIndex(of: "sort_digits_pass1")! + 1]))
             return (exact, pass1)
         }
-        let start = try scores("student"), distilled = try scores("on-policy")
-        #expect(distilled.exact > start.exact + 0.05 && distilled.pass1 > start.pass1, "\(start) → \(distilled)")
+        let start = try scores("student"), distilled = try scores("on-policy"), kd = try scores("kd")
+        #expect(distilled.exact > start.exact + 0.1 && distilled.pass1 > start.pass1 + 0.02, "\(start) → \(distilled)")
+        // At this seed it is ahead of kd on both (a margin within the evaluation's spread; see the recipe).
+        #expect(distilled.exact > kd.exact && distilled.pass1 > kd.pass1, "on-policy \(distilled), kd \(kd)")
         let budget = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("teacher tokens") })
         #expect(Double(budget.split(separator: " ").last!)! <= 60 * 32 * 4.5)
 
