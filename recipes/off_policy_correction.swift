@@ -12,13 +12,14 @@
 // responses masked. Held-out pass@1 0.05 → 0.52 with masking (0.05 → 0.38 without; one seed).
 //
 //     rlhf run recipes/off_policy_correction.swift                   (~35 s on 2 cores)
-//     rlhf run recipes/off_policy_correction.swift --set 'decode="bf16"'
+//     rlhf run recipes/off_policy_correction.swift --set 'decode="bf16"' --set band=nil   (no masking)
 //     rlhf inspect <out>/run.h5 --stage grpo --csv logprobs_diff_max logprobs_diff_mean seq_masked
 import Recipes
 
 seed(11)
 let rollouts = 100
 let decode = "q8_0"
+let band: [Double]? = [0.99, 1.01]
 let task = SyntheticTask.sortDigits(count: 3200, evalCount: 32, digits: 3...4)
 let policy = Model.llama(hidden: 64, layers: 2, heads: 4)
 sft(policy, data: task.demonstrations, learningRate: 3e-3, microTrainBatchSize: 32, trainBatchSize: 32,
@@ -27,7 +28,7 @@ policy.decodeWeights(decode)
 
 let run = grpo(policy, prompts: task.prompts, reward: { prompt, response in task.score(prompt, response) == 1 ? 1.0 : 0.0 },
                nSamplesPerPrompt: 8, rolloutBatchSize: 8, learningRate: 2e-3, microTrainBatchSize: 32, trainBatchSize: 32,
-               generateMaxLen: 8, initKLCoef: 0, epsClipLowHigh: [0.2, 0.28], seqMaskTIS: [0.99, 1.01], overlongBufferLen: 3,
+               generateMaxLen: 8, initKLCoef: 0, epsClipLowHigh: [0.2, 0.28], seqMaskTIS: band, overlongBufferLen: 3,
                overlongPenaltyFactor: 1, dynamicFiltering: true, maxNumGenBatches: 20, evalSteps: 25, evalTemperature: 1,
                maxSteps: rollouts)
 print(run)
