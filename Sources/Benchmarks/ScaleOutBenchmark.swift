@@ -92,9 +92,7 @@ enum ScaleOutBenchmark {
     static func twoRanks() throws -> [String: Any] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var flags = ["mpirun", "-np", "2", "--oversubscribe"]
-        if getuid() == 0 { flags.append("--allow-run-as-root") }
-        process.arguments = flags + [CommandLine.arguments[0], "bench", "--only", "ranks", "--threads", "1"]
+        process.arguments = World.mpirun(ranks: 2, program: [CommandLine.arguments[0], "bench", "--only", "ranks", "--threads", "1"])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -128,10 +128,7 @@ struct RunCommand: ParsableCommand {
         }
         let mpirun = Process()
         mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        // More ranks than cores is allowed (a test on a small machine); root needs its own flag.
-        var flags = ["mpirun", "-np", "\(ranks)", "--oversubscribe"]
-        if getuid() == 0 { flags.append("--allow-run-as-root") }
-        mpirun.arguments = flags + [CommandLine.arguments[0]] + arguments
+        mpirun.arguments = World.mpirun(ranks: ranks, program: [CommandLine.arguments[0]] + arguments)
         do { try mpirun.run() } catch {
             throw ValidationError("--ranks needs Open MPI's mpirun (scripts/setup installs openmpi-bin): \(error)")
         }
