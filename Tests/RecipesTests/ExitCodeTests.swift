@@ -100,6 +100,7 @@ import Testing
         process.waitUntilExit()
         let run = try RunReader(url: runFile)
         #expect(process.terminationStatus != 0)
+        #expect(run.status == "interrupted")
         #expect(run.attributes["error"]?.stringValue?.contains("interrupted") == true, "\(String(describing: run.attributes["error"]))")
         #expect(try run.stage("sft").committedSteps >= steps)
     }
