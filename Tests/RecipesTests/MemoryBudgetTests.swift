@@ -42,7 +42,9 @@ import Testing
             "let s = Array(repeating: String(repeating: \"x\", count: 9_000_000), count: 9_000_000).joined()\nprint(s.count)\n", [])
         #expect(joined.status == 1, "\(joined.status) \(joined.stderr)")
         #expect(joined.stderr.contains("line 1"), "\(joined.stderr)")
-        let fits = try run("var xs: [String] = []\nfor i in 0..<20 { xs.append(String(repeating: \"x\", count: 1_000_000)) }\nprint(xs.count)\n", ["--memory-limit", "250M"])
+        let fits = try run(
+            "var xs: [String] = []\nfor i in 0..<20 { xs.append(String(repeating: \"x\", count: 1_000_000)) }\nprint(xs.count)\n",
+            ["--memory-limit", "250M"])
         #expect(fits.status == 0 && fits.stdout == "20\n", "\(fits.stderr)")
     }
 

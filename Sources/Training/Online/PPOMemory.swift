@@ -39,7 +39,8 @@ func checkOnlineTrainingMemory(
     actor: CausalLM, reference: CausalLM?, critic: ScalarModel?, reward: RewardSource, prompts: [PromptExample],
     options: PPOOptions, stage: String
 ) throws {
-    let parts = ["policy"] + (critic == nil ? [] : ["critic"]) + (reference == nil ? [] : ["reference"])
+    let parts =
+        ["policy"] + (critic == nil ? [] : ["critic"]) + (reference == nil ? [] : ["reference"])
         + (reward.modelParameterCount > 0 ? ["reward model"] : [])
     try MemoryBudget.check(
         onlineTrainingBytes(actor: actor, reference: reference, critic: critic, reward: reward, prompts: prompts, options: options),
