@@ -3,6 +3,10 @@ import Foundation
 import Recipes
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The mutation fuzzer of the hardening issue: recipes that call every builtin of the registry
 /// with numeric edge values, mutated JSONL lines, mutated safetensors and GGUF headers and mutated
 /// run files, all run by the `rlhf` binary in child processes, which must never die of a signal.
@@ -250,7 +254,8 @@ import Testing
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
-            process.terminate()
+            // SIGTERM would only interrupt the statement: the REPL goes on with the next one.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             return (nil, true)
         }
@@ -267,7 +272,7 @@ import Testing
             let result = try repl(lines, in: dir)
             if result.signal == nil && !result.timedOut { continue }
             for line in lines {
-                let single = try repl([line], in: dir)
+                let single = try repl([line], in: dir, timeout: 120)
                 if let signal = single.signal { outcome.signalled.append("signal \(signal): \(line)") }
                 if single.timedOut { outcome.timedOut.append(line) }
             }
