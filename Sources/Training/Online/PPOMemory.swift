@@ -54,7 +54,7 @@ extension RewardSource {
     var modelParameterCount: Double {
         switch self {
         case .model(let model, _): return Double(model.config.parameterCount)
-        case .function: return 0
+        case .function, .components: return 0
         case .weighted(let parts): return parts.reduce(0) { $0 + $1.source.modelParameterCount }
         }
     }
