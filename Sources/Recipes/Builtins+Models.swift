@@ -73,7 +73,7 @@ extension BuiltinArea {
             Builtin(
                 "lora", kind: .method("Model"), doc: "Adds LoRA adapters to the chosen linear layers; then only they train.",
                 parameters: [
-                    .labeled("rank", .int, default: .int(8), doc: "Adapter rank."),
+                    .labeled("rank", .int, default: .int(8), range: 1...65_536, doc: "Adapter rank."),
                     .labeled("alpha", .double, default: .double(16), doc: "Scaling numerator (scale = alpha / rank)."),
                     .labeled("dropout", .double, default: .double(0), doc: "Dropout on the adapter input."),
                     .labeled(

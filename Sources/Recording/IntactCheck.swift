@@ -25,6 +25,9 @@ extension RunReader {
                 _ = run.objects()
                 for stage in (try? run.stages()) ?? [] { _ = try? stage.rollouts() }
             }
+            // Closing every file frees what HDF5 cached of this one; a damaged attribute message
+            // crashed there (H5A__close) when the parent later closed another file.
+            HDF5.locked { _ = H5close() }
             _exit(0)
         }
         guard child > 0 else { return }
