@@ -19,6 +19,7 @@ extension Dataset where Example == ProcessRewardExample {
         rewardTokens: [String]? = nil, inputKey: String = "input", labelKey: String = "label",
         maxLen: Int = 2048
     ) throws -> ProcessRewardDataset {
+        guard maxLen >= 1 else { throw DatasetError.invalidOption("maxLen must be at least 1, got \(maxLen)") }
         let placeholder = try singleTokenID(placeholderToken, tokenizer: tokenizer, role: "placeholderToken")
         let allowed = try rewardTokens.map { try $0.map { try singleTokenID($0, tokenizer: tokenizer, role: "rewardTokens") } }
         var examples: [ProcessRewardExample] = []

@@ -18,7 +18,8 @@ public enum PromptFormat: Sendable, Equatable {
     /// the tokenizer's own; else `inputTemplate` when given; else plain text.
     ///
     /// - Throws: ``DatasetError/invalidOption(_:)`` when both a template and the chat template
-    ///   are asked for, or the tokenizer has no chat template; a tokenizer error for a template
+    ///   are asked for, or the tokenizer has no chat template or one that is not ChatML; a
+    ///   tokenizer error for a template
     ///   without `{}`.
     public static func resolve(
         inputTemplate: String? = nil, applyChatTemplate: Bool = false,
@@ -30,10 +31,12 @@ public enum PromptFormat: Sendable, Equatable {
                     "inputTemplate \(inputTemplate.debugDescription) and applyChatTemplate are both set; the chat template already formats the prompt — drop one"
                 )
             }
-            guard let template = tokenizerChatTemplate ?? tokenizer.chatTemplate else {
-                throw DatasetError.invalidOption("applyChatTemplate is set but the tokenizer has no chat template; pass tokenizerChatTemplate")
+            if let tokenizerChatTemplate { return .chat(tokenizerChatTemplate) }
+            do {
+                return .chat(try tokenizer.requireChatTemplate())
+            } catch {
+                throw DatasetError.invalidOption("applyChatTemplate is set but \(error)")
             }
-            return .chat(template)
         }
         if let inputTemplate { return .template(try InputTemplate(inputTemplate)) }
         return .plain

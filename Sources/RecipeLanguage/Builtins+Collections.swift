@@ -149,6 +149,7 @@ extension BuiltinArea {
                     length += s.count
                     guard length <= Limits.collectionCount else { throw RecipeError.tooLarge("string") }
                 }
+                try Limits.charge(bytes: length, for: "joined()")
                 return .string(strings.joined(separator: separator))
             },
         ]
@@ -162,8 +163,10 @@ extension BuiltinArea {
             Builtin(name, kind: .method("Array"), doc: doc, parameters: parameters, returns: returns, mutating: true) {
                 args, _ in
                 var elements = try args.receiverValue().asArray()
+                let before = elements.count
                 let result = try body(&elements, args)
                 guard elements.count <= Limits.collectionCount else { throw RecipeError.tooLarge("array") }
+                try Limits.charge(elements: elements.count - before, for: "`\(name)`")
                 args.receiver = .array(elements)
                 return result
             }

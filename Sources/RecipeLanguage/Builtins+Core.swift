@@ -61,6 +61,7 @@ extension BuiltinArea {
                 guard text.count.multipliedReportingOverflow(by: count).partialValue <= Limits.collectionCount,
                     !text.count.multipliedReportingOverflow(by: count).overflow
                 else { throw RecipeError.tooLarge("string") }
+                try Limits.charge(bytes: text.utf8.count * count, for: "String(repeating:count:)")
                 return .string(String(repeating: text, count: count))
             },
             Builtin(
@@ -80,6 +81,7 @@ extension BuiltinArea {
                 let count = try args.int("count")
                 guard count >= 0 else { throw RecipeError(.runtime, "`count` must not be negative, found \(count)") }
                 guard count <= Limits.collectionCount else { throw RecipeError.tooLarge("array") }
+                try Limits.charge(elements: count, for: "Array(repeating:count:)")
                 return .array(Array(repeating: args["repeating"], count: count))
             },
             Builtin(

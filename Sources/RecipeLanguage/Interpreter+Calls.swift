@@ -204,7 +204,9 @@ extension Interpreter {
             }
         }
         do {
-            return try builtin.implementation(arguments, host)
+            let result = try builtin.implementation(arguments, host)
+            try Limits.charge(result)
+            return result
         } catch let error as RecipeError {
             throw error.located(at: arguments.location)
         } catch {

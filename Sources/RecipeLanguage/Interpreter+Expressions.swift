@@ -23,6 +23,9 @@ extension Interpreter {
                 }
                 if text.count > Limits.collectionCount { throw RecipeError.tooLarge("string").located(at: e.location) }
             }
+            do { try Limits.charge(bytes: text.utf8.count, for: "a string") } catch let error as RecipeError {
+                throw error.located(at: e.location)
+            }
             return .string(text)
         case .name(let name, let location):
             return try lookup(name, scope, at: location)

@@ -98,6 +98,13 @@ public final class Interpreter {
             case .returned: throw RecipeError(.syntax, "`return` is only allowed inside a function", at: stmt.location)
             }
         }
+        // A signal that stopped the last statement early (a training call ends its stage at the
+        // next step) still ends the recipe as interrupted.
+        if Interrupt.isRequested || stopRequest.value, let final = program.last {
+            Interrupt.clear()
+            stopRequest.set(false)
+            throw RecipeError.interrupted.located(at: final.location)
+        }
         return last
     }
 

@@ -85,10 +85,10 @@ enum Operators {
             return mixed(op, lhs, rhs)
         case (.string(let a), .string(let b)) where op == .add:
             guard a.count + b.count <= Limits.collectionCount else { return .failure(RecipeError.tooLarge("string")) }
-            return .success(.string(a + b))
+            return charged(elements: nil, bytes: a.utf8.count + b.utf8.count) { .string(a + b) }
         case (.array(let a), .array(let b)) where op == .add:
             guard a.count + b.count <= Limits.collectionCount else { return .failure(RecipeError.tooLarge("array")) }
-            return .success(.array(a + b))
+            return charged(elements: a.count + b.count, bytes: nil) { .array(a + b) }
         default:
             return .failure(
                 RecipeError(
@@ -128,4 +128,17 @@ enum Operators {
     private static func overflowError(_ op: String) -> RecipeError {
         RecipeError(.runtime, "arithmetic overflow in `\(op)`")
     }
+}
+
+/// The value `make` builds, after charging its size against the memory limit (`Limits.charge`).
+private func charged(elements: Int?, bytes: Int?, _ make: () -> Value) -> Result<Value, RecipeError> {
+    do {
+        if let elements { try Limits.charge(elements: elements, for: "an array") }
+        if let bytes { try Limits.charge(bytes: bytes, for: "a string") }
+    } catch let error as RecipeError {
+        return .failure(error)
+    } catch {
+        return .failure(RecipeError(.limit, "\(error)"))
+    }
+    return .success(make())
 }

@@ -242,6 +242,7 @@ extension Value {
         case .range(let lo, let hi):
             let (count, overflow) = hi.subtractingReportingOverflow(lo)
             guard !overflow, count <= Limits.collectionCount else { throw RecipeError.tooLarge("range \(lo)..<\(hi)") }
+            try Limits.charge(elements: count, for: "the range \(lo)..<\(hi) as an array")
             return (lo..<max(lo, hi)).map { .int($0) }
         default: throw RecipeError.typeMismatch(expected: "Array", found: self)
         }

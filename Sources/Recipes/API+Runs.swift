@@ -141,7 +141,10 @@ public final class RunStage: RecipeObject {
 
 /// Opens a run file, turning the reader's errors into recipe errors (located by the interpreter).
 private func readRunFile(_ path: String) throws -> RunReader {
-    try recorded { try RunReader(path: path) }
+    try recorded {
+        try RunReader.checkIntact(path: path)
+        return try RunReader(path: path)
+    }
 }
 
 /// Runs `body`, reporting a run file error as a recipe error.

@@ -73,7 +73,7 @@ extension BuiltinArea {
             Builtin(
                 "lora", kind: .method("Model"), doc: "Adds LoRA adapters to the chosen linear layers; then only they train.",
                 parameters: [
-                    .labeled("rank", .int, default: .int(8), doc: "Adapter rank."),
+                    .labeled("rank", .int, default: .int(8), range: 1...65_536, doc: "Adapter rank."),
                     .labeled("alpha", .double, default: .double(16), doc: "Scaling numerator (scale = alpha / rank)."),
                     .labeled("dropout", .double, default: .double(0), doc: "Dropout on the adapter input."),
                     .labeled(
@@ -126,10 +126,10 @@ extension BuiltinArea {
                 "generate", kind: .method("Model"), doc: "Samples a completion of a prompt (greedy at temperature 0).",
                 parameters: [
                     .positional("prompt", .string, doc: "The prompt text."),
-                    .labeled("maxNewTokens", .int, default: .int(64), doc: "Longest completion."),
+                    .labeled("maxNewTokens", .int, default: .int(64), range: 0...1_048_576, doc: "Longest completion."),
                     .labeled("temperature", .double, default: .double(0), doc: "0 is greedy."),
                     .labeled("topP", .double, default: .double(1), doc: "Nucleus sampling mass."),
-                    .labeled("topK", .int, default: .int(0), doc: "Keep the k most likely tokens (0: all)."),
+                    .labeled("topK", .int, default: .int(0), range: 0...16_777_216, doc: "Keep the k most likely tokens (0: all)."),
                     .labeled("chat", .bool, default: .bool(false), doc: "Wrap the prompt in the model's chat template."),
                 ],
                 returns: .string

@@ -29,7 +29,10 @@ extension BuiltinArea {
             runProperty("recipe", "The recipe text the run recorded (a REPL session's statements, a notebook's cells).", .string) {
                 .string($0.recipe)
             },
-            runProperty("status", "\"running\" (being written, or killed), \"complete\" or \"failed\".", .string) { .string($0.status) },
+            runProperty(
+                "status",
+                "\"running\" (being written, or killed), \"complete\", \"failed\" or \"interrupted\" (stopped by SIGINT, SIGTERM or SIGHUP).", .string
+            ) { .string($0.status) },
             runProperty("error", "The error a failed run recorded, or nil.", .optional(.string)) { $0.error.map(Value.string) ?? .none },
             runProperty("overrides", "The `--set` overrides the run was made with, as name=value.", .array(.string)) {
                 .array($0.overrides.map(Value.string))

@@ -225,9 +225,9 @@ extension BuiltinArea {
                 parameters: [
                     .positional("policy", .named("Model"), doc: "The sampling model."),
                     .labeled("prompts", .named("TrainingData"), doc: "Prompt data."),
-                    .labeled("n", .int, default: .int(8), doc: "Samples per prompt."),
+                    .labeled("n", .int, default: .int(8), range: 1...4_096, doc: "Samples per prompt."),
                     .labeled("temperature", .double, default: .double(1), doc: "Sampling temperature."),
-                    .labeled("maxNewTokens", .int, default: .int(16), doc: "Longest response."),
+                    .labeled("maxNewTokens", .int, default: .int(16), range: 1...1_048_576, doc: "Longest response."),
                     rewardParameter, labeledRewardParameter,
                 ],
                 returns: .named("BestOfN")
@@ -271,7 +271,7 @@ extension BuiltinArea {
                     .positional("policy", .named("Model"), doc: "The model."),
                     .labeled("on", .named("TrainingData"), doc: "Prompt data; its held-out split is used."),
                     rewardParameter, labeledRewardParameter,
-                    .labeled("maxNewTokens", .int, default: .int(16), doc: "Longest response."),
+                    .labeled("maxNewTokens", .int, default: .int(16), range: 1...1_048_576, doc: "Longest response."),
                 ],
                 returns: .named("EvalResult")
             ) { args, _ in

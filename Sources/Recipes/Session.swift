@@ -145,7 +145,7 @@ public final class Session: RecipeHost {
     /// holding its recipe, overrides and seed. Safe to call twice.
     public func finishRun(error: Error? = nil) throws {
         if recordsRun, recordsRunWithoutTraining, context == nil, world.isWriter { _ = try runContext() }
-        if let error { try runFile?.recordError("\(error)") }
+        if let error { try runFile?.recordError("\(error)", interrupted: (error as? RecipeError)?.kind == .interrupted) }
         defer {
             try? runFile?.close()
             runFile = nil

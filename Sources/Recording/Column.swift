@@ -179,10 +179,10 @@ final class Column {
         return values.withUnsafeBytes { write(row: row, count: values.count, $0.baseAddress!) }
     }
 
-    /// Writes one string (or none: nil) per row.
+    /// Writes one string (or none: nil) per row, each in its stored form (`StoredText`).
     func write(row: Int, _ values: [String?]) -> Bool {
         guard !values.isEmpty else { return true }
-        let copies: [UnsafeMutablePointer<CChar>?] = values.map { $0.flatMap { strdup($0) } }
+        let copies: [UnsafeMutablePointer<CChar>?] = values.map { $0.map { StoredText.cString($0) } }
         defer { for copy in copies { free(copy) } }
         return copies.withUnsafeBytes { write(row: row, count: values.count, $0.baseAddress!) }
     }
@@ -249,7 +249,7 @@ func readStrings(_ dataset: hid_t, rows: Int) -> [String?]? {
     let ok = pointers.withUnsafeMutableBytes { readRows(dataset, rows: rows, width: 0, type, $0.baseAddress!) }
     guard ok else { return nil }
     defer { for p in pointers where p != nil { H5free_memory(p) } }
-    return pointers.map { $0.map { String(cString: $0) } }
+    return pointers.map { $0.map { StoredText.string(cString: $0) } }
 }
 
 /// Reads rows [start, start + rows) into `buffer`, after checking the dataset holds them.

@@ -73,7 +73,8 @@ enum HDF5 {
 
     // MARK: - Types
 
-    /// A variable-length UTF-8 string type; the caller closes it.
+    /// A variable-length UTF-8 string type; the caller closes it. Every string goes through
+    /// `StoredText`, so a NUL or a byte that is not UTF-8 survives the C string.
     static func stringType() -> hid_t {
         let type = H5Tcopy(rlhf_H5T_C_S1())
         H5Tset_size(type, rlhf_H5T_VARIABLE())
@@ -233,10 +234,10 @@ enum HDF5 {
         case .string(let v):
             let type = stringType()
             defer { H5Tclose(type) }
-            return v.withCString { pointer in
-                var p: UnsafePointer<CChar>? = pointer
-                return create(type, type, &p)
-            }
+            let copy = StoredText.cString(v)
+            defer { free(copy) }
+            var p: UnsafePointer<CChar>? = UnsafePointer(copy)
+            return create(type, type, &p)
         case .ints(let values):
             let xs = values.map { Int64($0) }
             return xs.withUnsafeBytes { create(rlhf_H5T_STD_I64LE(), rlhf_H5T_NATIVE_INT64(), $0.baseAddress) }
@@ -295,7 +296,7 @@ enum HDF5 {
                 defer { H5Tclose(type) }
                 var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
                 guard H5Aread(attribute, type, &pointers) >= 0 else { return nil }
-                strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
+                strings = pointers.map { $0.map { StoredText.string(cString: $0) } ?? "" }
                 for p in pointers where p != nil { H5free_memory(p) }
             } else {
                 let size = H5Tget_size(fileType)
@@ -304,7 +305,7 @@ enum HDF5 {
                 strings = (0..<count).map { i in
                     let slice = bytes[(i * size)..<((i + 1) * size)]
                     let end = slice.firstIndex(of: 0) ?? slice.endIndex
-                    return String(decoding: slice[slice.startIndex..<end], as: UTF8.self)
+                    return StoredText.string(slice[slice.startIndex..<end])
                 }
             }
             return scalar ? .string(strings.first ?? "") : .strings(strings)
@@ -319,9 +320,9 @@ enum HDF5 {
     }
 }
 
-/// Calls `body` with NUL-terminated copies of `strings`, valid for the call only.
+/// Calls `body` with NUL-terminated stored copies of `strings` (`StoredText`), valid for the call only.
 func withCStrings<R>(_ strings: [String], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) -> R) -> R {
-    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { StoredText.cString($0) }
     defer { for copy in copies { free(copy) } }
     let pointers = copies.map { UnsafePointer($0) }
     return pointers.withUnsafeBufferPointer(body)

@@ -209,13 +209,15 @@ public final class RunFile {
     }
 
     /// Records that the run failed: root attributes `error` (the message), `error_stage`,
-    /// `error_step` when given, and `status = "failed"`. Rows not yet committed are dropped.
-    /// Call `close()` afterwards.
-    public func recordError(_ message: String, stage: String? = nil, step: Int? = nil) throws {
+    /// `error_step` when given, and `status = "failed"` — or `"interrupted"` when a signal
+    /// (SIGINT, SIGTERM, SIGHUP) stopped it. Rows not yet committed are dropped; every committed
+    /// step stays. Call `close()` afterwards.
+    public func recordError(_ message: String, stage: String? = nil, step: Int? = nil, interrupted: Bool = false) throws {
         try HDF5.locked {
             try file.ensureOpen()
             failed = true
-            var values: [(String, ConfigValue)] = [("error", .string(message)), ("status", .string("failed"))]
+            let status = interrupted ? "interrupted" : "failed"
+            var values: [(String, ConfigValue)] = [("error", .string(message)), ("status", .string(status))]
             if let stage { values.append(("error_stage", .string(stage))) }
             if let step { values.append(("error_step", .int(step))) }
             for (key, value) in values {
@@ -255,6 +257,8 @@ func validateName(_ name: String, what: String, reserved: Set<String>, path: Str
     let reason: String?
     if name.isEmpty {
         reason = "\(what) cannot be empty"
+    } else if name.utf8.contains(0) {
+        reason = "\(what) cannot contain a NUL byte (HDF5 ends a name there)"
     } else if name.contains("/") {
         reason = "\(what) cannot contain \"/\" (HDF5 reads it as a group separator)"
     } else if name == "." || name == ".." {
@@ -270,4 +274,7 @@ func validateName(_ name: String, what: String, reserved: Set<String>, path: Str
 /// Checks that `name` can be an attribute name.
 func validateAttributeName(_ name: String, path: String) throws {
     if name.isEmpty { throw RunFileError.invalidName(path: path, name: name, reason: "an attribute name cannot be empty") }
+    if name.utf8.contains(0) {
+        throw RunFileError.invalidName(path: path, name: name, reason: "an attribute name cannot contain a NUL byte (HDF5 ends a name there)")
+    }
 }

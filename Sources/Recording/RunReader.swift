@@ -138,7 +138,8 @@ public final class RunReader {
         return URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     }
 
-    /// `"running"` while a run writes (or after it was killed), `"complete"`, or `"failed"`.
+    /// `"running"` while a run writes (or after it was killed), `"complete"`, `"failed"`, or
+    /// `"interrupted"` (stopped by SIGINT, SIGTERM or SIGHUP, every committed step kept).
     public var status: String { attributes["status"]?.stringValue ?? "unknown" }
 
     /// The stage `name`.

@@ -132,7 +132,8 @@ private struct Builder {
             var place = ""
             if let stage = error.stage { place += " in stage \(Markdown.code(stage))" }
             if let step = error.step { place += " at step \(step)" }
-            line("> **The run failed\(place):** \(error.message.replacingOccurrences(of: "\n", with: " "))")
+            let what = run.status == "interrupted" ? "was interrupted" : "failed"
+            line("> **The run \(what)\(place):** \(error.message.replacingOccurrences(of: "\n", with: " "))")
             line()
         } else if run.status == "running" {
             line("> The run did not finish (it was still running, or was killed). The report shows every committed step.")

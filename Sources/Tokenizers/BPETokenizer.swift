@@ -52,6 +52,9 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
     public let unknownTokenID: Int?
     /// The ChatML template found in the file, or nil when it has none or another kind.
     public let chatTemplate: ChatTemplate?
+    /// The file's chat template when it is of a kind this module does not render (not ChatML),
+    /// so asking for the chat template reports that rather than "no chat template".
+    public let unrecognizedChatTemplate: String?
 
     private let tokenToID: [String: Int]
     private let specialIDs: Set<Int>
@@ -90,7 +93,7 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         tokens: [String], merges: [(String, String)], addedTokens: [AddedToken],
         bosTokenID: Int?, eosTokenID: Int?, padTokenID: Int?, unknownTokenID: Int?,
         preTokenizer: PreTokenizer, fuseUnknown: Bool = true, ignoreMerges: Bool = false,
-        chatTemplate: ChatTemplate? = nil, source: String = "tokenizer"
+        chatTemplate: ChatTemplate? = nil, unrecognizedChatTemplate: String? = nil, source: String = "tokenizer"
     ) throws {
         guard !tokens.isEmpty else {
             throw TokenizerError.inconsistentVocabulary(source: source, reason: "the vocabulary is empty")
@@ -115,6 +118,7 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         self.fuseUnknown = fuseUnknown
         self.ignoreMerges = ignoreMerges
         self.chatTemplate = chatTemplate
+        self.unrecognizedChatTemplate = unrecognizedChatTemplate
 
         var tokenToID: [String: Int] = [:]
         tokenToID.reserveCapacity(tokens.count)
@@ -153,7 +157,8 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
     public convenience init(
         tokens: [String], merges: [String], tokenTypes: [Int32],
         bosTokenID: Int?, eosTokenID: Int?, padTokenID: Int?, unknownTokenID: Int?,
-        preTokenizer: PreTokenizer, chatTemplate: ChatTemplate? = nil, source: String = "tokenizer"
+        preTokenizer: PreTokenizer, chatTemplate: ChatTemplate? = nil, unrecognizedChatTemplate: String? = nil,
+        source: String = "tokenizer"
     ) throws {
         if !tokenTypes.isEmpty && tokenTypes.count != tokens.count {
             throw TokenizerError.inconsistentVocabulary(
@@ -175,7 +180,8 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         try self.init(
             tokens: tokens, merges: pairs, addedTokens: added,
             bosTokenID: bosTokenID, eosTokenID: eosTokenID, padTokenID: padTokenID, unknownTokenID: unknownTokenID,
-            preTokenizer: preTokenizer, chatTemplate: chatTemplate, source: source)
+            preTokenizer: preTokenizer, chatTemplate: chatTemplate, unrecognizedChatTemplate: unrecognizedChatTemplate,
+            source: source)
     }
 
     public var vocabularySize: Int { tokens.count }

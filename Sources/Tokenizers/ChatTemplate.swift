@@ -71,11 +71,12 @@ public struct ChatTemplate: Sendable, Equatable {
             || jinja.contains("<|im_start|>{{ message['role'] }}")
             || jinja.contains("<|im_start|>{{ message.role }}")
             || jinja.contains("'<|im_start|>' + message[\"role\"]")
-        guard writesRoles else {
-            throw TokenizerError.unsupportedChatTemplate(excerpt: String(jinja.prefix(120)).debugDescription)
-        }
+        guard writesRoles else { throw TokenizerError.unsupportedChatTemplate(excerpt: ChatTemplate.excerpt(jinja)) }
         self.defaultSystemPrompt = ChatTemplate.literalSystemPrompt(in: jinja)
     }
+
+    /// The first characters of a template, quoted, for an error message.
+    static func excerpt(_ jinja: String) -> String { String(jinja.prefix(120)).debugDescription }
 
     /// The text between `<|im_start|>system` + newline and `<|im_end|>` inside one string
     /// literal of `jinja`, with `\n` escapes resolved; nil when every system block is built

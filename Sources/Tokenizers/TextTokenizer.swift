@@ -20,6 +20,9 @@ public protocol TextTokenizer: Sendable {
     var padTokenID: Int? { get }
     /// The chat template that renders a conversation into the text the model was trained on.
     var chatTemplate: ChatTemplate? { get }
+    /// The source of a chat template the tokenizer came with but that cannot be rendered (not
+    /// ChatML); nil when it has none or `chatTemplate` holds it.
+    var unrecognizedChatTemplate: String? { get }
 
     /// Token ids of `text`. Special tokens written in the text (`<|im_start|>`) become their ids.
     func encode(_ text: String) -> [Int]
@@ -39,12 +42,22 @@ extension TextTokenizer {
     /// The text of `ids`, special tokens included.
     public func decode(_ ids: [Int]) -> String { decode(ids, skipSpecialTokens: false) }
 
+    public var unrecognizedChatTemplate: String? { nil }
+
+    /// The chat template, or the error that says why there is none to use: the tokenizer came
+    /// with a template of a kind that is not rendered, or with none at all.
+    public func requireChatTemplate() throws -> ChatTemplate {
+        if let chatTemplate { return chatTemplate }
+        if let jinja = unrecognizedChatTemplate { throw TokenizerError.unsupportedChatTemplate(excerpt: ChatTemplate.excerpt(jinja)) }
+        throw TokenizerError.noChatTemplate
+    }
+
     /// Renders `messages` with the tokenizer's chat template and encodes the result.
     ///
-    /// - Throws: ``TokenizerError/noChatTemplate`` when the tokenizer has no chat template.
+    /// - Throws: ``TokenizerError/unsupportedChatTemplate(excerpt:)`` when the tokenizer's
+    ///   template is not ChatML, ``TokenizerError/noChatTemplate`` when it has none.
     public func encodeChat(_ messages: [ChatMessage], addGenerationPrompt: Bool = false) throws -> [Int] {
-        guard let template = chatTemplate else { throw TokenizerError.noChatTemplate }
-        return encode(template.render(messages, addGenerationPrompt: addGenerationPrompt))
+        encode(try requireChatTemplate().render(messages, addGenerationPrompt: addGenerationPrompt))
     }
 }
 
@@ -78,11 +91,13 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .inconsistentVocabulary(let source, let reason):
             return "\(source): inconsistent vocabulary: \(reason)"
         case .unsupportedChatTemplate(let excerpt):
-            return "chat template is not ChatML (no '<|im_start|>' role/content pattern) — "
-                + "only the ChatML family is implemented; template begins: \(excerpt)"
+            return "the tokenizer's chat template is not ChatML (no '<|im_start|>' role/content pattern) and "
+                + "only the ChatML family is implemented; template begins: \(excerpt). "
+                + "Write the prompt format yourself: drop applyChatTemplate and give inputTemplate, e.g. "
+                + #"inputTemplate: "User: {}\nAssistant: ""#
         case .noChatTemplate:
-            return "this tokenizer has no chat template; give one with ChatTemplate(defaultSystemPrompt:) "
-                + "or use an InputTemplate such as \"User: {}\\nAssistant: \""
+            return "this tokenizer has no chat template; drop applyChatTemplate and give inputTemplate, e.g. "
+                + #"inputTemplate: "User: {}\nAssistant: " (from Swift: ChatTemplate(defaultSystemPrompt:))"#
         case .invalidInputTemplate(let template, let reason):
             return "input template \(template.debugDescription): \(reason). "
                 + "Write the prompt's place as {} and literal braces as {{ and }}."

@@ -8,7 +8,8 @@ extension GGUFFile {
     /// Reads `tokenizer.ggml.model` (must be `gpt2`), `tokens`, `merges`, `token_type` (control
     /// tokens become special added tokens), the bos/eos/padding/unknown ids, `tokenizer.ggml.pre`
     /// (which pre-tokenizer) and `tokenizer.chat_template` (ChatML templates become a
-    /// ``ChatTemplate`` with their default system prompt; other templates leave it nil).
+    /// ``ChatTemplate`` with their default system prompt; another kind is kept as
+    /// ``BPETokenizer/unrecognizedChatTemplate``, so using it says why it cannot be rendered).
     ///
     /// - Parameter preTokenizer: Overrides the pre-tokenizer named by `tokenizer.ggml.pre`.
     ///   SmolLM2 files say `smollm` (isolated digits), as its `tokenizer.json` does; transformers'
@@ -36,13 +37,16 @@ extension GGUFFile {
             ? [] : try ints("tokenizer.ggml.token_type").map { Int32(truncatingIfNeeded: $0) }
         func optionalID(_ key: String) throws -> Int? { metadata[key] == nil ? nil : try int(key) }
         var template: ChatTemplate? = nil
-        if let jinja = chatTemplateSource { template = try? ChatTemplate(jinja: jinja) }
+        var unrecognized: String? = nil
+        if let jinja = chatTemplateSource {
+            do { template = try ChatTemplate(jinja: jinja) } catch { unrecognized = jinja }
+        }
         return try BPETokenizer(
             tokens: tokens, merges: merges, tokenTypes: types,
             bosTokenID: try optionalID("tokenizer.ggml.bos_token_id"),
             eosTokenID: try optionalID("tokenizer.ggml.eos_token_id"),
             padTokenID: try optionalID("tokenizer.ggml.padding_token_id"),
             unknownTokenID: try optionalID("tokenizer.ggml.unknown_token_id"),
-            preTokenizer: chosen, chatTemplate: template, source: path)
+            preTokenizer: chosen, chatTemplate: template, unrecognizedChatTemplate: unrecognized, source: path)
     }
 }

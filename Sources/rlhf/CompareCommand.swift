@@ -25,7 +25,10 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let directory = URL(fileURLWithPath: out ?? "results/compare")
         do {
-            let runs = try files.map { try RunReader(path: $0) }
+            let runs = try files.map { file in
+                try RunReader.checkIntact(path: file)
+                return try RunReader(path: file)
+            }
             let names = try Compare.write(runs, labels: files, to: directory)
             if runs.count == 2 {
                 print(try RunDivergence.first(runs[0], runs[1]).map { "first divergence: \($0)" } ?? "identical")

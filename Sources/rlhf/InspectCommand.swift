@@ -42,6 +42,7 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         do {
+            try RunReader.checkIntact(path: file)
             let run = try RunReader(path: file)
             if recipe {
                 print(run.attributes["recipe"]?.stringValue ?? "", terminator: "")

@@ -24,6 +24,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         do {
+            try RunReader.checkIntact(path: file)
             let run = try RunReader(path: file)
             let directory = out.map { URL(fileURLWithPath: $0) } ?? Report.defaultDirectory(for: run)
             let names = try Report.write(run, to: directory)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Recipes
 import Tensors
 
 /// The options `run`, `repl` and `notebook` share that bound what the runtime may take.
@@ -25,10 +26,12 @@ struct RuntimeLimits: ParsableArguments {
         }
     }
 
-    /// Sets the budget and the thread count. Without `--threads`, ranks that share this machine
-    /// share its cores.
+    /// Sets the budget (for models and batches, and for the recipe's strings and collections
+    /// together) and the thread count. Without `--threads`, ranks that share this machine share
+    /// its cores.
     func apply(ranksOnThisMachine: Int = 1) {
         if let bytes = memoryLimit.flatMap(MemoryBudget.parse) { MemoryBudget.bytes = bytes }
+        Limits.memoryBytes = MemoryBudget.bytes
         if let threads {
             Parallel.threads = threads
         } else if ranksOnThisMachine > 1 {

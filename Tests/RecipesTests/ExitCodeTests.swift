@@ -74,6 +74,8 @@ import Testing
         #expect(result.stdout.contains("trained"))
     }
 
+    /// The training call is the recipe's last statement: the stage stops early at the signal, and
+    /// the run must still end as interrupted, not complete.
     @Test(arguments: [SIGTERM, SIGHUP, SIGINT])
     func aSignalRecordsInterruptedAndKeepsCompletedSteps(signal: Int32) throws {
         let dir = try folder([
@@ -81,7 +83,6 @@ import Testing
             let task = SyntheticTask.sortDigits(count: 4000, evalCount: 8)
             let policy = Model.llama(hidden: 32, layers: 2, heads: 4)
             sft(policy, data: task.demonstrations, maxEpochs: 50, microTrainBatchSize: 8, trainBatchSize: 8, saveSteps: 3)
-            print("after")
             """
         ])
         let process = Process()
@@ -100,6 +101,7 @@ import Testing
         process.waitUntilExit()
         let run = try RunReader(url: runFile)
         #expect(process.terminationStatus != 0)
+        #expect(run.status == "interrupted")
         #expect(run.attributes["error"]?.stringValue?.contains("interrupted") == true, "\(String(describing: run.attributes["error"]))")
         #expect(try run.stage("sft").committedSteps >= steps)
     }

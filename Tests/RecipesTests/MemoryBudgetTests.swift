@@ -30,6 +30,39 @@ import Testing
         #expect(result.stderr.contains("sft: training") && result.stderr.contains("memory budget"), "\(result.stderr)")
     }
 
+    /// Each string is under the element limit; together they would take 400 GB. They stop at the
+    /// budget with a located error, not an abort; the issue's joined string is refused too.
+    @Test func theRecipesStringsCountAgainstOneTotal() throws {
+        let many = try run(
+            "var xs: [String] = []\nfor i in 0..<100000 { xs.append(String(repeating: \"x\", count: 4_000_000) + \"\\(i)\") }\n",
+            ["--memory-limit", "250M"])
+        #expect(many.status == 1, "\(many.status) \(many.stderr)")
+        #expect(many.stderr.contains("line 2") && many.stderr.contains("past the memory budget of 250 MB"), "\(many.stderr)")
+        let joined = try run(
+            "let s = Array(repeating: String(repeating: \"x\", count: 9_000_000), count: 9_000_000).joined()\nprint(s.count)\n", [])
+        #expect(joined.status == 1, "\(joined.status) \(joined.stderr)")
+        #expect(joined.stderr.contains("line 1"), "\(joined.stderr)")
+        let fits = try run(
+            "var xs: [String] = []\nfor i in 0..<20 { xs.append(String(repeating: \"x\", count: 1_000_000)) }\nprint(xs.count)\n",
+            ["--memory-limit", "250M"])
+        #expect(fits.status == 0 && fits.stdout == "20\n", "\(fits.stderr)")
+    }
+
+    /// GRPO's estimate (policy, reference, optimizer state, rollout batch) is checked before it starts.
+    @Test func onlineTrainingBeyondTheLimitIsRefusedBeforeItStarts() throws {
+        let recipe = """
+            let task = SyntheticTask.sortDigits(count: 4000, evalCount: 8)
+            let policy = Model.llama(hidden: 64, layers: 2, heads: 4)
+            grpo(policy, reference: policy.frozen(), prompts: task.prompts, reward: { p, r in task.score(p, r) },
+                 nSamplesPerPrompt: 64, rolloutBatchSize: 4000, generateMaxLen: 512)
+            """
+        let result = try run(recipe, ["--memory-limit", "256M"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("grpo: the policy, reference, optimizer state and a rollout batch of rolloutBatchSize 4000")
+                && result.stderr.contains("more than the memory budget of 256.0 MB"), "\(result.stderr)")
+    }
+
     @Test func limitsAreValidated() throws {
         for (option, message) in [
             (["--threads", "1000000"], "--threads must be between 1 and 256"), (["--threads", "0"], "--threads must be between 1 and 256"),

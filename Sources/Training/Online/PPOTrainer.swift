@@ -238,6 +238,9 @@ final class PPOTrainer {
         }
         let parameters = actor.trainableParameters()
         guard !parameters.isEmpty else { throw fail("actor", "has no trainable parameters (is it frozen?)") }
+        try checkOnlineTrainingMemory(
+            actor: actor, reference: reference, critic: critic, reward: reward, prompts: prompts, options: options,
+            stage: stageName ?? estimator.stageName)
 
         self.actor = actor
         self.reference = reference
