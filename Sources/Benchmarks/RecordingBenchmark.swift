@@ -74,7 +74,7 @@ public enum RecordingBenchmark {
 }
 
 /// Calls `body` with pointers to every array's elements.
-private func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
     // The arrays are not mutated while the pointers live, so their storage stays put.
     var pointers: [UnsafeBufferPointer<Float>] = []
     func nest(_ i: Int) -> R {

@@ -227,11 +227,34 @@ public final class Transformer {
         }
         activationHook?(config.family == .llama ? "model.embed_tokens" : "transformer.wte", x)
         for (i, layer) in layers.enumerated() {
-            x = try layer(x, layer: i, context: context)
+            if Tensor.recomputesBlocks && context.cache == nil {
+                x = try recomputed(layer, index: i, x, context: context)
+            } else {
+                x = try layer(x, layer: i, context: context)
+            }
             activationHook?(layer.name, x)
         }
         let out = try norm(x)
         activationHook?(norm.name, out)
         return out
+    }
+
+    /// One block under activation recompute (`gradientCheckpointing`): only its input is kept, and
+    /// the backward runs it again. LoRA dropout streams are put back to where the forward found
+    /// them before the block runs again, so it draws the same masks.
+    private func recomputed(_ layer: DecoderLayer, index: Int, _ x: Tensor, context: ForwardContext) throws -> Tensor {
+        let adapters = layer.linears.compactMap(\.lora).filter { $0.dropout > 0 }
+        let streams = adapters.map(\.rng)
+        var ranOnce = false
+        return try checkpoint(x, parameters: layer.parameters().map(\.tensor).filter(\.requiresGrad)) { input in
+            guard ranOnce else {
+                ranOnce = true
+                return try layer(input, layer: index, context: context)
+            }
+            let current = adapters.map(\.rng)
+            for (adapter, stream) in zip(adapters, streams) { adapter.rng = stream }
+            defer { for (adapter, stream) in zip(adapters, current) { adapter.rng = stream } }
+            return try layer(input, layer: index, context: context)
+        }
     }
 }

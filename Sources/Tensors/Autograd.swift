@@ -21,6 +21,10 @@ final class NoGradDepth {
         return key
     }()
     var value = 0
+    /// Nesting depth of `withBlockRecompute(true)` scopes (see Checkpoint.swift).
+    var recompute = 0
+    /// The most elements an operation returned (see `Tensor.largestActivationCount`).
+    var largestResult = 0
 
     static var current: NoGradDepth {
         if let p = pthread_getspecific(key) { return Unmanaged<NoGradDepth>.fromOpaque(p).takeUnretainedValue() }
@@ -55,7 +59,9 @@ extension Tensor {
         backward: @escaping ([Float]) throws -> [[Float]?]
     ) -> Tensor {
         let out = Tensor(shape: shape, data: data)
-        if noGradDepth == 0 && inputs.contains(where: { $0.requiresGrad }) {
+        let state = NoGradDepth.current
+        if data.count > state.largestResult { state.largestResult = data.count }
+        if state.value == 0 && inputs.contains(where: { $0.requiresGrad }) {
             out.requiresGrad = true
             out.node = Node(inputs: inputs, backward: backward)
         }

@@ -143,6 +143,11 @@ public struct TokenBatch: Sendable {
         try model.logits(ids: inputIDs, batch: rows, length: length, positions: positions, segments: segments, keyMask: keyMask)
     }
 
+    /// The causal LM's final hidden states for the batch (before the LM head), [R, L, D].
+    public func hidden(_ model: CausalLM) throws -> Tensor {
+        try model.forward(ids: inputIDs, batch: rows, length: length, positions: positions, segments: segments, keyMask: keyMask)
+    }
+
     /// The reward model's score at each sequence's last token, [N].
     public func scores(_ model: ScalarModel) throws -> Tensor {
         try model.scores(

@@ -53,6 +53,10 @@ public func trainSFT(
         denominator: { step in sftDenominator(step, level: options.lossAggregation) },
         micro: { mb in
             let batch = try TokenBatch(mb.examples, packing: options.packing, maxLen: options.maxLen, padTokenID: pad)
+            if options.useLigerKernel == true, model.lmHead.bias == nil {
+                let hidden = try driver.recordingActivations(mb, keyMask: batch.keyMask) { try batch.hidden(model) }
+                return try fusedHeadLoss(hidden, head: model.lmHead.weight, batch: batch, aggregation: mb.aggregation)
+            }
             let logits = try driver.recordingActivations(mb, keyMask: batch.keyMask) { try batch.logits(model) }
             let logps = try logProbs(logits, labels: batch.labels)
             let loss = try batch.aggregate(-logps, mb.aggregation)
@@ -78,4 +82,19 @@ func checkSFTData(_ data: [SFTExample], eval: [SFTExample], vocabSize: Int, maxL
         }
     }
     try checkHeldOut(train: data, eval: eval, kind: kind)
+}
+
+/// The SFT loss through ``fusedLinearCrossEntropy(_:weight:labels:weights:blockRows:)``, back-propagated:
+/// each position's weight is what the step's aggregation gives its token loss (the aggregation is
+/// linear in the token losses, so its gradient does not depend on them), and the reported loss is
+/// that aggregation of the fused pass's log-probs, as the plain path computes it.
+func fusedHeadLoss(_ hidden: Tensor, head: Tensor, batch: TokenBatch, aggregation: LossAggregation) throws -> MicroResult {
+    let probe = Tensor.zeros([batch.rows, batch.length], requiresGrad: true)
+    try batch.aggregate(probe, aggregation).backward()
+    let weights = probe.grad?.data ?? [Float](repeating: 0, count: probe.count)
+    let fused = try fusedLinearCrossEntropy(hidden, weight: head, labels: batch.labels, weights: weights)
+    try fused.loss.backward()
+    let tokenLosses = Tensor(shape: [batch.rows, batch.length], data: fused.logProbs.map { -$0 })
+    let loss = try Tensor.withNoGrad { try batch.aggregate(tokenLosses, aggregation) }
+    return MicroResult(loss: Double(try loss.item), tokens: batch.targetCount)
 }

@@ -217,6 +217,9 @@ public final class TrainingDriver<Example> {
         var options = options
         options.loadCheckpoint = loadCheckpoint
         try options.validate()
+        if options.useLigerKernel == true && kind != "sft" {
+            throw TrainingError.invalidOption("useLigerKernel", "fuses the LM head with the SFT loss only; remove it from this \(kind) stage")
+        }
         if let maxSteps = options.maxSteps, maxSteps < 1 {
             throw TrainingError.invalidOption("maxSteps", "must be ≥ 1 (or nil), got \(maxSteps)")
         }

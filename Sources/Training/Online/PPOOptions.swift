@@ -276,6 +276,7 @@ public struct PPOOptions: Codable, Equatable, Sendable, DeclaredOptions {
         training("ckptPath"),
         training("maxCkptNum"),
         training("loadCheckpoint"),
+        training("gradientCheckpointing"),
     ]
 
     /// The shared training option `name`, as an option of PPO.

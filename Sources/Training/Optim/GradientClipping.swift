@@ -11,21 +11,29 @@ import Tensors
 public func clipGradNorm(_ params: [Tensor], maxNorm: Float) -> Float {
     let grads = params.compactMap(\.grad)
     guard !grads.isEmpty else { return 0 }
-    // Per-tensor norms, then the norm of those, each in a fixed order.
-    var total = 0.0
-    for g in grads {
-        var squares = 0.0
-        g.data.withUnsafeBufferPointer { p in for x in p { squares += Double(x) * Double(x) } }
-        let norm = Float(squares.squareRoot())
-        total += Double(norm) * Double(norm)
+    // Per-tensor norms, each summed element by element in order, tensors spread over the threads;
+    // then the norm of those, in tensor order: the same bits on any thread count.
+    var norms = [Float](repeating: 0, count: grads.count)
+    norms.withUnsafeMutableBufferPointer { out in
+        let out = out.baseAddress!
+        Parallel.perform(grads.count) { i in
+            var squares = 0.0
+            grads[i].data.withUnsafeBufferPointer { p in for x in p { squares += Double(x) * Double(x) } }
+            out[i] = Float(squares.squareRoot())
+        }
     }
+    var total = 0.0
+    for norm in norms { total += Double(norm) * Double(norm) }
     let totalNorm = Float(total.squareRoot())
     let coefficient = maxNorm / (totalNorm + 1e-6)
     // clamp(max: 1) keeps NaN, as torch.clamp does.
     let clamped = coefficient.isNaN ? coefficient : Swift.min(coefficient, 1)
     if clamped != 1 {
         for g in grads {
-            g.data.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= clamped } }
+            g.data.withUnsafeMutableBufferPointer { p in
+                let count = p.count, p = p.baseAddress!
+                Parallel.rows(count, minRows: 1 << 16) { range in for i in range { p[i] *= clamped } }
+            }
         }
     }
     return totalNorm

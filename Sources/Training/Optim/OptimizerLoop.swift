@@ -37,6 +37,8 @@ public final class OptimizerLoop {
         self.totalSteps = totalSteps
         self.stage = stage
         schedule = options.schedule(totalSteps: totalSteps)
+        ResidentMemory.resetPeak()
+        Tensor.resetLargestActivation()
         for (name, tensor) in parameters where tensor.name == nil { tensor.name = name }
         optimizer = AdamW(
             // The schedule owns the rate: every step sets it, starting from its value at step 0.
@@ -76,7 +78,7 @@ public final class OptimizerLoop {
         let started = DispatchTime.now().uptimeNanoseconds
         let result: StepResult
         do {
-            result = try accumulate()
+            result = try Tensor.withBlockRecompute(options.gradientCheckpointing ?? false) { try accumulate() }
         } catch {
             throw stage.fail(error, step: stepNumber)
         }
@@ -112,6 +114,9 @@ public final class OptimizerLoop {
             var timing = ["time_step_s": seconds, "time_tokens_per_s": result.tokens > 0 ? Double(result.tokens) / seconds : 0]
             // Data parallel: the time spent exchanging gradients and results with the other ranks.
             if stage.context.world.usesMPI { timing["time_collectives_s"] = stage.context.world.takeCollectiveSeconds() }
+            // Since the stage started: the process's peak resident bytes, the largest tensor an operation returned.
+            timing["peak_rss_bytes"] = Double(ResidentMemory.peakBytes)
+            timing["largest_activation_bytes"] = Double(Tensor.largestActivationCount * MemoryLayout<Float>.size)
             try recorder.record(timing: timing)
             try recorder.commit(step: stepNumber)
         }

@@ -239,6 +239,21 @@ extension OptionRow {
             })
     }
 
+    /// A switch that is left out of the run file's `/config` while unset (nil: off), so adding one
+    /// changes no earlier run's file.
+    public static func bool(_ name: String, _ path: WritableKeyPath<Options, Bool?>, flag: String? = nil, _ doc: String) -> OptionRow {
+        OptionRow(
+            name, flag: flag, doc, type: .optional(.bool), read: { $0[keyPath: path].map(OptionValue.bool) ?? .none },
+            write: { o, v in
+                switch v {
+                case .bool(let x): o[keyPath: path] = x
+                case .none: o[keyPath: path] = nil
+                default: return false
+                }
+                return true
+            })
+    }
+
     public static func string(
         _ name: String, _ path: WritableKeyPath<Options, String>, flag: String? = nil, _ doc: String,
         check: @escaping (String, Options) -> String? = { _, _ in nil }

@@ -31,6 +31,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable, DeclaredOptions {
     public var maxLen: Int = 512
     public var packing: Bool = false
     public var lossAggregation: LossAggregation.Level = .token
+    public var gradientCheckpointing: Bool? = nil
+    public var useLigerKernel: Bool? = nil
 
     public init() {}
 
@@ -45,6 +47,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable, DeclaredOptions {
         .int("maxLen", \.maxLen, "Longest sequence in tokens; longer samples are cut.", check: between(2, 1_048_576)),
         .bool("packing", \.packing, flag: "packing_samples", "Pack samples into rows (no padding, no cross-sample attention)."),
         .choice("lossAggregation", \.lossAggregation, "One mean over the step's tokens, or over its sequences."),
+        .bool(
+            "gradientCheckpointing", \.gradientCheckpointing,
+            "Keep only each block's input and recompute the block in the backward: less memory, same gradients, more time."),
+        .bool(
+            "useLigerKernel", \.useLigerKernel,
+            "SFT: the LM head fused with its loss, 256 positions at a time, never the full logits (Liger's fused linear cross-entropy)."),
         .double("maxNorm", \.maxNorm, "Gradient-norm clip (0: off).", check: nonNegative),
         .double("l2", \.l2, "Decoupled weight decay (AdamW).", check: nonNegative),
         .doubles("adamBetas", \.adamBetas, "AdamW's β1 and β2.") { b, _ in
