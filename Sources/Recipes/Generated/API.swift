@@ -28,20 +28,22 @@ public func sft(
     maxLen a6: Int? = nil,
     packing a7: Bool = false,
     lossAggregation a8: LossAggregation = .token,
-    maxNorm a9: Double = 1.0,
-    l2 a10: Double = 0.0,
-    adamBetas a11: [Double] = [0.9, 0.95],
-    lrWarmupRatio a12: Double = 0.03,
-    lrScheduler a13: LRScheduler = .cosineWithMinLR,
-    evalSteps a14: Int = 0,
-    statsEvery a15: Int = 1,
-    maxSteps a16: Int? = nil,
-    saveSteps a17: Int = 0,
-    ckptPath a18: String? = nil,
-    maxCkptNum a19: Int = 3,
-    loadCheckpoint a20: Bool = false
+    gradientCheckpointing a9: Bool? = nil,
+    useLigerKernel a10: Bool? = nil,
+    maxNorm a11: Double = 1.0,
+    l2 a12: Double = 0.0,
+    adamBetas a13: [Double] = [0.9, 0.95],
+    lrWarmupRatio a14: Double = 0.03,
+    lrScheduler a15: LRScheduler = .cosineWithMinLR,
+    evalSteps a16: Int = 0,
+    statsEvery a17: Int = 1,
+    maxSteps a18: Int? = nil,
+    saveSteps a19: Int = 0,
+    ckptPath a20: String? = nil,
+    maxCkptNum a21: Int = 3,
+    loadCheckpoint a22: Bool = false
 ) -> TrainingRun {
-    callBuiltin(builtinNamed("sft"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20])
+    callBuiltin(builtinNamed("sft"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22])
 }
 
 /// Direct preference optimisation against a frozen reference (DPO, IPO, cDPO, +NLL).
@@ -62,20 +64,22 @@ public func dpo(
     maxLen a12: Int? = nil,
     packing a13: Bool = false,
     lossAggregation a14: LossAggregation = .token,
-    maxNorm a15: Double = 1.0,
-    l2 a16: Double = 0.0,
-    adamBetas a17: [Double] = [0.9, 0.95],
-    lrWarmupRatio a18: Double = 0.03,
-    lrScheduler a19: LRScheduler = .cosineWithMinLR,
-    evalSteps a20: Int = 0,
-    statsEvery a21: Int = 1,
-    maxSteps a22: Int? = nil,
-    saveSteps a23: Int = 0,
-    ckptPath a24: String? = nil,
-    maxCkptNum a25: Int = 3,
-    loadCheckpoint a26: Bool = false
+    gradientCheckpointing a15: Bool? = nil,
+    useLigerKernel a16: Bool? = nil,
+    maxNorm a17: Double = 1.0,
+    l2 a18: Double = 0.0,
+    adamBetas a19: [Double] = [0.9, 0.95],
+    lrWarmupRatio a20: Double = 0.03,
+    lrScheduler a21: LRScheduler = .cosineWithMinLR,
+    evalSteps a22: Int = 0,
+    statsEvery a23: Int = 1,
+    maxSteps a24: Int? = nil,
+    saveSteps a25: Int = 0,
+    ckptPath a26: String? = nil,
+    maxCkptNum a27: Int = 3,
+    loadCheckpoint a28: Bool = false
 ) -> TrainingRun {
-    callBuiltin(builtinNamed("dpo"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26])
+    callBuiltin(builtinNamed("dpo"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28])
 }
 
 /// Trains a reward model (score head on a copy of base) on preference pairs.
@@ -92,20 +96,22 @@ public func rewardModel(
     maxLen a8: Int? = nil,
     packing a9: Bool = false,
     lossAggregation a10: LossAggregation = .token,
-    maxNorm a11: Double = 1.0,
-    l2 a12: Double = 0.0,
-    adamBetas a13: [Double] = [0.9, 0.95],
-    lrWarmupRatio a14: Double = 0.03,
-    lrScheduler a15: LRScheduler = .cosineWithMinLR,
-    evalSteps a16: Int = 0,
-    statsEvery a17: Int = 1,
-    maxSteps a18: Int? = nil,
-    saveSteps a19: Int = 0,
-    ckptPath a20: String? = nil,
-    maxCkptNum a21: Int = 3,
-    loadCheckpoint a22: Bool = false
+    gradientCheckpointing a11: Bool? = nil,
+    useLigerKernel a12: Bool? = nil,
+    maxNorm a13: Double = 1.0,
+    l2 a14: Double = 0.0,
+    adamBetas a15: [Double] = [0.9, 0.95],
+    lrWarmupRatio a16: Double = 0.03,
+    lrScheduler a17: LRScheduler = .cosineWithMinLR,
+    evalSteps a18: Int = 0,
+    statsEvery a19: Int = 1,
+    maxSteps a20: Int? = nil,
+    saveSteps a21: Int = 0,
+    ckptPath a22: String? = nil,
+    maxCkptNum a23: Int = 3,
+    loadCheckpoint a24: Bool = false
 ) -> RewardModel {
-    callBuiltin(builtinNamed("rewardModel"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22])
+    callBuiltin(builtinNamed("rewardModel"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24])
 }
 
 /// KTO on unpaired desirable/undesirable answers against a frozen reference.
@@ -124,20 +130,22 @@ public func kto(
     maxLen a10: Int? = nil,
     packing a11: Bool = false,
     lossAggregation a12: LossAggregation = .token,
-    maxNorm a13: Double = 1.0,
-    l2 a14: Double = 0.0,
-    adamBetas a15: [Double] = [0.9, 0.95],
-    lrWarmupRatio a16: Double = 0.03,
-    lrScheduler a17: LRScheduler = .cosineWithMinLR,
-    evalSteps a18: Int = 0,
-    statsEvery a19: Int = 1,
-    maxSteps a20: Int? = nil,
-    saveSteps a21: Int = 0,
-    ckptPath a22: String? = nil,
-    maxCkptNum a23: Int = 3,
-    loadCheckpoint a24: Bool = false
+    gradientCheckpointing a13: Bool? = nil,
+    useLigerKernel a14: Bool? = nil,
+    maxNorm a15: Double = 1.0,
+    l2 a16: Double = 0.0,
+    adamBetas a17: [Double] = [0.9, 0.95],
+    lrWarmupRatio a18: Double = 0.03,
+    lrScheduler a19: LRScheduler = .cosineWithMinLR,
+    evalSteps a20: Int = 0,
+    statsEvery a21: Int = 1,
+    maxSteps a22: Int? = nil,
+    saveSteps a23: Int = 0,
+    ckptPath a24: String? = nil,
+    maxCkptNum a25: Int = 3,
+    loadCheckpoint a26: Bool = false
 ) -> TrainingRun {
-    callBuiltin(builtinNamed("kto"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24])
+    callBuiltin(builtinNamed("kto"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26])
 }
 
 /// Knowledge distillation: (1 - kdCoef)·CE + kdCoef·KL to a frozen teacher on SFT data.
@@ -154,20 +162,22 @@ public func kd(
     maxLen a8: Int? = nil,
     packing a9: Bool = false,
     lossAggregation a10: LossAggregation = .token,
-    maxNorm a11: Double = 1.0,
-    l2 a12: Double = 0.0,
-    adamBetas a13: [Double] = [0.9, 0.95],
-    lrWarmupRatio a14: Double = 0.03,
-    lrScheduler a15: LRScheduler = .cosineWithMinLR,
-    evalSteps a16: Int = 0,
-    statsEvery a17: Int = 1,
-    maxSteps a18: Int? = nil,
-    saveSteps a19: Int = 0,
-    ckptPath a20: String? = nil,
-    maxCkptNum a21: Int = 3,
-    loadCheckpoint a22: Bool = false
+    gradientCheckpointing a11: Bool? = nil,
+    useLigerKernel a12: Bool? = nil,
+    maxNorm a13: Double = 1.0,
+    l2 a14: Double = 0.0,
+    adamBetas a15: [Double] = [0.9, 0.95],
+    lrWarmupRatio a16: Double = 0.03,
+    lrScheduler a17: LRScheduler = .cosineWithMinLR,
+    evalSteps a18: Int = 0,
+    statsEvery a19: Int = 1,
+    maxSteps a20: Int? = nil,
+    saveSteps a21: Int = 0,
+    ckptPath a22: String? = nil,
+    maxCkptNum a23: Int = 3,
+    loadCheckpoint a24: Bool = false
 ) -> TrainingRun {
-    callBuiltin(builtinNamed("kd"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22])
+    callBuiltin(builtinNamed("kd"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24])
 }
 
 /// A process reward model: hard labels over the task's reward tokens at step placeholders.
@@ -182,20 +192,22 @@ public func prm(
     maxLen a6: Int? = nil,
     packing a7: Bool = false,
     lossAggregation a8: LossAggregation = .token,
-    maxNorm a9: Double = 1.0,
-    l2 a10: Double = 0.0,
-    adamBetas a11: [Double] = [0.9, 0.95],
-    lrWarmupRatio a12: Double = 0.03,
-    lrScheduler a13: LRScheduler = .cosineWithMinLR,
-    evalSteps a14: Int = 0,
-    statsEvery a15: Int = 1,
-    maxSteps a16: Int? = nil,
-    saveSteps a17: Int = 0,
-    ckptPath a18: String? = nil,
-    maxCkptNum a19: Int = 3,
-    loadCheckpoint a20: Bool = false
+    gradientCheckpointing a9: Bool? = nil,
+    useLigerKernel a10: Bool? = nil,
+    maxNorm a11: Double = 1.0,
+    l2 a12: Double = 0.0,
+    adamBetas a13: [Double] = [0.9, 0.95],
+    lrWarmupRatio a14: Double = 0.03,
+    lrScheduler a15: LRScheduler = .cosineWithMinLR,
+    evalSteps a16: Int = 0,
+    statsEvery a17: Int = 1,
+    maxSteps a18: Int? = nil,
+    saveSteps a19: Int = 0,
+    ckptPath a20: String? = nil,
+    maxCkptNum a21: Int = 3,
+    loadCheckpoint a22: Bool = false
 ) -> TrainingRun {
-    callBuiltin(builtinNamed("prm"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20])
+    callBuiltin(builtinNamed("prm"), [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22])
 }
 
 /// On-policy distillation (GKD, TRL's GKDTrainer with lmbda 1): the student samples, the teacher scores every sampled token, reverse KL by default.
@@ -355,9 +367,10 @@ public struct RLTrainer: Sendable {
         saveBest a59: String? = nil,
         ckptPath a60: String? = nil,
         maxCkptNum a61: Int = 3,
-        loadCheckpoint a62: Bool = false
+        loadCheckpoint a62: Bool = false,
+        gradientCheckpointing a63: Bool? = nil
     ) -> TrainingRun {
-        callFamilyBuiltin(name, parametersOf: "ppo", [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, a33, a34, a35, a36, a37, a38, a39, a40, a41, a42, a43, a44, a45, a46, a47, a48, a49, a50, a51, a52, a53, a54, a55, a56, a57, a58, a59, a60, a61, a62])
+        callFamilyBuiltin(name, parametersOf: "ppo", [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, a33, a34, a35, a36, a37, a38, a39, a40, a41, a42, a43, a44, a45, a46, a47, a48, a49, a50, a51, a52, a53, a54, a55, a56, a57, a58, a59, a60, a61, a62, a63])
     }
 }
 

@@ -86,13 +86,30 @@ public final class AdamW {
                 moments.expAvg.withUnsafeMutableBufferPointer { m in
                     moments.expAvgSq.withUnsafeMutableBufferPointer { v in
                         parameter.data.withUnsafeMutableBufferPointer { p in
-                            // Element by element, so chunks in parallel give the same bits.
-                            Parallel.rows(p.count, minRows: 1 << 16) { range in
-                                for i in range {
+                            // Element by element, so chunks in parallel give the same bits; eight
+                            // lanes at a time do each element's operations in the same order.
+                            let count = p.count
+                            let (p, m, v, g) = (p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
+                            Parallel.rows(count, minRows: 1 << 16) { range in
+                                var i = range.lowerBound
+                                while i + 8 <= range.upperBound {
+                                    var pv = load8(UnsafePointer(p + i)), mv = load8(UnsafePointer(m + i)), vv = load8(UnsafePointer(v + i))
+                                    let gv = load8(g + i)
+                                    if decay != 1 { pv *= decay }
+                                    mv = lerp(mv, gv, lerpWeight)
+                                    vv = (vv * b2).addingProduct(oneMinusB2 * gv, gv)
+                                    pv = pv + stepSize * mv / (vv.squareRoot() / bc2 + epsF)
+                                    store8(pv, p + i)
+                                    store8(mv, m + i)
+                                    store8(vv, v + i)
+                                    i += 8
+                                }
+                                while i < range.upperBound {
                                     if decay != 1 { p[i] *= decay }
                                     m[i] = lerp(m[i], g[i], lerpWeight)
                                     v[i] = (v[i] * b2).addingProduct(oneMinusB2 * g[i], g[i])
                                     p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / bc2 + epsF)
+                                    i += 1
                                 }
                             }
                         }
@@ -172,6 +189,19 @@ public struct AdamWState: Codable, Equatable, Sendable {
 /// PyTorch's vector kernel fuses the multiply-add.
 @inline(__always) private func lerp(_ a: Float, _ b: Float, _ w: Float) -> Float {
     Swift.abs(w) < 0.5 ? a.addingProduct(w, b - a) : b.addingProduct(-(b - a), 1 - w)
+}
+
+/// `lerp` on eight lanes: each lane the scalar's operations, so the same bits.
+@inline(__always) private func lerp(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
+    Swift.abs(w) < 0.5 ? a.addingProduct(w, b - a) : b.addingProduct(-(b - a), SIMD8(repeating: 1 - w))
+}
+
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) private func store8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
 }
 
 /// A Float hyperparameter as the Double its shortest decimal form names (`0.9` → 0.9, not 0.899999976).
