@@ -1,6 +1,7 @@
 // Line charts: one or more series against the step, with axes, ticks, grid, axis titles and a
 // legend. NaN values break a line (a step that did not record the value). A series may carry a
-// band (the min–max over seeds of a sweep), drawn as a light area under its line.
+// band (the min–max over seeds of a sweep), drawn as a light area under its line. Series may share
+// a colour (a method's seeds, or its points and its frontier) and may be drawn as points.
 
 /// One line of a chart.
 public struct Series: Equatable, Sendable {
@@ -37,6 +38,11 @@ public struct LineChart: Equatable, Sendable {
     public var bands: [Band?] = []
     /// Plot at most this many points per series; longer series are averaged in equal buckets.
     public var maxPoints = 1500
+    /// The palette colour of each series (or none: series `i` takes colour `i`). Series of one colour
+    /// share the legend entry of the first of them.
+    public var colors: [Int] = []
+    /// Which series are drawn as points, one dot per value, instead of a line (none by default).
+    public var points: [Bool] = []
 
     static let width = 760.0
     static let height = 360.0
@@ -66,7 +72,7 @@ public struct LineChart: Equatable, Sendable {
             zip(series, bands).compactMap { s, b in b.map { thin(Series(label: s.label, x: s.x, y: $0.lower)) } }
             + zip(series, bands).compactMap { s, b in b.map { thin(Series(label: s.label, x: s.x, y: $0.upper)) } }
         let ys = (drawn + banded).flatMap { $0.y.filter(\.isFinite) }
-        let xTicks = Ticks(xs.min() ?? 0, xs.max() ?? 1, count: 6, integer: true)
+        let xTicks = Ticks(xs.min() ?? 0, xs.max() ?? 1, count: 6, integer: xs.allSatisfy { $0 == $0.rounded() })
         let yTicks = Ticks(ys.min() ?? 0, ys.max() ?? 1, count: 5)
         func px(_ x: Double) -> Double { left + (x - xTicks.lo) / (xTicks.hi - xTicks.lo) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - yTicks.lo) / (yTicks.hi - yTicks.lo) * plotH }
@@ -101,9 +107,9 @@ public struct LineChart: Equatable, Sendable {
             func flush() {
                 if run.count > 1 {
                     let points = run.map { (px($0.0), py($0.2)) } + run.reversed().map { (px($0.0), py($0.1)) }
-                    svg.polygon(points, fill: palette[i % palette.count], opacity: 0.2)
+                    svg.polygon(points, fill: colour(i), opacity: 0.2)
                 } else if let (x, lo, hi) = run.first {
-                    svg.line(px(x), py(lo), px(x), py(hi), stroke: palette[i % palette.count], width: 5, opacity: 0.2)
+                    svg.line(px(x), py(lo), px(x), py(hi), stroke: colour(i), width: 5, opacity: 0.2)
                 }
                 run.removeAll()
             }
@@ -113,7 +119,11 @@ public struct LineChart: Equatable, Sendable {
             flush()
         }
         for (i, s) in drawn.enumerated() {
-            let colour = palette[i % palette.count]
+            let colour = colour(i)
+            if isPoints(i) {
+                for (x, y) in zip(s.x, s.y) where y.isFinite { svg.circle(px(x), py(y), r: 3, fill: colour) }
+                continue
+            }
             var segment: [(Double, Double)] = []
             func flush() {
                 if segment.count == 1 {
@@ -130,14 +140,30 @@ public struct LineChart: Equatable, Sendable {
         }
         do {
             let x0 = left + plotW + 14
-            for (i, s) in series.enumerated() {
-                let y = top + 8 + Double(i) * 18
-                svg.line(x0, y, x0 + 18, y, stroke: palette[i % palette.count], width: 3)
+            var entry = 0
+            for (i, s) in series.enumerated() where !series.indices.prefix(i).contains(where: { colorIndex($0) == colorIndex(i) }) {
+                let y = top + 8 + Double(entry) * 18
+                let shared = series.indices.filter { colorIndex($0) == colorIndex(i) }
+                if shared.allSatisfy(isPoints) {
+                    svg.circle(x0 + 9, y, r: 3, fill: colour(i))
+                } else {
+                    svg.line(x0, y, x0 + 18, y, stroke: colour(i), width: 3)
+                }
                 svg.text(x0 + 24, y + 4, s.label, size: 11)
+                entry += 1
             }
         }
         return svg.rendered
     }
+
+    /// The palette index of series `i`.
+    private func colorIndex(_ i: Int) -> Int { i < colors.count ? colors[i] : i }
+
+    /// The colour of series `i`.
+    private func colour(_ i: Int) -> String { palette[colorIndex(i) % palette.count] }
+
+    /// Whether series `i` is drawn as points.
+    private func isPoints(_ i: Int) -> Bool { i < points.count && points[i] }
 
     /// The series averaged in equal buckets when it has more than `maxPoints` points.
     private func thin(_ s: Series) -> Series {

@@ -10,14 +10,19 @@ public func table(columns: [String], rows: [[Any]]) {
 /// Shows a line chart of one or more series against their index.
 ///
 /// In a notebook it becomes an SVG file beside the result; on a terminal, sparklines.
-public func chart(_ series: [Double]..., labels: [String] = [], title: String = "", xLabel: String = "step") {
-    CurrentHost.show(lineChart(series, steps: [], labels: labels, title: title, xLabel: xLabel))
+public func chart(
+    _ series: [Double]..., labels: [String] = [], title: String = "", xLabel: String = "step", yLabel: String = "", points: [Bool] = []
+) {
+    CurrentHost.show(lineChart(series, steps: [], labels: labels, title: title, xLabel: xLabel, yLabel: yLabel, points: points))
 }
 
 /// Shows a line chart of series built in a loop (one per run, say), each against its own steps
 /// when `steps` gives one array per series, or against shared steps when it gives one array.
-public func chart(_ series: [[Double]], steps: [[Double]] = [], labels: [String] = [], title: String = "", xLabel: String = "step") {
-    CurrentHost.show(lineChart(series, steps: steps, labels: labels, title: title, xLabel: xLabel))
+public func chart(
+    _ series: [[Double]], steps: [[Double]] = [], labels: [String] = [], title: String = "", xLabel: String = "step",
+    yLabel: String = "", points: [Bool] = []
+) {
+    CurrentHost.show(lineChart(series, steps: steps, labels: labels, title: title, xLabel: xLabel, yLabel: yLabel, points: points))
 }
 
 extension BuiltinArea {
@@ -44,9 +49,15 @@ extension BuiltinArea {
                     .labeled(
                         "steps", .array(.any), default: [],
                         doc: "The steps of the values: one array shared by every series, or one array per series."),
-                    .labeled("labels", .array(.string), default: [], doc: "A label per series."),
+                    .labeled(
+                        "labels", .array(.string), default: [],
+                        doc: "A label per series; series with the same label share a colour and a legend entry (a method's seeds)."),
                     .labeled("title", .string, default: "", doc: "The chart's title."),
                     .labeled("xLabel", .string, default: "step", doc: "The label of the horizontal axis."),
+                    .labeled("yLabel", .string, default: "", doc: "The label of the vertical axis (none by default)."),
+                    .labeled(
+                        "points", .array(.bool), default: [],
+                        doc: "Per series, true draws one point per value instead of a line (scatter); missing entries are lines."),
                 ]
             ) { args, host in
                 let series = try numberArrays(try args.array("series"))
@@ -66,7 +77,8 @@ extension BuiltinArea {
                 host.show(
                     lineChart(
                         series, steps: stepArrays, labels: try args.strings("labels"), title: try args.string("title"),
-                        xLabel: try args.string("xLabel")))
+                        xLabel: try args.string("xLabel"), yLabel: try args.string("yLabel"),
+                        points: try args.array("points").map { try $0.asBool() }))
                 return .void
             },
             Builtin(
@@ -84,13 +96,15 @@ extension BuiltinArea {
 /// The chart `chart` shows, with the series as an array (a variadic cannot be forwarded in Swift).
 /// `steps` is empty (each series against its index), one array shared by every series, or one
 /// array per series.
-private func lineChart(_ series: [[Double]], steps: [[Double]], labels: [String], title: String, xLabel: String) -> OutputItem {
+private func lineChart(
+    _ series: [[Double]], steps: [[Double]], labels: [String], title: String, xLabel: String, yLabel: String, points: [Bool]
+) -> OutputItem {
     let named = series.enumerated().map { i, values in
         Chart.Series(
             label: i < labels.count ? labels[i] : (series.count == 1 ? "value" : "series \(i + 1)"), values: values,
-            steps: steps.count == 1 ? steps[0] : (i < steps.count ? steps[i] : nil))
+            steps: steps.count == 1 ? steps[0] : (i < steps.count ? steps[i] : nil), points: i < points.count && points[i])
     }
-    return .chart(Chart(title: title, series: named, xLabel: xLabel))
+    return .chart(Chart(title: title, series: named, xLabel: xLabel, yLabel: yLabel))
 }
 
 /// Arguments that are arrays of numbers, or arrays of such arrays (flattened one level), in order.

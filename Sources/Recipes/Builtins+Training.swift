@@ -281,6 +281,30 @@ extension BuiltinArea {
                         reward: try rewardFunction(args), maxNewTokens: try args.int("maxNewTokens")))
             },
             Builtin(
+                "evaluateSamples",
+                doc: "n sampled responses per held-out prompt: mean reward and, with a reference, KL(π‖π_ref); recorded as a stage `samples`.",
+                parameters: [
+                    .positional("policy", .named("Model"), doc: "The model to sample."),
+                    .labeled("reference", .optional(.named("Model")), doc: "The model the KL is measured against (the SFT start)."),
+                    .labeled("on", .named("TrainingData"), doc: "Prompt data; its held-out split is used."),
+                    .labeled("n", .int, default: .int(4), doc: "Samples per prompt."),
+                    .labeled("temperature", .double, default: .double(1), doc: "Sampling temperature (above 0)."),
+                    .labeled("maxNewTokens", .int, default: .int(16), doc: "Longest response."),
+                    rewardParameter, labeledRewardParameter,
+                    .labeled("rewardModel", .optional(.named("RewardModel")), doc: "A trained reward model instead of a function."),
+                ],
+                returns: .named("EvalResult")
+            ) { args, _ in
+                .opaque(
+                    try runEvaluateSamples(
+                        try args.object(Model.self, "policy"),
+                        reference: args.has("reference") ? try args.object(Model.self, "reference") : nil,
+                        on: try args.object(TrainingData.self, "on"), n: try args.int("n"),
+                        temperature: try args.double("temperature"), maxNewTokens: try args.int("maxNewTokens"),
+                        reward: try rewardFunction(args),
+                        rewardModel: args.has("rewardModel") ? try args.object(RewardModel.self, "rewardModel") : nil))
+            },
+            Builtin(
                 "eval", kind: .method("TrainingRun"), doc: "The last evaluation's value of a metric (nil if none).",
                 parameters: [.positional("name", .string, doc: "The metric.")], returns: .optional(.double)
             ) { args, _ in

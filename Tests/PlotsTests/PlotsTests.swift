@@ -54,6 +54,27 @@ struct ChartTests {
         #expect(untitled.hasPrefix("<svg ") && untitled.hasSuffix("</svg>\n"))
     }
 
+    @Test func seriesMayShareAColourAndBeDrawnAsPoints() {
+        let series = [
+            Series(label: "DPO", x: [0.5, 1.5], y: [1, 2]), Series(label: "DPO", x: [0, 2], y: [0, 3]),
+            Series(label: "PPO", x: [0.25, 1], y: [1, 1.5]),
+        ]
+        var chart = LineChart(title: "t", xLabel: "KL", yLabel: "reward", series: series)
+        let plain = chart.render()
+        chart.colors = [0, 0, 1]
+        chart.points = [true, false, true]
+        let svg = chart.render()
+        // Two points of DPO and two of PPO, one line (DPO's), in two colours; one legend entry per colour.
+        #expect(svg.components(separatedBy: "<circle").count == 1 + 4 + 1)
+        #expect(svg.components(separatedBy: "<polyline").count == 2)
+        #expect(svg.components(separatedBy: ">DPO<").count == 2 && svg.components(separatedBy: ">PPO<").count == 2)
+        #expect(!svg.contains(palette[2]) && plain.contains(palette[2]))
+        // Fractional x values get fractional ticks; whole steps keep whole ticks.
+        #expect(svg.contains(">0.5<"))
+        let steps = LineChart(title: "t", xLabel: "step", yLabel: "", series: [Series(label: "y", x: [0, 1, 2], y: [1, 2, 3])]).render()
+        #expect(!steps.contains(">0.5<"))
+    }
+
     @Test func nanBreaksALineAndALonePointIsADot() {
         let svg = LineChart(title: "t", xLabel: "step", yLabel: "y", series: [Series(label: "y", x: [0, 1, 2, 3], y: [1, .nan, 2, 3])]).render()
         #expect(svg.components(separatedBy: "<polyline").count == 2)

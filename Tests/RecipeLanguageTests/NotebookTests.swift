@@ -94,4 +94,29 @@ import Testing
 
                 """)
     }
+
+    /// `chart` draws a method's seeds in one colour (series with one label) and scatter points, with
+    /// a y axis title; a chart without those options draws as it always did.
+    @Test func chartsShareAColourPerLabelAndDrawPoints() throws {
+        let notebook = Notebook(
+            markdown: """
+                ```swift
+                chart([[1.0, 2.0], [1.5, 2.5], [0.5, 1.0]], steps: [[0.1, 0.4], [0.2, 0.3], [0.0, 0.5]],
+                      labels: ["DPO", "DPO", "PPO"], xLabel: "KL", yLabel: "reward", points: [true, true])
+                chart([1.0, 2.0], [2.0, 1.0], labels: ["a", "b"])
+                ```
+                """)
+        let result = notebook.run(name: "demo", source: "notebooks/demo.md", host: TestHost())
+        #expect(result.failedCells == 0)
+        let scatter = result.files[0].contents, lines = result.files[1].contents
+        #expect(scatter.components(separatedBy: "<circle").count == 1 + 4 + 1)
+        #expect(scatter.components(separatedBy: "<polyline").count == 2)
+        #expect(scatter.components(separatedBy: ">DPO<").count == 2)
+        #expect(scatter.contains(">reward<"))
+        let expected = Chart(
+            title: "", series: [Chart.Series(label: "a", values: [1, 2]), Chart.Series(label: "b", values: [2, 1])]
+        ).svg
+        #expect(lines == expected)
+        #expect(lines.components(separatedBy: "<polyline").count == 3)
+    }
 }

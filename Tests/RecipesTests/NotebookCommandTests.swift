@@ -22,7 +22,9 @@ import Testing
     @Test func committedNotebooksAreUpToDate() throws {
         let folder = Self.repository.appendingPathComponent("notebooks")
         let notebooks = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".md") }.sorted()
-        #expect(notebooks.contains("quickstart.md") && notebooks.contains("length_bias.md"))
+        for name in ["quickstart.md", "length_bias.md", "reward_overoptimization.md", "dpo_frontier.md"] {
+            #expect(notebooks.contains(name), "notebooks/\(name) is missing")
+        }
         for name in notebooks {
             let result = try RLHFCommand.run(["notebook", "--check", "notebooks/\(name)"], directory: Self.repository)
             #expect(result.status == 0, "notebooks/\(name): \(result.stderr)")

@@ -272,6 +272,22 @@ public func evaluate(
     callBuiltin(builtinNamed("evaluate"), [a0, a1, a2, a3, a4])
 }
 
+/// n sampled responses per held-out prompt: mean reward and, with a reference, KL(π‖π_ref); recorded as a stage `samples`.
+@discardableResult
+public func evaluateSamples(
+    _ a0: Model,
+    reference a1: Model? = nil,
+    on a2: TrainingData,
+    n a3: Int = 4,
+    temperature a4: Double = 1.0,
+    maxNewTokens a5: Int = 16,
+    reward a6: ((String, String) -> Double)? = nil,
+    labeledReward a7: ((String, String, String) -> Double)? = nil,
+    rewardModel a8: RewardModel? = nil
+) -> EvalResult {
+    callBuiltin(builtinNamed("evaluateSamples"), [a0, a1, a2, a3, a4, a5, a6, a7, a8])
+}
+
 extension TrainingData {
     /// Reads a JSONL (or JSON array) file in one of OpenRLHF's formats.
     @discardableResult
