@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "Tensors"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
-        .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage"]),
+        .testTarget(name: "RecipeLanguageTests", dependencies: ["RecipeLanguage", "FixtureSupport"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "RecipeLanguage", "Training", "Recording", "FixtureSupport"]),
         .testTarget(name: "CLITests", dependencies: ["FixtureSupport"]),
     ],

@@ -1,22 +1,11 @@
+import FixtureSupport
 import Foundation
 import Testing
 @testable import RecipeLanguage
 
 /// Random and mutated recipes never crash the process: every outcome is a value or a RecipeError.
 @Suite(.serialized) struct FuzzTests {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces from its case number.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-        mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
-    }
+    typealias Generator = SplitMix64
 
     static let vocabulary = [
         "let", "var", "func", "for", "in", "while", "if", "else", "return", "break", "continue", "guard", "repeat",

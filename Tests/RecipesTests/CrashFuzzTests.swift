@@ -15,19 +15,7 @@ import Testing
 /// 320, about a minute); the counts are printed. A failure names the case, which reruns alone
 /// with `rlhf repl` fed the preamble and that line.
 @Suite(.serialized) struct CrashFuzzTests {
-    /// SplitMix64, so a case reproduces from the seed.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-        mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
-    }
+    typealias Generator = SplitMix64
 
     /// The values of the issue: 0, −1, Int.max, Int.min, NaN, ±inf, 1e308, written for an Int or
     /// a Double parameter (an Int parameter cannot take the non-integers: the call would only be

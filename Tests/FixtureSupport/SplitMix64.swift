@@ -1,0 +1,20 @@
+/// A small deterministic generator (SplitMix64) for the fuzzers, so a failing case reproduces from
+/// its seed and case number.
+public struct SplitMix64 {
+    public var state: UInt64
+
+    public init(state: UInt64) { self.state = state }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in 0 ..< n (0 when n < 1).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
+
+    public mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
+}
