@@ -47,10 +47,10 @@ public enum RecordingBenchmark {
             // The value, grad and update passes each read a buffer of every parameter's size.
             var stats: [(String, TensorKind, TensorStatistics)] = []
             for kind in TensorKind.allCases {
-                let computed = withBuffers(buffers) { TensorStatistics.of($0, threads: threads) }
+                let computed = TensorStatistics.of(buffers, threads: threads)
                 for (t, s) in computed.enumerated() { stats.append((names[t], kind, s)) }
             }
-            let layerStats = withBuffers(activationBuffers) { TensorStatistics.of($0, threads: threads) }
+            let layerStats = TensorStatistics.of(activationBuffers, threads: threads)
             let t1 = DispatchTime.now().uptimeNanoseconds
             try stage.record(metrics: ["loss": 1 / Double(step + 1), "lr": 1e-3, "grad_norm": 1])
             for (name, kind, s) in stats { try stage.record(tensor: name, kind: kind, stats: s) }
@@ -71,18 +71,4 @@ public enum RecordingBenchmark {
             "total_ms": (statisticsSeconds + writeSeconds) / measured * 1000,
         ]
     }
-}
-
-/// Calls `body` with pointers to every array's elements.
-func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
-    // The arrays are not mutated while the pointers live, so their storage stays put.
-    var pointers: [UnsafeBufferPointer<Float>] = []
-    func nest(_ i: Int) -> R {
-        guard i < arrays.count else { return body(pointers) }
-        return arrays[i].withUnsafeBufferPointer { p in
-            pointers.append(p)
-            return nest(i + 1)
-        }
-    }
-    return nest(0)
 }

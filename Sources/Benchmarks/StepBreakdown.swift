@@ -33,12 +33,12 @@ enum StepBreakdown {
         let parameters = model.trainableParameters().map(\.tensor)
         let optimizer = AdamW(parameters: parameters, learningRate: 1e-5)
         var phases: [String: [Double]] = [:]
+        var current: [String: Double] = [:]  // this step's milliseconds per phase
         func timed(_ phase: String, _ body: () throws -> Void) rethrows {
-            let seconds = try ModelBenchmarks.seconds(body)
-            phases[phase, default: []].append(seconds * 1000)
+            current[phase, default: 0] += try ModelBenchmarks.seconds(body) * 1000
         }
         for step in 0...steps {
-            if step == 1 { phases = [:] }
+            current = [:]
             var hidden: Tensor!
             try timed("forward") { hidden = try model.forward(ids: ids, batch: batch, length: length) }
             let head = hidden.detached().requiringGrad()
@@ -50,10 +50,11 @@ enum StepBreakdown {
             let headGradient = head.grad!.data
             try timed("backward") { try hidden.backward(headGradient) }
             timed("gradient_clipping") { clipGradNorm(parameters, maxNorm: 1) }
-            let before = parameters.map(\.data)
-            timed("adamw") { optimizer.step() }
-            timed("statistics") { statistics(parameters, before: before) }
+            timed("statistics") { _ = TensorStatistics.of(parameters.compactMap { $0.grad?.data }, threads: Parallel.threads) }
+            timed("adamw") { optimizer.step(updatesIntoGradients: true) }
+            timed("statistics") { statistics(parameters) }
             model.zeroGrad()
+            if step > 0 { for (phase, ms) in current { phases[phase, default: []].append(ms) } }
         }
         var result: [String: Any] = [
             "parameters": model.parameterCount, "batch": batch, "sequence": length, "steps": steps,
@@ -71,14 +72,11 @@ enum StepBreakdown {
         return result
     }
 
-    /// The statistics a recorded step computes: value, gradient and update of every parameter.
-    static func statistics(_ parameters: [Tensor], before: [[Float]]) {
-        var updates: [[Float]] = []
-        for (p, old) in zip(parameters, before) {
-            updates.append(zip(p.data, old).map { $0 - $1 })
-        }
-        for buffers in [parameters.map(\.data), parameters.compactMap { $0.grad?.data }, updates] {
-            withBuffers(buffers) { _ = TensorStatistics.of($0, threads: Parallel.threads) }
+    /// The statistics a recorded step computes after its update, as `OptimizerLoop` does: values,
+    /// and updates (which the optimizer wrote over the gradients); the gradients' before it.
+    static func statistics(_ parameters: [Tensor]) {
+        for buffers in [parameters.map(\.data), parameters.compactMap { $0.grad?.data }] {
+            _ = TensorStatistics.of(buffers, threads: Parallel.threads)
         }
     }
 

@@ -135,6 +135,25 @@ public struct TensorStatistics: Sendable, Equatable, Hashable {
         return Array(results)
     }
 
+    /// The statistics of many arrays, computed on up to `threads` threads (see `of(_:threads:)`).
+    public static func of(_ arrays: [[Float]], threads: Int = 2) -> [TensorStatistics] {
+        // The arrays are not mutated while the pointers live, so their storage stays put.
+        var buffers: [UnsafeBufferPointer<Float>] = []
+        func nest(_ i: Int) -> [TensorStatistics] {
+            guard i < arrays.count else { return of(buffers, threads: threads) }
+            return arrays[i].withUnsafeBufferPointer { p in
+                buffers.append(p)
+                return nest(i + 1)
+            }
+        }
+        return nest(0)
+    }
+
+    /// The statistics of `count` zeros.
+    public init(zerosOf count: Int) {
+        self = count > 0 ? Self.finish(count: count, shift: 0, s1: 0, s2: 0, min: 0, max: 0, nonfinite: 0) : TensorStatistics([Float]())
+    }
+
     /// The element-by-element pass for buffers holding NaN or infinities.
     private static func careful(_ values: UnsafeBufferPointer<Float>) -> TensorStatistics {
         var count = 0

@@ -136,6 +136,18 @@ private struct KeyVisibility {
     /// Number of keys up to and including the query's own position.
     @inline(__always) func causalLimit(_ i: Int) -> Int { s - t + i + 1 }
 
+    /// The first query row that sees key `j`.
+    @inline(__always) func firstQuery(_ j: Int) -> Int { Swift.max(0, j - (s - t)) }
+
+    /// Rows per block of the causal products: each block computes up to its last row's keys.
+    static let block = 32
+
+    /// Blocks of query rows, `(first, end)`.
+    var rowBlocks: [(Int, Int)] { stride(from: 0, to: t, by: Self.block).map { ($0, Swift.min(t, $0 + Self.block)) } }
+
+    /// Blocks of keys, `(first, end)`.
+    var keyBlocks: [(Int, Int)] { stride(from: 0, to: s, by: Self.block).map { ($0, Swift.min(s, $0 + Self.block)) } }
+
     @inline(__always) func visible(batch: Int, query i: Int, key j: Int) -> Bool {
         if let keyMask, !keyMask[batch * s + j] { return false }
         if let segments, segments[batch * s + j] != segments[batch * s + s - t + i] { return false }
@@ -156,7 +168,7 @@ private func attentionForward(
     p: UnsafeMutablePointer<Float>, batch: Int, t: Int, s: Int, d: Int, scale: Float,
     visibility: KeyVisibility
 ) {
-    sgemmSerial(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: q, lda: d, b: k, ldb: d, c: p, ldc: s)
+    causalScores(q: q, k: k, into: p, t: t, s: s, d: d, scale: scale, visibility: visibility)
     for i in 0..<t {
         let row = p + i * s
         let limit = visibility.causalLimit(i)
@@ -186,7 +198,25 @@ private func attentionForward(
         for j in 0..<limit { row[j] *= inverse }
         lse[i] = m + log(total)
     }
-    sgemmSerial(transA: false, transB: false, m: t, n: d, k: s, a: p, lda: s, b: v, ldb: d, c: out, ldc: d)
+    for (first, end) in visibility.rowBlocks {
+        sgemmSerial(
+            transA: false, transB: false, m: end - first, n: d, k: visibility.causalLimit(end - 1), a: p + first * s, lda: s,
+            b: v, ldb: d, c: out + first * d, ldc: d)
+    }
+}
+
+/// `scale · Q Kᵀ` into `p` (row stride S), for each block of query rows only up to the last key
+/// its last row sees: the causal upper triangle beyond is never computed (and never read).
+/// Each score is the same dot product over D as in one full product, so the bits are the same.
+private func causalScores(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, t: Int, s: Int, d: Int,
+    scale: Float, visibility: KeyVisibility
+) {
+    for (first, end) in visibility.rowBlocks {
+        sgemmSerial(
+            transA: false, transB: true, m: end - first, n: visibility.causalLimit(end - 1), k: d, alpha: scale,
+            a: q + first * d, lda: d, b: k, ldb: d, c: p + first * s, ldc: s)
+    }
 }
 
 // Per (batch, query head), added into the shared key/value head's gradients:
@@ -204,7 +234,7 @@ private func attentionBackward(
     dp: UnsafeMutablePointer<Float>, batch: Int, t: Int, s: Int, d: Int, scale: Float,
     visibility: KeyVisibility
 ) {
-    sgemmSerial(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: q, lda: d, b: k, ldb: d, c: p, ldc: s)
+    causalScores(q: q, k: k, into: p, t: t, s: s, d: d, scale: scale, visibility: visibility)
     for i in 0..<t {
         let row = p + i * s
         let limit = visibility.causalLimit(i)
@@ -219,22 +249,43 @@ private func attentionBackward(
         expShifted(row, l, row, limit)
         for j in limit..<s { row[j] = 0 }
     }
+    // Key j is seen by the query rows from `firstQuery(j)` on: dV and dK skip the rows before.
     if let dv {
-        sgemmSerial(transA: true, transB: false, m: s, n: d, k: t, a: p, lda: s, b: dOut, ldb: d, beta: 1, c: dv, ldc: d)
+        for (first, end) in visibility.keyBlocks {
+            let from = visibility.firstQuery(first)
+            sgemmSerial(
+                transA: true, transB: false, m: end - first, n: d, k: t - from, a: p + from * s + first, lda: s,
+                b: dOut + from * d, ldb: d, beta: 1, c: dv + first * d, ldc: d)
+        }
     }
     guard dq != nil || dk != nil else { return }
-    sgemmSerial(transA: false, transB: true, m: t, n: s, k: d, a: dOut, lda: d, b: v, ldb: d, c: dp, ldc: s)
-    for i in 0..<t {
-        let di = dot(dOut + i * d, out + i * d, d)
-        let prow = p + i * s, dprow = dp + i * s
-        for j in 0..<s { dprow[j] = prow[j] * (dprow[j] - di) }
+    for (first, end) in visibility.rowBlocks {
+        sgemmSerial(
+            transA: false, transB: true, m: end - first, n: visibility.causalLimit(end - 1), k: d, a: dOut + first * d, lda: d,
+            b: v, ldb: d, c: dp + first * s, ldc: s)
+    }
+    for (first, end) in visibility.rowBlocks {
+        let computed = visibility.causalLimit(end - 1)
+        for i in first..<end {
+            let di = dot(dOut + i * d, out + i * d, d)
+            let prow = p + i * s, dprow = dp + i * s
+            for j in 0..<computed { dprow[j] = prow[j] * (dprow[j] - di) }
+            for j in computed..<s { dprow[j] = 0 }
+        }
     }
     if let dq {
-        sgemmSerial(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dp, lda: s, b: k, ldb: d, c: dq, ldc: d)
+        for (first, end) in visibility.rowBlocks {
+            sgemmSerial(
+                transA: false, transB: false, m: end - first, n: d, k: visibility.causalLimit(end - 1), alpha: scale,
+                a: dp + first * s, lda: s, b: k, ldb: d, c: dq + first * d, ldc: d)
+        }
     }
     if let dk {
-        sgemmSerial(
-            transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dp, lda: s, b: q, ldb: d,
-            beta: 1, c: dk, ldc: d)
+        for (first, end) in visibility.keyBlocks {
+            let from = visibility.firstQuery(first)
+            sgemmSerial(
+                transA: true, transB: false, m: end - first, n: d, k: t - from, alpha: scale, a: dp + from * s + first, lda: s,
+                b: q + from * d, ldb: d, beta: 1, c: dk + first * d, ldc: d)
+        }
     }
 }

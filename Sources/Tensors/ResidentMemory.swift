@@ -10,9 +10,15 @@ public enum ResidentMemory {
     public static var peakBytes: Int { statusBytes("VmHWM:") }
 
     /// Starts the peak over from the current resident size (writes 5 to `/proc/self/clear_refs`);
-    /// it is process-wide, so work on other threads counts too.
+    /// it is process-wide, so work on other threads counts too. Heap memory freed earlier is first
+    /// handed back to the system (`malloc_trim`), so the new peak counts what is live from here on,
+    /// not what an earlier stage or benchmark freed and the allocator kept (see `keepFreedMemory`).
     public static func resetPeak() {
         #if os(Linux)
+            if let symbol = dlsym(nil, "malloc_trim") {
+                typealias MallocTrim = @convention(c) (Int) -> Int32
+                _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+            }
             let fd = open("/proc/self/clear_refs", O_WRONLY)
             guard fd >= 0 else { return }
             _ = "5".withCString { write(fd, $0, 1) }

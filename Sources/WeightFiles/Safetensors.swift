@@ -213,6 +213,57 @@ public final class SafetensorsFile: @unchecked Sendable {
     public static func serialize(_ tensors: [String: SafetensorsTensor], metadata: [String: String]? = ["format": "pt"]) throws
         -> [UInt8]
     {
+        let (prefix, names, dataSize) = try header(tensors, metadata: metadata)
+        var out: [UInt8] = []
+        out.reserveCapacity(prefix.count + dataSize)
+        out += prefix
+        // Assumes a little-endian host (x86_64, arm64), as the readers do.
+        for name in names { tensors[name]!.values.withUnsafeBytes { out.append(contentsOf: $0) } }
+        return out
+    }
+
+    /// Writes `tensors` as F32 to `url`, the bytes of ``serialize(_:metadata:)``, atomically (a crash
+    /// leaves the old file or the new one). The values stream from the tensors into the file, so
+    /// writing a checkpoint holds no second copy of them.
+    public static func write(_ tensors: [String: SafetensorsTensor], metadata: [String: String]? = ["format": "pt"], to url: URL)
+        throws
+    {
+        let (prefix, names, _) = try header(tensors, metadata: metadata)
+        let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        func fail(_ reason: String) -> WeightFileError { .cannotWrite(path: url.path, reason: reason) }
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: partial.path)
+        else { throw fail("cannot create \(partial.path)") }
+        do {
+            defer { try? handle.close() }
+            try handle.write(contentsOf: prefix)
+            for name in names {
+                try tensors[name]!.values.withUnsafeBytes { raw in
+                    // In pieces of at most 64 MB: no Data copy of a whole large tensor.
+                    var start = 0
+                    while start < raw.count {
+                        let end = min(raw.count, start + (64 << 20))
+                        try handle.write(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                        start = end
+                    }
+                }
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: partial)
+            throw fail(error.localizedDescription)
+        }
+        guard rename(partial.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: partial)
+            throw fail(reason)
+        }
+    }
+
+    /// The file's first bytes (the header's length, the header padded with spaces to a multiple
+    /// of 8), the tensor names in storage order, and the size of the data that follows.
+    private static func header(_ tensors: [String: SafetensorsTensor], metadata: [String: String]?) throws -> (
+        prefix: [UInt8], names: [String], dataSize: Int
+    ) {
         let names = tensors.keys.sorted()
         var header = "{"
         var first = true
@@ -239,30 +290,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         header += "}"
         var headerBytes = Array(header.utf8)
         headerBytes += [UInt8](repeating: 0x20, count: (8 - headerBytes.count % 8) % 8)
-
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + headerBytes.count + offset)
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
-        out += headerBytes
-        for name in names {
-            tensors[name]!.values.withUnsafeBytes { raw in
-                // Assumes a little-endian host (x86_64, arm64), as the readers do.
-                out.append(contentsOf: raw)
-            }
-        }
-        return out
-    }
-
-    /// Writes `tensors` as F32 to `url` (atomically: a crash leaves the old file or the new one).
-    public static func write(_ tensors: [String: SafetensorsTensor], metadata: [String: String]? = ["format": "pt"], to url: URL)
-        throws
-    {
-        let bytes = try serialize(tensors, metadata: metadata)
-        do {
-            try Data(bytes).write(to: url, options: .atomic)
-        } catch {
-            throw WeightFileError.cannotWrite(path: url.path, reason: error.localizedDescription)
-        }
+        var prefix: [UInt8] = []
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { prefix.append(contentsOf: $0) }
+        return (prefix + headerBytes, names, offset)
     }
 
     /// JSON string literal as serde_json writes it: `"` `\` and control characters escaped,

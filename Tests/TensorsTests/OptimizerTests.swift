@@ -49,6 +49,32 @@ import Training
         }
     }
 
+    /// A recorded step reads each parameter's change from its gradient buffer: it must be exactly
+    /// new − old, and the step itself the same bits as a plain step (odd sizes cover the 8-lane tail).
+    @Test func adamWWritesUpdatesIntoGradientsWithTheSameStep() {
+        var rng = RNG(seed: 9)
+        let shapes = [[3, 7], [70_001], [5]]
+        func parameters() -> [Tensor] { var r = rng; return shapes.map { Tensor.randn($0, rng: &r, requiresGrad: true) } }
+        let plain = parameters(), recorded = parameters()
+        let plainOptimizer = AdamW(parameters: plain, learningRate: 0.01, weightDecay: 0.1)
+        let recordedOptimizer = AdamW(parameters: recorded, learningRate: 0.01, weightDecay: 0.1)
+        for _ in 0..<3 {
+            for (a, b) in zip(plain, recorded) {
+                let g = Tensor.randn(a.shape, rng: &rng)
+                a.grad = g
+                b.grad = Tensor(shape: g.shape, data: g.data)
+            }
+            let before = recorded.map(\.data)
+            plainOptimizer.step()
+            recordedOptimizer.step(updatesIntoGradients: true)
+            for ((a, b), old) in zip(zip(plain, recorded), before) {
+                #expect(a.data == b.data)
+                #expect(b.grad!.data == zip(b.data, old).map { $0 - $1 })
+            }
+        }
+        #expect(plainOptimizer.state == recordedOptimizer.state)
+    }
+
     @Test func adamWSkipsParametersWithoutGradient() {
         let a = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
         let b = Tensor(shape: [2], data: [3, 4], requiresGrad: true)

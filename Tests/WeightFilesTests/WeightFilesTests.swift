@@ -65,12 +65,24 @@ func halfBytes(_ value: Float) -> [UInt8] { littleEndian(GGML.floatToHalf(value)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rt-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: out) }
         try SafetensorsFile.write(tensors, metadata: file.metadata, to: out)
+        #expect(try Array(Data(contentsOf: out)) == original, "the streamed file is the serialized bytes")
         let reread = try SafetensorsFile(url: out)
         for tensorName in file.names {
             let a = try file.floats(tensorName).map(\.bitPattern)
             let b = try reread.floats(tensorName).map(\.bitPattern)
             #expect(a == b, "\(tensorName)")
         }
+    }
+
+    @Test func writingIntoAMissingFolderSaysWhere() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("missing-\(UUID().uuidString)")
+        let target = folder.appendingPathComponent("model.safetensors")
+        #expect {
+            try SafetensorsFile.write(["w": SafetensorsTensor(shape: [1], values: [1])], to: target)
+        } throws: { error in
+            "\(error)".contains(target.path) && "\(error)".contains("cannot write")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
     }
 
     @Test func writerPadsTheHeaderToEightBytesAndEscapesNames() throws {

@@ -59,7 +59,11 @@ public final class AdamW {
     }
 
     /// Updates every parameter that has a gradient, from its `.grad`.
-    public func step() {
+    ///
+    /// With `updatesIntoGradients`, each gradient buffer is overwritten with the parameter's change
+    /// (new value − old value, in Float as a subtraction after the step would give): the statistics
+    /// of a recorded step read it there instead of keeping a copy of every parameter.
+    public func step(updatesIntoGradients: Bool = false) {
         let lr = widened(learningRate), beta1 = widened(self.beta1), beta2 = widened(self.beta2), eps = widened(self.eps)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
@@ -75,42 +79,21 @@ public final class AdamW {
             }
             moments.step += 1
             let t = Double(moments.step)
-            let decay = Float(1 - lr * widened(weightDecays[index]))
-            let lerpWeight = Float(1 - beta1)
-            let b2 = Float(beta2), oneMinusB2 = Float(1 - beta2)
-            let biasCorrection1 = 1 - Foundation.pow(beta1, t)
-            let biasCorrection2Sqrt = (1 - Foundation.pow(beta2, t)).squareRoot()
-            let stepSize = Float(-(lr / biasCorrection1))
-            let bc2 = Float(biasCorrection2Sqrt), epsF = Float(eps)
-            grad.data.withUnsafeBufferPointer { g in
-                moments.expAvg.withUnsafeMutableBufferPointer { m in
-                    moments.expAvgSq.withUnsafeMutableBufferPointer { v in
-                        parameter.data.withUnsafeMutableBufferPointer { p in
-                            // Element by element, so chunks in parallel give the same bits; eight
-                            // lanes at a time do each element's operations in the same order.
-                            let count = p.count
-                            let (p, m, v, g) = (p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
-                            Parallel.rows(count, minRows: 1 << 16) { range in
-                                var i = range.lowerBound
-                                while i + 8 <= range.upperBound {
-                                    var pv = load8(UnsafePointer(p + i)), mv = load8(UnsafePointer(m + i)), vv = load8(UnsafePointer(v + i))
-                                    let gv = load8(g + i)
-                                    if decay != 1 { pv *= decay }
-                                    mv = lerp(mv, gv, lerpWeight)
-                                    vv = (vv * b2).addingProduct(oneMinusB2 * gv, gv)
-                                    pv = pv + stepSize * mv / (vv.squareRoot() / bc2 + epsF)
-                                    store8(pv, p + i)
-                                    store8(mv, m + i)
-                                    store8(vv, v + i)
-                                    i += 8
-                                }
-                                while i < range.upperBound {
-                                    if decay != 1 { p[i] *= decay }
-                                    m[i] = lerp(m[i], g[i], lerpWeight)
-                                    v[i] = (v[i] * b2).addingProduct(oneMinusB2 * g[i], g[i])
-                                    p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / bc2 + epsF)
-                                    i += 1
-                                }
+            let update = Update(
+                decay: Float(1 - lr * widened(weightDecays[index])), lerpWeight: Float(1 - beta1), beta2: Float(beta2),
+                oneMinusBeta2: Float(1 - beta2), stepSize: Float(-(lr / (1 - Foundation.pow(beta1, t)))),
+                biasCorrection2Sqrt: Float((1 - Foundation.pow(beta2, t)).squareRoot()), eps: Float(eps))
+            moments.expAvg.withUnsafeMutableBufferPointer { m in
+                moments.expAvgSq.withUnsafeMutableBufferPointer { v in
+                    parameter.data.withUnsafeMutableBufferPointer { p in
+                        guard let p = p.baseAddress, let m = m.baseAddress, let v = v.baseAddress else { return }
+                        if updatesIntoGradients {
+                            grad.data.withUnsafeMutableBufferPointer { g in
+                                update.apply(p: p, m: m, v: v, g: UnsafePointer(g.baseAddress!), updates: g.baseAddress!, count: g.count)
+                            }
+                        } else {
+                            grad.data.withUnsafeBufferPointer { g in
+                                update.apply(p: p, m: m, v: v, g: g.baseAddress!, updates: nil, count: g.count)
                             }
                         }
                     }
@@ -182,6 +165,48 @@ public struct AdamWState: Codable, Equatable, Sendable {
         /// What differs.
         public let message: String
         public var description: String { "AdamW.restore: \(message)" }
+    }
+}
+
+/// One parameter's AdamW update with its step's scalars.
+private struct Update {
+    let decay: Float, lerpWeight: Float, beta2: Float, oneMinusBeta2: Float, stepSize: Float
+    let biasCorrection2Sqrt: Float, eps: Float
+
+    /// Updates `count` elements of p, m and v from g; with `updates`, writes each element's change
+    /// there (it may be g itself: each element is read before it is written).
+    func apply(
+        p: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+        g: UnsafePointer<Float>, updates: UnsafeMutablePointer<Float>?, count: Int
+    ) {
+        // Element by element, so chunks in parallel give the same bits; eight lanes at a time do
+        // each element's operations in the same order.
+        Parallel.rows(count, minRows: 1 << 16) { range in
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let old = load8(UnsafePointer(p + i))
+                var pv = old, mv = load8(UnsafePointer(m + i)), vv = load8(UnsafePointer(v + i))
+                let gv = load8(g + i)
+                if decay != 1 { pv *= decay }
+                mv = lerp(mv, gv, lerpWeight)
+                vv = (vv * beta2).addingProduct(oneMinusBeta2 * gv, gv)
+                pv = pv + stepSize * mv / (vv.squareRoot() / biasCorrection2Sqrt + eps)
+                store8(pv, p + i)
+                store8(mv, m + i)
+                store8(vv, v + i)
+                if let updates { store8(pv - old, updates + i) }
+                i += 8
+            }
+            while i < range.upperBound {
+                let old = p[i]
+                if decay != 1 { p[i] *= decay }
+                m[i] = lerp(m[i], g[i], lerpWeight)
+                v[i] = (v[i] * beta2).addingProduct(oneMinusBeta2 * g[i], g[i])
+                p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / biasCorrection2Sqrt + eps)
+                updates?[i] = p[i] - old
+                i += 1
+            }
+        }
     }
 }
 

@@ -99,17 +99,25 @@ public final class OptimizerLoop {
                 step: stepNumber)
         }
         let recordStats = stage.recorder?.recordsStatistics(atStep: stepNumber) ?? false
-        let before = recordStats ? parameters.map { $0.tensor.data } : []
-        optimizer.step()
+        let gradientStatistics = recordStats ? statistics { $0.grad?.data } : []
+        // A recorded step's gradients become its updates (new − old value): no copy of the parameters.
+        optimizer.step(updatesIntoGradients: recordStats)
         step = stepNumber
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-
         var metrics = result.metrics
         metrics["loss"] = result.loss
         metrics["lr"] = Double(lr)
         metrics["grad_norm"] = Double(gradNorm)
+        if let recorder = stage.recorder, recordStats {
+            let values = statistics { $0.data }, updates = statistics { $0.grad?.data }
+            for (index, (name, tensor)) in parameters.enumerated() {
+                try recorder.record(tensor: name, kind: .value, stats: values[index]!)
+                if let stats = gradientStatistics[index] { try recorder.record(tensor: name, kind: .grad, stats: stats) }
+                // A parameter without a gradient did not change.
+                try recorder.record(tensor: name, kind: .update, stats: updates[index] ?? TensorStatistics(zerosOf: tensor.count))
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         if let recorder = stage.recorder {
-            if recordStats { try recordStatistics(recorder, before: before) }
             try recorder.record(metrics: metrics)
             var timing = ["time_step_s": seconds, "time_tokens_per_s": result.tokens > 0 ? Double(result.tokens) / seconds : 0]
             // Data parallel: the time spent exchanging gradients and results with the other ranks.
@@ -126,24 +134,11 @@ public final class OptimizerLoop {
         return metrics
     }
 
-    private func recordStatistics(_ recorder: StageRecorder, before: [[Float]]) throws {
-        var delta: [Float] = []
-        for (index, (name, tensor)) in parameters.enumerated() {
-            try tensor.data.withUnsafeBufferPointer { try recorder.record(tensor: name, kind: .value, values: $0) }
-            if let grad = tensor.grad {
-                try grad.data.withUnsafeBufferPointer { try recorder.record(tensor: name, kind: .grad, values: $0) }
-            }
-            let old = before[index]
-            if delta.count < old.count { delta = [Float](repeating: 0, count: old.count) }
-            let n = old.count
-            tensor.data.withUnsafeBufferPointer { new in
-                old.withUnsafeBufferPointer { old in
-                    delta.withUnsafeMutableBufferPointer { d in for i in 0..<n { d[i] = new[i] - old[i] } }
-                }
-            }
-            try delta.withUnsafeBufferPointer {
-                try recorder.record(tensor: name, kind: .update, values: UnsafeBufferPointer(rebasing: $0[0..<n]))
-            }
-        }
+    /// The statistics of one buffer of every parameter (nil where it has none), on the worker threads.
+    private func statistics(of buffer: (Tensor) -> [Float]?) -> [TensorStatistics?] {
+        let buffers = parameters.map { buffer($0.tensor) }
+        let present = buffers.compactMap { $0 }
+        var computed = TensorStatistics.of(present, threads: Parallel.threads).makeIterator()
+        return buffers.map { $0 == nil ? nil : computed.next() }
     }
 }
