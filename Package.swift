@@ -44,6 +44,7 @@ let package = Package(
             name: "Training",
             dependencies: [
                 "Tensors", "Models", "Tokenizers", "Datasets", "Alignment", "Generation", "Recording", "WeightFiles", "Distributed",
+                "CKernels",
             ],
             swiftSettings: optimized),
         // The recipe language knows no RLHF: swift-syntax is all it needs.
@@ -83,7 +84,7 @@ let package = Package(
         .target(name: "FixtureSupport", dependencies: ["Tensors", "WeightFiles"], path: "Tests/FixtureSupport"),
 
         // MARK: - Tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "CBLAS", "FixtureSupport"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Training", "CBLAS", "CKernels", "FixtureSupport"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "FixtureSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "WeightFiles", "FixtureSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "WeightFiles", "CKernels", "FixtureSupport"]),

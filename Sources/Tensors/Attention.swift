@@ -207,7 +207,9 @@ private func attentionForward(
 
 /// `scale · Q Kᵀ` into `p` (row stride S), for each block of query rows only up to the last key
 /// its last row sees: the causal upper triangle beyond is never computed (and never read).
-/// Each score is the same dot product over D as in one full product, so the bits are the same.
+/// The blocks depend on T and S alone, so the bits do not depend on the thread count; BLAS may
+/// pick another kernel for a block than for the whole product, so they can differ from an
+/// unblocked product's in the last place.
 private func causalScores(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, t: Int, s: Int, d: Int,
     scale: Float, visibility: KeyVisibility

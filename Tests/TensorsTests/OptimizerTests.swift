@@ -1,3 +1,4 @@
+import CKernels
 import FixtureSupport
 import Foundation
 import Testing
@@ -73,6 +74,26 @@ import Training
             }
         }
         #expect(plainOptimizer.state == recordedOptimizer.state)
+    }
+
+    /// The AdamW kernel's AVX2 + FMA build and its baseline build give the same bits, for both
+    /// forms of `lerp` (|w| < 0.5 and not), with and without decay, over an odd length.
+    @Test(arguments: [(Float(0.1), Float(0.99)), (Float(0.7), Float(1))])
+    func adamWKernelBuildsAgree(lerpWeight: Float, decay: Float) {
+        var rng = RNG(seed: 4)
+        let n = 1037
+        let g = (0..<n).map { _ in rng.normal() }, p0 = (0..<n).map { _ in rng.normal() }
+        let m0 = (0..<n).map { _ in rng.normal() * 0.1 }, v0 = (0..<n).map { _ in abs(rng.normal()) * 0.01 }
+        var scalars = rlhf_adamw_scalars(
+            decay: decay, lerp_weight: lerpWeight, beta2: 0.999, one_minus_beta2: 0.001, step_size: -0.003,
+            bias_correction2_sqrt: 0.05, eps: 1e-8)
+        var results: [[[Float]]] = []
+        for kernel in [rlhf_adamw, rlhf_adamw_baseline] {
+            var p = p0, m = m0, v = v0, updates = [Float](repeating: 0, count: n)
+            kernel(&p, &m, &v, g, &updates, n, &scalars)
+            results.append([p, m, v, updates])
+        }
+        #expect(results[0].map { $0.map(\.bitPattern) } == results[1].map { $0.map(\.bitPattern) })
     }
 
     @Test func adamWSkipsParametersWithoutGradient() {

@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-// Kernels for decoding. Matrix–vector products: Y[r, o] = Σ_i W[o, i] · X[r, i] for r < rows and
+// Kernels for decoding, and AdamW's element update (at the end). Matrix–vector products: Y[r, o] = Σ_i W[o, i] · X[r, i] for r < rows and
 // o0 <= o < o1, with W [out, n] row-major and Y[r, o] at y[r * ystride + o].
 //
 // Each output is computed from row r of X alone, in an order fixed by n: the bits of a row do not
@@ -38,6 +38,18 @@ const char *rlhf_kernel_isa(void);
 // 1 Q8_0, 2 Q4_1, 3 bfloat16.
 void rlhf_matvec_baseline(int format, const void *w, const float *x, long rows, long n, long o0, long o1, float *y,
                           long ystride);
+
+// AdamW's element update with one parameter's step scalars (see Sources/CKernels/adamw.c and
+// Training's AdamW): p, m and v updated in place from g; with `updates` (which may be g), each
+// element's change p_new − p_old written there. The AVX2 + FMA and baseline builds give the same bits.
+struct rlhf_adamw_scalars {
+    float decay, lerp_weight, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps;
+};
+void rlhf_adamw(float *p, float *m, float *v, const float *g, float *updates, long count, const struct rlhf_adamw_scalars *s);
+
+// The baseline build of rlhf_adamw, whatever the CPU (for the test that compares the builds).
+void rlhf_adamw_baseline(float *p, float *m, float *v, const float *g, float *updates, long count,
+                         const struct rlhf_adamw_scalars *s);
 
 // A hint to the CPU that the caller is spinning on a shared value.
 static inline void rlhf_spin_pause(void) {

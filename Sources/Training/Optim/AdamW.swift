@@ -1,5 +1,6 @@
-import Tensors
+import CKernels
 import Foundation
+import Tensors
 
 /// AdamW with decoupled weight decay, step for step the same as `torch.optim.AdamW`
 /// (single-tensor implementation, no AMSGrad).
@@ -179,54 +180,19 @@ private struct Update {
         p: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
         g: UnsafePointer<Float>, updates: UnsafeMutablePointer<Float>?, count: Int
     ) {
-        // Element by element, so chunks in parallel give the same bits; eight lanes at a time do
-        // each element's operations in the same order.
-        Parallel.rows(count, minRows: 1 << 16) { range in
-            var i = range.lowerBound
-            while i + 8 <= range.upperBound {
-                let old = load8(UnsafePointer(p + i))
-                var pv = old, mv = load8(UnsafePointer(m + i)), vv = load8(UnsafePointer(v + i))
-                let gv = load8(g + i)
-                if decay != 1 { pv *= decay }
-                mv = lerp(mv, gv, lerpWeight)
-                vv = (vv * beta2).addingProduct(oneMinusBeta2 * gv, gv)
-                pv = pv + stepSize * mv / (vv.squareRoot() / biasCorrection2Sqrt + eps)
-                store8(pv, p + i)
-                store8(mv, m + i)
-                store8(vv, v + i)
-                if let updates { store8(pv - old, updates + i) }
-                i += 8
-            }
-            while i < range.upperBound {
-                let old = p[i]
-                if decay != 1 { p[i] *= decay }
-                m[i] = lerp(m[i], g[i], lerpWeight)
-                v[i] = (v[i] * beta2).addingProduct(oneMinusBeta2 * g[i], g[i])
-                p[i] = p[i] + stepSize * m[i] / (v[i].squareRoot() / biasCorrection2Sqrt + eps)
-                updates?[i] = p[i] - old
-                i += 1
+        var scalars = rlhf_adamw_scalars(
+            decay: decay, lerp_weight: lerpWeight, beta2: beta2, one_minus_beta2: oneMinusBeta2, step_size: stepSize,
+            bias_correction2_sqrt: biasCorrection2Sqrt, eps: eps)
+        // Element by element (the C kernel: eight lanes with fused multiply-adds where PyTorch fuses
+        // them), so chunks in parallel give the same bits.
+        withUnsafePointer(to: &scalars) { s in
+            Parallel.rows(count, minRows: 1 << 16) { range in
+                rlhf_adamw(
+                    p + range.lowerBound, m + range.lowerBound, v + range.lowerBound, g + range.lowerBound,
+                    updates.map { $0 + range.lowerBound }, range.count, s)
             }
         }
     }
-}
-
-/// `torch.lerp` for a scalar weight: `a + w(b - a)` for |w| < 0.5, else `b - (b - a)(1 - w)`;
-/// PyTorch's vector kernel fuses the multiply-add.
-@inline(__always) private func lerp(_ a: Float, _ b: Float, _ w: Float) -> Float {
-    Swift.abs(w) < 0.5 ? a.addingProduct(w, b - a) : b.addingProduct(-(b - a), 1 - w)
-}
-
-/// `lerp` on eight lanes: each lane the scalar's operations, so the same bits.
-@inline(__always) private func lerp(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ w: Float) -> SIMD8<Float> {
-    Swift.abs(w) < 0.5 ? a.addingProduct(w, b - a) : b.addingProduct(-(b - a), SIMD8(repeating: 1 - w))
-}
-
-@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always) private func store8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
 }
 
 /// A Float hyperparameter as the Double its shortest decimal form names (`0.9` → 0.9, not 0.899999976).
