@@ -69,8 +69,3 @@ let run = grpo(policy, reference: base.frozen(), prompts: prompts, labeledReward
                initKLCoef: 0.01, evalSteps: 2, evalNSamplesPerPrompt: 1, evalTemperature: 0, maxSteps: rollouts)
 print(run)
 print("exact:", evaluate(policy, on: prompts, labeledReward: exactAnswer, maxNewTokens: 16))
-let curve = Run.current.stage("grpo")
-print("held-out evaluations after rollouts", curve.evalSteps)
-for name in curve.evals {
-    print(name, curve.eval(name).map { formatted($0, digits: 2) })
-}
