@@ -12,7 +12,7 @@
 //
 //   seed 5   0.48 → 0.74 → 0.80 → 0.74     products 0.14 → 0.64, antonyms 0.61 → 0.87, capitals 0.67 → 0.71
 //   seed 1   0.48 → 0.72 → 0.77 → 0.70     products 0.14 → 0.73, antonyms 0.61 → 0.70, capitals 0.67 → 0.67
-//   seed 2   0.48 → 0.75 → 0.74 → 0.81     products 0.14 → 0.91, antonyms 0.61 → 0.83, capitals 0.67 → 0.71
+//   seed 2   0.48 → 0.75 → 0.74 → 0.80     products 0.14 → 0.91, antonyms 0.61 → 0.83, capitals 0.67 → 0.67
 //
 // The policy learns to state the result ("5 times 9 is 45.") instead of starting a derivation it
 // cannot finish in 16 tokens ("To find 7 times 8, we can use the formula for…"); responses shorten
@@ -22,8 +22,7 @@
 //
 //     scripts/fetch-smollm2 && rlhf run recipes/smollm2_grpo.swift [--seed 1]
 //
-// About 2.6 minutes wall (release build, 2 cores, load average ≈ 1.9 from other work on the
-// machine); 11 minutes for 12 rollouts with a test suite running beside it (load ≈ 4).
+// About 2.7 minutes wall (release build, 2 cores, nothing else running).
 import Recipes
 
 seed(5)
